@@ -1,0 +1,4 @@
+//! One module per provider. Providers depend on the core (`error`, `http`,
+//! `table`), never on the sandbox or the Python bindings.
+
+pub mod baidu;

@@ -1,0 +1,738 @@
+//! Typed column builders and loose value parsing.
+//!
+//! Providers send numbers as JSON numbers or as strings (`"1,234"`,
+//! `"12.5%"`), and mark missing data with `--`, `-` or `""`. [`Cell`] is
+//! what one JSON scalar deserialises to (without building a
+//! `serde_json::Value`), and [`Column`] turns cells into a Polars column of
+//! an exact dtype.
+
+use std::fmt;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use polars::prelude::*;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+
+/// The dtype a column is built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Str,
+    Int,
+    Float,
+    Date,
+    Datetime,
+}
+
+impl Kind {
+    pub fn dtype(self) -> DataType {
+        match self {
+            Kind::Str => DataType::String,
+            Kind::Int => DataType::Int64,
+            Kind::Float => DataType::Float64,
+            Kind::Date => DataType::Date,
+            Kind::Datetime => DataType::Datetime(TimeUnit::Microseconds, None),
+        }
+    }
+}
+
+/// One scalar of a reply, borrowed from the input where possible.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell<'a> {
+    Null,
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Str(std::borrow::Cow<'a, str>),
+}
+
+/// True for the "no data" markers providers use.
+pub fn is_missing_marker(s: &str) -> bool {
+    let t = s.trim();
+    t.is_empty() || t == "--" || t == "-" || t == "—" || t.eq_ignore_ascii_case("null")
+}
+
+impl Cell<'_> {
+    /// Integer value; numeric strings with thousands separators accepted.
+    /// `Err` carries a description of the offending value.
+    pub fn to_i64(&self) -> Result<Option<i64>, String> {
+        match self {
+            Cell::Null => Ok(None),
+            Cell::Int(v) => Ok(Some(*v)),
+            Cell::Float(f) => {
+                if f.fract() == 0.0 && f.is_finite() && f.abs() < 9.0e15 {
+                    Ok(Some(*f as i64))
+                } else {
+                    Err(format!("expected an integer, got {f}"))
+                }
+            }
+            Cell::Bool(b) => Err(format!("expected an integer, got {b}")),
+            Cell::Str(s) => parse_int_str(s),
+        }
+    }
+
+    /// Float value; `"12.5%"` gives `12.5` (the unit stays percent, as the
+    /// provider documents it).
+    pub fn to_f64(&self) -> Result<Option<f64>, String> {
+        match self {
+            Cell::Null => Ok(None),
+            Cell::Int(v) => Ok(Some(*v as f64)),
+            Cell::Float(f) => Ok(Some(*f)),
+            Cell::Bool(b) => Err(format!("expected a number, got {b}")),
+            Cell::Str(s) => parse_float_str(s),
+        }
+    }
+
+    /// Text value; numbers are rendered as text (ids sometimes arrive as
+    /// numbers).
+    pub fn to_string_opt(&self) -> Option<String> {
+        match self {
+            Cell::Null => None,
+            Cell::Int(v) => Some(v.to_string()),
+            Cell::Float(v) => Some(v.to_string()),
+            Cell::Bool(v) => Some(v.to_string()),
+            Cell::Str(s) => Some(s.to_string()),
+        }
+    }
+}
+
+fn clean_number(s: &str) -> Option<std::borrow::Cow<'_, str>> {
+    let t = s.trim();
+    if is_missing_marker(t) {
+        return None;
+    }
+    let t = t.strip_suffix('%').unwrap_or(t).trim();
+    if t.contains(',') {
+        Some(std::borrow::Cow::Owned(t.replace(',', "")))
+    } else {
+        Some(std::borrow::Cow::Borrowed(t))
+    }
+}
+
+/// Parse an integer from provider text (`"1,234"`, `"--"`, `"12"`, `"3.0"`).
+pub fn parse_int_str(s: &str) -> Result<Option<i64>, String> {
+    let Some(t) = clean_number(s) else {
+        return Ok(None);
+    };
+    if let Ok(v) = t.parse::<i64>() {
+        return Ok(Some(v));
+    }
+    match t.parse::<f64>() {
+        Ok(f) if f.fract() == 0.0 && f.is_finite() => Ok(Some(f as i64)),
+        _ => Err(format!("expected an integer, got {s:?}")),
+    }
+}
+
+/// Parse a float from provider text (`"12.5%"`, `"1,234.5"`, `"-"`).
+pub fn parse_float_str(s: &str) -> Result<Option<f64>, String> {
+    let Some(t) = clean_number(s) else {
+        return Ok(None);
+    };
+    match t.parse::<f64>() {
+        Ok(f) if f.is_finite() => Ok(Some(f)),
+        _ => Err(format!("expected a number, got {s:?}")),
+    }
+}
+
+/// Days since 1970-01-01 (Polars' Date representation).
+pub fn date_to_days(d: NaiveDate) -> i32 {
+    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
+}
+
+/// Microseconds since the epoch (Polars' Datetime(us) representation).
+pub fn datetime_to_us(dt: NaiveDateTime) -> i64 {
+    dt.and_utc().timestamp_micros()
+}
+
+/// Parse `YYYY-MM-DD`, `YYYYMMDD` or `YYYY/MM/DD`.
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    let t = s.trim();
+    let fmt = match t.len() {
+        8 => "%Y%m%d",
+        10 if t.as_bytes()[4] == b'-' => "%Y-%m-%d",
+        10 if t.as_bytes()[4] == b'/' => "%Y/%m/%d",
+        _ => return None,
+    };
+    NaiveDate::parse_from_str(t, fmt).ok()
+}
+
+impl<'de: 'a, 'a> de::Deserialize<'de> for Cell<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(CellVisitor(std::marker::PhantomData))
+    }
+}
+
+struct CellVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for CellVisitor<'a> {
+    type Value = Cell<'a>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a number, a string or null")
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Cell::Int(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        i64::try_from(v)
+            .map(Cell::Int)
+            .or(Ok(Cell::Float(v as f64)))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Cell::Float(v))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Cell::Bool(v))
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cell::Str(std::borrow::Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cell::Str(std::borrow::Cow::Owned(v.to_string())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cell::Str(std::borrow::Cow::Owned(v)))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Cell::Null)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Cell::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(CellVisitor(std::marker::PhantomData))
+    }
+    // Nested containers where a scalar is due are skipped as null so that an
+    // odd extra field never breaks parsing; known fields are validated by
+    // their column type afterwards.
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(Cell::Null)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map
+            .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(Cell::Null)
+    }
+}
+
+/// A growable, typed column.
+#[derive(Debug, Clone)]
+pub enum Column {
+    Str(Vec<Option<String>>),
+    Int(Vec<Option<i64>>),
+    Float(Vec<Option<f64>>),
+    Date(Vec<Option<i32>>),
+    Datetime(Vec<Option<i64>>),
+}
+
+impl Column {
+    pub fn new(kind: Kind) -> Self {
+        Self::with_capacity(kind, 0)
+    }
+
+    pub fn with_capacity(kind: Kind, n: usize) -> Self {
+        match kind {
+            Kind::Str => Column::Str(Vec::with_capacity(n)),
+            Kind::Int => Column::Int(Vec::with_capacity(n)),
+            Kind::Float => Column::Float(Vec::with_capacity(n)),
+            Kind::Date => Column::Date(Vec::with_capacity(n)),
+            Kind::Datetime => Column::Datetime(Vec::with_capacity(n)),
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            Column::Str(_) => Kind::Str,
+            Column::Int(_) => Kind::Int,
+            Column::Float(_) => Kind::Float,
+            Column::Date(_) => Kind::Date,
+            Column::Datetime(_) => Kind::Datetime,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Column::Str(v) => v.len(),
+            Column::Int(v) => v.len(),
+            Column::Float(v) => v.len(),
+            Column::Date(v) => v.len(),
+            Column::Datetime(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn push_null(&mut self) {
+        match self {
+            Column::Str(v) => v.push(None),
+            Column::Int(v) => v.push(None),
+            Column::Float(v) => v.push(None),
+            Column::Date(v) => v.push(None),
+            Column::Datetime(v) => v.push(None),
+        }
+    }
+
+    /// Push a parsed cell, converting it to this column's type.
+    pub fn push_cell(&mut self, cell: &Cell) -> Result<(), String> {
+        match self {
+            Column::Str(v) => v.push(match cell {
+                Cell::Str(s) if is_missing_marker(s) => None,
+                c => c.to_string_opt(),
+            }),
+            Column::Int(v) => v.push(cell.to_i64()?),
+            Column::Float(v) => v.push(cell.to_f64()?),
+            Column::Date(v) => v.push(match cell {
+                Cell::Null => None,
+                Cell::Str(s) if is_missing_marker(s) => None,
+                Cell::Str(s) => Some(date_to_days(
+                    parse_date(s).ok_or_else(|| format!("expected a date, got {s:?}"))?,
+                )),
+                Cell::Int(i) => Some(date_to_days(
+                    parse_date(&i.to_string())
+                        .ok_or_else(|| format!("expected a date, got {i}"))?,
+                )),
+                other => return Err(format!("expected a date, got {other:?}")),
+            }),
+            Column::Datetime(_) => return Err("datetime cells are built by the parser".into()),
+        }
+        Ok(())
+    }
+
+    pub fn push_str(&mut self, s: Option<&str>) {
+        if let Column::Str(v) = self {
+            v.push(s.map(str::to_string));
+        } else {
+            self.push_null();
+        }
+    }
+
+    pub fn push_i64(&mut self, x: Option<i64>) {
+        match self {
+            Column::Int(v) => v.push(x),
+            Column::Datetime(v) => v.push(x),
+            Column::Float(v) => v.push(x.map(|i| i as f64)),
+            _ => self.push_null(),
+        }
+    }
+
+    pub fn push_f64(&mut self, x: Option<f64>) {
+        if let Column::Float(v) = self {
+            v.push(x);
+        } else {
+            self.push_null();
+        }
+    }
+
+    pub fn push_date(&mut self, d: Option<NaiveDate>) {
+        if let Column::Date(v) = self {
+            v.push(d.map(date_to_days));
+        } else {
+            self.push_null();
+        }
+    }
+
+    pub fn push_datetime(&mut self, d: Option<NaiveDateTime>) {
+        if let Column::Datetime(v) = self {
+            v.push(d.map(datetime_to_us));
+        } else {
+            self.push_null();
+        }
+    }
+
+    pub fn truncate(&mut self, n: usize) {
+        match self {
+            Column::Str(v) => v.truncate(n),
+            Column::Int(v) => v.truncate(n),
+            Column::Float(v) => v.truncate(n),
+            Column::Date(v) => v.truncate(n),
+            Column::Datetime(v) => v.truncate(n),
+        }
+    }
+
+    /// Push nulls until the column has `n` rows.
+    pub fn pad_to(&mut self, n: usize) {
+        while self.len() < n {
+            self.push_null();
+        }
+    }
+
+    /// Append another column of the same kind.
+    pub fn extend(&mut self, other: Column) {
+        match (self, other) {
+            (Column::Str(a), Column::Str(b)) => a.extend(b),
+            (Column::Int(a), Column::Int(b)) => a.extend(b),
+            (Column::Float(a), Column::Float(b)) => a.extend(b),
+            (Column::Date(a), Column::Date(b)) => a.extend(b),
+            (Column::Datetime(a), Column::Datetime(b)) => a.extend(b),
+            (a, b) => {
+                let n = b.len();
+                for _ in 0..n {
+                    a.push_null();
+                }
+            }
+        }
+    }
+
+    /// Gather rows by index (used to repeat parent values beside children).
+    pub fn take(&self, idx: &[usize]) -> Column {
+        fn g<T: Clone>(v: &[T], idx: &[usize]) -> Vec<T> {
+            idx.iter().map(|&i| v[i].clone()).collect()
+        }
+        match self {
+            Column::Str(v) => Column::Str(g(v, idx)),
+            Column::Int(v) => Column::Int(g(v, idx)),
+            Column::Float(v) => Column::Float(g(v, idx)),
+            Column::Date(v) => Column::Date(g(v, idx)),
+            Column::Datetime(v) => Column::Datetime(g(v, idx)),
+        }
+    }
+
+    pub fn into_series(self, name: &str) -> Series {
+        let name = PlSmallStr::from(name);
+        match self {
+            Column::Str(v) => StringChunked::from_iter_options(name, v.into_iter()).into_series(),
+            Column::Int(v) => Int64Chunked::from_iter_options(name, v.into_iter()).into_series(),
+            Column::Float(v) => {
+                Float64Chunked::from_iter_options(name, v.into_iter()).into_series()
+            }
+            Column::Date(v) => Int32Chunked::from_iter_options(name, v.into_iter())
+                .into_date()
+                .into_series(),
+            Column::Datetime(v) => Int64Chunked::from_iter_options(name, v.into_iter())
+                .into_datetime(TimeUnit::Microseconds, None)
+                .into_series(),
+        }
+    }
+}
+
+/// An ordered set of named, typed columns being filled row by row.
+#[derive(Debug, Clone)]
+pub struct TableBuilder {
+    names: Vec<String>,
+    cols: Vec<Column>,
+    rows: usize,
+}
+
+impl TableBuilder {
+    pub fn new<S: AsRef<str>>(spec: &[(S, Kind)]) -> Self {
+        TableBuilder {
+            names: spec.iter().map(|(n, _)| n.as_ref().to_string()).collect(),
+            cols: spec.iter().map(|(_, k)| Column::new(*k)).collect(),
+            rows: 0,
+        }
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+
+    pub fn col(&mut self, i: usize) -> &mut Column {
+        &mut self.cols[i]
+    }
+
+    pub fn col_ref(&self, i: usize) -> &Column {
+        &self.cols[i]
+    }
+
+    /// A builder holding complete columns of `rows` rows each.
+    pub fn from_columns(cols: Vec<(String, Column)>, rows: usize) -> Self {
+        let (names, mut cols): (Vec<String>, Vec<Column>) = cols.into_iter().unzip();
+        for c in &mut cols {
+            c.truncate(rows);
+            c.pad_to(rows);
+        }
+        TableBuilder { names, cols, rows }
+    }
+
+    /// Rows completed so far.
+    pub fn n_rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Set column `i` of the current row from a cell. A second value for
+    /// the same column within one row (a duplicated JSON key) is ignored.
+    pub fn set(&mut self, i: usize, cell: &Cell) -> Result<(), String> {
+        let col = &mut self.cols[i];
+        if col.len() > self.rows {
+            return Ok(());
+        }
+        col.pad_to(self.rows);
+        col.push_cell(cell)
+    }
+
+    /// True when column `i` already has a value in the current row.
+    pub fn is_set(&self, i: usize) -> bool {
+        self.cols[i].len() > self.rows
+    }
+
+    /// Finish the current row: unset columns become null.
+    pub fn end_row(&mut self) {
+        self.rows += 1;
+        let n = self.rows;
+        for c in &mut self.cols {
+            c.pad_to(n);
+        }
+    }
+
+    /// Drop a partly filled current row (on a parse error).
+    pub fn discard_row(&mut self) {
+        let n = self.rows;
+        for c in &mut self.cols {
+            c.truncate(n);
+        }
+    }
+
+    /// Add a column (filled with nulls for existing rows).
+    pub fn add_column(&mut self, name: &str, kind: Kind) -> usize {
+        let mut c = Column::new(kind);
+        c.pad_to(self.n_rows());
+        self.names.push(name.to_string());
+        self.cols.push(c);
+        self.cols.len() - 1
+    }
+
+    /// Append the rows of another builder (columns matched by name; columns
+    /// only one side has are null on the other side's rows).
+    pub fn append(&mut self, mut other: TableBuilder) {
+        other.discard_row();
+        for (name, col) in other.names.into_iter().zip(other.cols) {
+            let i = match self.index(&name) {
+                Some(i) => i,
+                None => self.add_column(&name, col.kind()),
+            };
+            self.cols[i].pad_to(self.rows);
+            self.cols[i].extend(col);
+        }
+        self.rows += other.rows;
+        let n = self.rows;
+        for c in &mut self.cols {
+            c.pad_to(n);
+        }
+    }
+
+    pub fn finish(mut self) -> PolarsResult<DataFrame> {
+        self.discard_row();
+        let cols: Vec<polars::prelude::Column> = self
+            .names
+            .iter()
+            .zip(self.cols)
+            .map(|(n, c)| c.into_series(n).into())
+            .collect();
+        DataFrame::new_infer_height(cols)
+    }
+}
+
+/// Build an empty frame with the given schema.
+pub fn empty_frame<S: AsRef<str>>(spec: &[(S, Kind)]) -> DataFrame {
+    TableBuilder::new(spec)
+        .finish()
+        .expect("an empty frame always builds")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loose_numbers() {
+        assert_eq!(parse_int_str("1,234"), Ok(Some(1234)));
+        assert_eq!(parse_int_str("--"), Ok(None));
+        assert_eq!(parse_int_str(""), Ok(None));
+        assert_eq!(parse_int_str("-"), Ok(None));
+        assert_eq!(parse_int_str("-5"), Ok(Some(-5)));
+        assert_eq!(parse_int_str("3.0"), Ok(Some(3)));
+        assert!(parse_int_str("abc").is_err());
+        assert_eq!(parse_float_str("12.5%"), Ok(Some(12.5)));
+        assert_eq!(parse_float_str("1,234.5"), Ok(Some(1234.5)));
+        assert_eq!(parse_float_str(" - "), Ok(None));
+        assert!(parse_float_str("NaN").is_err());
+    }
+
+    #[test]
+    fn cells_from_json() {
+        let v: Vec<Cell> =
+            serde_json::from_str(r#"[1, 2.5, "3", "--", null, [1], {"a":1}]"#).unwrap();
+        assert_eq!(v[0], Cell::Int(1));
+        assert_eq!(v[1], Cell::Float(2.5));
+        assert_eq!(v[2].to_i64(), Ok(Some(3)));
+        assert_eq!(v[3].to_f64(), Ok(None));
+        assert_eq!(v[4], Cell::Null);
+        assert_eq!(v[5], Cell::Null);
+        assert_eq!(v[6], Cell::Null);
+        assert!(Cell::Float(2.5).to_i64().is_err());
+    }
+
+    #[test]
+    fn builder_dtypes() {
+        let mut t = TableBuilder::new(&[
+            ("d", Kind::Date),
+            ("n", Kind::Int),
+            ("x", Kind::Float),
+            ("s", Kind::Str),
+        ]);
+        t.set(0, &Cell::Str("2019/04/10".into())).unwrap();
+        t.set(1, &Cell::Str("1,000".into())).unwrap();
+        t.set(1, &Cell::Str("7".into())).unwrap();
+        t.set(3, &Cell::Str("--".into())).unwrap();
+        t.end_row();
+        let df = t.finish().unwrap();
+        assert_eq!(df.height(), 1);
+        assert_eq!(df.column("d").unwrap().dtype(), &DataType::Date);
+        assert_eq!(df.column("n").unwrap().i64().unwrap().get(0), Some(1000));
+        assert_eq!(df.column("x").unwrap().null_count(), 1);
+        assert_eq!(df.column("s").unwrap().null_count(), 1);
+        let e = empty_frame(&[("a", Kind::Int)]);
+        assert_eq!(e.height(), 0);
+        assert_eq!(e.column("a").unwrap().dtype(), &DataType::Int64);
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(parse_date("20190410"), NaiveDate::from_ymd_opt(2019, 4, 10));
+        assert_eq!(
+            parse_date("2019-04-10"),
+            NaiveDate::from_ymd_opt(2019, 4, 10)
+        );
+        assert_eq!(
+            parse_date("2019/04/10"),
+            NaiveDate::from_ymd_opt(2019, 4, 10)
+        );
+        assert_eq!(parse_date("2019/4/1"), None);
+        assert_eq!(parse_date("20191340"), None);
+    }
+}
+
+/// Receives the fields of JSON objects, one row at a time.
+///
+/// The default [`RowSink::value`] reads a scalar [`Cell`]; sinks override it
+/// for keys whose values are nested (e.g. Baidu's scene arrays).
+pub trait RowSink<'de> {
+    fn value<D: Deserializer<'de>>(&mut self, key: &str, d: D) -> Result<(), D::Error> {
+        let cell = Cell::deserialize(d)?;
+        self.cell(key, cell).map_err(de::Error::custom)
+    }
+    fn cell(&mut self, key: &str, cell: Cell<'de>) -> Result<(), String>;
+    fn end_row(&mut self) -> Result<(), String>;
+}
+
+use serde::de::{Deserialize, DeserializeSeed};
+
+/// Seed: a JSON array of objects, each fed to the sink as one row.
+pub struct Rows<'s, S>(pub &'s mut S);
+/// Seed: one JSON object fed to the sink as one row.
+pub struct Row<'s, S>(pub &'s mut S);
+
+struct ValueSeed<'s, 'k, S> {
+    sink: &'s mut S,
+    key: &'k str,
+}
+
+impl<'de, S: RowSink<'de>> DeserializeSeed<'de> for ValueSeed<'_, '_, S> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        self.sink.value(self.key, d)
+    }
+}
+
+/// A map key, borrowed from the input when it has no escapes.
+pub struct Key<'de>(pub std::borrow::Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl<'de, S: RowSink<'de>> Visitor<'de> for Row<'_, S> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Key(k)) = map.next_key::<Key>()? {
+            map.next_value_seed(ValueSeed {
+                sink: &mut *self.0,
+                key: &k,
+            })?;
+        }
+        self.0.end_row().map_err(de::Error::custom)
+    }
+}
+
+impl<'de, S: RowSink<'de>> DeserializeSeed<'de> for Row<'_, S> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, S: RowSink<'de>> Visitor<'de> for Rows<'_, S> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of objects")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Row(&mut *self.0))?.is_some() {}
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+impl<'de, S: RowSink<'de>> DeserializeSeed<'de> for Rows<'_, S> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// Map source field names to columns of a [`TableBuilder`].
+#[derive(Debug, Clone)]
+pub struct FieldMap {
+    keys: Vec<(String, usize)>,
+}
+
+impl FieldMap {
+    /// `pairs` are (source key, output column name); columns are looked up
+    /// in `t` (which must have them).
+    pub fn new(t: &TableBuilder, pairs: &[(&str, &str)]) -> Self {
+        FieldMap {
+            keys: pairs
+                .iter()
+                .filter_map(|(src, out)| t.index(out).map(|i| (src.to_string(), i)))
+                .collect(),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<usize> {
+        self.keys.iter().find(|(k, _)| k == key).map(|(_, i)| *i)
+    }
+
+    /// Set the column mapped from `key`, if any; unknown keys are ignored.
+    pub fn set(&self, t: &mut TableBuilder, key: &str, cell: &Cell) -> Result<(), String> {
+        match self.get(key) {
+            Some(i) => t.set(i, cell).map_err(|e| format!("field {key:?}: {e}")),
+            None => Ok(()),
+        }
+    }
+}
