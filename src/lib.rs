@@ -12,3 +12,6 @@ pub mod sandbox;
 pub mod table;
 
 pub use error::{Error, Result};
+
+#[cfg(feature = "python")]
+pub mod python;

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde::de::{DeserializeSeed, Deserializer};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -860,6 +860,7 @@ fn days_to_date(d: i32) -> NaiveDate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Datelike;
 
     #[test]
     fn periods() {
@@ -1005,5 +1006,123 @@ mod tests {
         );
         assert_eq!(wide.column("w2").unwrap().i64().unwrap().get(1), Some(764));
         assert_eq!(wide.column("w3").unwrap().null_count(), 2);
+    }
+}
+
+#[cfg(test)]
+mod fixture_tests {
+    //! The document's own samples (cleaned of `...`) through the parser.
+    use super::*;
+    use std::collections::HashMap;
+
+    fn page(endpoint: &str, opts: &[(&str, &str)], text: &str) -> Page {
+        let o: HashMap<String, String> = opts
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let r = Report::from_endpoint(endpoint, &o).unwrap();
+        parse_page(&r, text, None).unwrap()
+    }
+
+    macro_rules! fixture {
+        ($name:literal) => {
+            include_str!(concat!("../../../tests/fixtures/baidu/", $name, ".json"))
+        };
+    }
+
+    #[test]
+    fn document_samples() {
+        let p = page(
+            "getanalysisusertrend",
+            &[],
+            fixture!("getanalysisusertrend"),
+        );
+        assert_eq!((p.items, p.total), (2, Some(6)));
+        let df = p.table.finish().unwrap();
+        assert_eq!(
+            df.column("user_count").unwrap().i64().unwrap().get(0),
+            Some(1474)
+        );
+        assert_eq!(
+            df.column("date").unwrap().dtype(),
+            &polars::prelude::DataType::Date
+        );
+
+        // the sample's key " " is ignored; weekly_user_count is null there
+        let p = page(
+            "getanalysisactivityuser",
+            &[],
+            fixture!("getanalysisactivityuser"),
+        );
+        let df = p.table.finish().unwrap();
+        let w = df.column("weekly_user_count").unwrap().i64().unwrap();
+        assert_eq!((w.get(0), w.get(1)), (None, Some(7967)));
+
+        let p = page(
+            "getanalysisretaineduser",
+            &[("gran", "month")],
+            fixture!("getanalysisretaineduser.month"),
+        );
+        let df = p.table.finish().unwrap();
+        assert_eq!(df.height(), 8);
+        assert_eq!(df.column("users").unwrap().null_count(), 7);
+        let p = page(
+            "getanalysisretaineduser",
+            &[("gran", "week")],
+            fixture!("getanalysisretaineduser.week"),
+        );
+        assert_eq!(p.table.n_rows(), 16);
+        let p = page(
+            "getanalysisretaineduser",
+            &[("gran", "day")],
+            fixture!("getanalysisretaineduser.day"),
+        );
+        assert_eq!(p.table.n_rows(), 16);
+
+        let p = page(
+            "getanalysisvisitattribute",
+            &[],
+            fixture!("getanalysisvisitattribute"),
+        );
+        let df = p.table.finish().unwrap();
+        assert_eq!(df.height(), 7 + 2 + 10);
+
+        let p = page("getanalysisregion", &[], fixture!("getanalysisregion"));
+        assert_eq!((p.items, p.total), (2, Some(34)));
+        let p = page(
+            "getanalysisterminal",
+            &[("terminal_type", "os")],
+            fixture!("getanalysisterminal"),
+        );
+        assert_eq!(p.items, 2);
+        let p = page(
+            "getanalysisvisitpage",
+            &[],
+            fixture!("getanalysisvisitpage"),
+        );
+        let df = p.table.finish().unwrap();
+        assert_eq!(
+            df.column("page_name").unwrap().str().unwrap().get(0),
+            Some("pages/yuyue/yuyue")
+        );
+        let p = page(
+            "getanalysisvisitcharacter",
+            &[("character_type", "frequency")],
+            fixture!("getanalysisvisitcharacter"),
+        );
+        assert_eq!(p.items, 6);
+
+        let p = page("getanalysissource", &[], fixture!("getanalysissource"));
+        assert_eq!((p.items, p.total), (11, Some(11)));
+        let groups = p.groups.unwrap().finish().unwrap();
+        assert_eq!(groups.height(), 11);
+        let df = p.table.finish().unwrap();
+        // 2 + 4 + 2 + 3 + 1 + (empty group kept) 1 + 1 + 1 + 1 + 1 + 1
+        assert_eq!(df.height(), 18);
+
+        let p = page("getdata", &[], fixture!("getdata"));
+        assert_eq!(p.items, 4);
+        let df = p.table.finish().unwrap();
+        assert_eq!(df.column("tp_day_user_count").unwrap().null_count(), 2);
     }
 }

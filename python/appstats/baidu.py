@@ -1,0 +1,462 @@
+"""Baidu smart program (智能小程序) data API.
+
+Example:
+    >>> import appstats as aps
+    >>> with aps.Sandbox(seed=7) as sb:
+    ...     bd = sb.baidu()
+    ...     df = bd.user_trend("2024-03-01", "2024-03-31", gran="day")
+    >>> df.columns[:3]
+    ['date', 'new_user_count', 'new_user_ratio']
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from . import _native
+from ._common import DateLike, Report, date_str, env, http_kwargs
+from ._output import Output, ProgressArg, check_output, convert, progress_callback
+
+__all__ = ["BaiduSmartApp", "parse", "REPORTS", "COLUMNS"]
+
+#: Report name → Baidu endpoint.
+REPORTS: dict[str, str] = dict(_native.baidu_reports())
+
+#: Output column → Baidu's original field name, where they differ. Every
+#: other metric column keeps Baidu's own (already snake_case) name.
+COLUMNS: dict[str, str] = {
+    "date": "name (day label 2019/04/10) / data (getdata)",
+    "datetime": "name (hour label 13:00 - 13:59) + the requested day",
+    "period_start": "name (week 2019/04/01 - 2019/04/07, month 2019/04), first day",
+    "period_end": "name, last day",
+    "cohort_date": "name (cohort label), first day",
+    "cohort_end": "name (cohort label), last day",
+    "cohort_size": "active_user_count",
+    "period": "N of the 第N天 / 第N周 / 第N月 key",
+    "users": "value of 第N天 with report_type=count (retained_user_count)",
+    "ratio": "value of 第N天 with report_type=ratio (retained_ratio)",
+    "region": "name",
+    "terminal": "name",
+    "bucket": "name",
+    "page_id": "pageId",
+    "page_name": "pageName",
+    "page_alias": "pageAlias",
+    "attribute": "age / sex / interest list key",
+    "group_rank": "position of the source group in the reply (1-based)",
+    "source_id": "source (of the group's scenes)",
+    "scene_id": "sceneId",
+    "scene_name": "name (of a scene object)",
+    "group_<metric>": "<metric> of the source group beside its scenes",
+    "scene_count": "number of scenes in the group's name array",
+}
+
+
+class BaiduSmartApp:
+    """Client of the Baidu smart program data API.
+
+    Credentials come from the arguments or, when an argument is omitted,
+    from environment variables: ``BAIDU_ACCESS_TOKEN``; or
+    ``BAIDU_CLIENT_ID`` + ``BAIDU_CLIENT_SECRET`` (token fetched, cached and
+    renewed before expiry or when rejected); or a third-party platform's
+    ``BAIDU_TP_CLIENT_ID`` + ``BAIDU_TP_TICKET`` (for :meth:`tp_data`), plus
+    ``BAIDU_AUTH_CODE`` or ``BAIDU_REFRESH_TOKEN`` for a program authorised
+    to that platform (read the newest single-use refresh token back with
+    :meth:`refresh_token`). ``APPSTATS_BAIDU_BASE_URL`` overrides the host.
+
+    Every fetching method fetches all pages (concurrently once the first
+    page reveals ``total``), checks the rows against ``total``, retries
+    retryable errors with backoff, and returns a Polars DataFrame (or pandas
+    / Arrow with ``output=``). Each has an ``_async`` twin.
+
+    Example:
+        >>> import appstats as aps
+        >>> with aps.Sandbox() as sb:
+        ...     bd = sb.baidu()
+        ...     src = bd.source("2024-03-01", "2024-03-31")
+        >>> src.columns[:4]
+        ['group_rank', 'source_id', 'scene_id', 'scene_name']
+    """
+
+    def __init__(
+        self,
+        access_token: str | None = None,
+        *,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        tp_client_id: str | None = None,
+        tp_ticket: str | None = None,
+        auth_code: str | None = None,
+        refresh_token: str | None = None,
+        base_url: str | None = None,
+        page_size: int = 20,
+        timeout: float = 30.0,
+        max_attempts: int = 5,
+        backoff: float = 0.2,
+        max_backoff: float = 10.0,
+        max_retry_wait: float = 120.0,
+        rate_limit: int = 10,
+        concurrency: int = 4,
+    ) -> None:
+        explicit = any(
+            v is not None
+            for v in (access_token, client_id, client_secret, tp_client_id, tp_ticket)
+        )
+        e = (lambda n, v: v) if explicit else env
+        self._native = _native.BaiduClient(
+            access_token=e("BAIDU_ACCESS_TOKEN", access_token),
+            client_id=e("BAIDU_CLIENT_ID", client_id),
+            client_secret=e("BAIDU_CLIENT_SECRET", client_secret),
+            tp_client_id=e("BAIDU_TP_CLIENT_ID", tp_client_id),
+            tp_ticket=e("BAIDU_TP_TICKET", tp_ticket),
+            auth_code=env("BAIDU_AUTH_CODE", auth_code),
+            refresh_token=env("BAIDU_REFRESH_TOKEN", refresh_token),
+            base_url=env("APPSTATS_BAIDU_BASE_URL", base_url),
+            page_size=page_size,
+            **http_kwargs(
+                timeout, max_attempts, backoff, max_backoff, max_retry_wait, rate_limit, concurrency
+            ),
+        )
+
+    def __repr__(self) -> str:
+        return f"BaiduSmartApp(auth={self._native.auth_kind!r}, base_url={self._native.base_url!r})"
+
+    # ------------------------------------------------------------ plumbing
+
+    def _args(
+        self, report: str, start: DateLike, end: DateLike, options: dict[str, Any]
+    ) -> tuple[str, str, str, dict[str, str]]:
+        opts = {k: str(v) for k, v in options.items() if v is not None}
+        return report, date_str(start, "start"), date_str(end, "end"), opts
+
+    def report(
+        self,
+        report: str,
+        start: DateLike,
+        end: DateLike,
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+        **options: Any,
+    ) -> Report:
+        """Fetch any report by name, with its summary (``sum``) and metadata.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     r = sb.baidu().report("user_trend", "2024-03-01", "2024-03-07", gran="day")
+            >>> r.data.height, r.total, r.summary.height
+            (7, 7, 1)
+        """
+        check_output(output)
+        args = self._args(report, start, end, options)
+        cb, close = progress_callback(progress, f"baidu {report}")
+        try:
+            data, summary, groups, span, total = self._native.fetch(*args, cb)
+        finally:
+            close()
+        return Report(convert(data, output), convert(summary, output),  # type: ignore[arg-type]
+                      None if groups is None else convert(groups, output),  # type: ignore[arg-type]
+                      span, total)
+
+    async def report_async(
+        self,
+        report: str,
+        start: DateLike,
+        end: DateLike,
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+        **options: Any,
+    ) -> Report:
+        """Awaitable twin of :meth:`report`.
+
+        Example:
+            >>> import asyncio, appstats as aps
+            >>> async def main():
+            ...     with aps.Sandbox() as sb:
+            ...         r = await sb.baidu().report_async("region", "2024-03-01", "2024-03-07")
+            ...         return r.data.height
+            >>> asyncio.run(main())
+            34
+        """
+        check_output(output)
+        args = self._args(report, start, end, options)
+        cb, close = progress_callback(progress, f"baidu {report}")
+        try:
+            data, summary, groups, span, total = await self._native.fetch_async(*args, cb)
+        finally:
+            close()
+        return Report(convert(data, output), convert(summary, output),  # type: ignore[arg-type]
+                      None if groups is None else convert(groups, output),  # type: ignore[arg-type]
+                      span, total)
+
+    def _get(self, report: str, start: DateLike, end: DateLike, output: Output,
+             progress: ProgressArg, **options: Any) -> Any:
+        return self.report(report, start, end, output=output, progress=progress, **options).data
+
+    async def _get_async(self, report: str, start: DateLike, end: DateLike, output: Output,
+                         progress: ProgressArg, **options: Any) -> Any:
+        r = await self.report_async(report, start, end, output=output, progress=progress, **options)
+        return r.data
+
+    def refresh_token(self) -> str | None:
+        """The newest refresh token of an authorised program (store it: it is single-use)."""
+        return self._native.refresh_token()
+
+    def stats(self) -> dict[str, int]:
+        """Counters of this client: requests, retries, failures, backoff_ms.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     bd = sb.baidu()
+            ...     _ = bd.region("2024-03-01", "2024-03-02")
+            ...     bd.stats()["requests"] >= 2
+            True
+        """
+        return dict(self._native.stats())
+
+    # ------------------------------------------------------------ reports
+
+    def user_trend(self, start: DateLike, end: DateLike, gran: str = "day", *,
+                   output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """User trend (``getanalysisusertrend``): new/old users, sessions, durations.
+
+        ``gran`` is ``"hour"`` (fetched one day per request; column
+        ``datetime``), ``"day"`` (``date``), ``"week"`` or ``"month"``
+        (``period_start``, ``period_end``). Ratios are percent; durations
+        seconds.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     df = sb.baidu().user_trend("2024-03-01", "2024-03-31", gran="week")
+            >>> df.columns[:2], df.height
+            (['period_start', 'period_end'], 5)
+        """
+        return self._get("user_trend", start, end, output, progress, gran=gran)
+
+    async def user_trend_async(self, start: DateLike, end: DateLike, gran: str = "day", *,
+                               output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Awaitable twin of :meth:`user_trend`."""
+        return await self._get_async("user_trend", start, end, output, progress, gran=gran)
+
+    def activity_user(self, start: DateLike, end: DateLike, *,
+                      output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Active users (``getanalysisactivityuser``): DAU/WAU/MAU, activity degrees, lost users.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     df = sb.baidu().activity_user("2024-03-01", "2024-03-07")
+            >>> df.height
+            7
+        """
+        return self._get("activity_user", start, end, output, progress)
+
+    async def activity_user_async(self, start: DateLike, end: DateLike, *,
+                                  output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Awaitable twin of :meth:`activity_user`."""
+        return await self._get_async("activity_user", start, end, output, progress)
+
+    def retention(self, start: DateLike, end: DateLike, gran: str = "day",
+                  report_type: str = "count", shape: str = "long", *,
+                  output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Retention (``getanalysisretaineduser``), long or wide.
+
+        Long (default): one row per cohort × period: ``cohort_date,
+        cohort_end, cohort_size, period, users`` (``ratio`` with
+        ``report_type="ratio"``). ``period`` is N of Baidu's ``第N天/周/月``
+        key (Baidu starts at 2). ``--`` (not known yet) is null.
+        Wide: ``cohort_date, cohort_end, cohort_size, d2 … dN`` (``w``/``m``
+        for weeks/months).
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     wide = sb.baidu().retention("2024-03-01", "2024-03-31", shape="wide")
+            >>> wide.columns[:4]
+            ['cohort_date', 'cohort_end', 'cohort_size', 'd2']
+        """
+        return self._get("retention", start, end, output, progress, gran=gran,
+                         report_type=report_type, shape=shape)
+
+    async def retention_async(self, start: DateLike, end: DateLike, gran: str = "day",
+                              report_type: str = "count", shape: str = "long", *,
+                              output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Awaitable twin of :meth:`retention`."""
+        return await self._get_async("retention", start, end, output, progress, gran=gran,
+                                     report_type=report_type, shape=shape)
+
+    def visit_attribute(self, start: DateLike, end: DateLike, *,
+                        output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Visitor attributes (``getanalysisvisitattribute``): age, sex and interest shares.
+
+        One row per attribute value: ``attribute`` (age/sex/interest),
+        ``attribute_id``, ``name``, ``count_ratio`` (percent).
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     df = sb.baidu().visit_attribute("2024-03-01", "2024-03-31")
+            >>> sorted(set(df["attribute"]))
+            ['age', 'interest', 'sex']
+        """
+        return self._get("visit_attribute", start, end, output, progress)
+
+    async def visit_attribute_async(self, start: DateLike, end: DateLike, *,
+                                    output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Awaitable twin of :meth:`visit_attribute`."""
+        return await self._get_async("visit_attribute", start, end, output, progress)
+
+    def region(self, start: DateLike, end: DateLike, *,
+               output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Regions (``getanalysisregion``): one row per province/region.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     df = sb.baidu().region("2024-03-01", "2024-03-31")
+            >>> df.columns[0]
+            'region'
+        """
+        return self._get("region", start, end, output, progress)
+
+    async def region_async(self, start: DateLike, end: DateLike, *,
+                           output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Awaitable twin of :meth:`region`."""
+        return await self._get_async("region", start, end, output, progress)
+
+    def terminal(self, start: DateLike, end: DateLike, terminal_type: str = "os", *,
+                 output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Terminals (``getanalysisterminal``): brand, device, os, screen or network.
+
+        ``terminal_type`` accepts ``"brand"`` or ``"terminal_brand"`` etc.
+        With ``network`` Baidu sends fewer metrics: the others are null.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     df = sb.baidu().terminal("2024-03-01", "2024-03-31", "network")
+            >>> df["accumulative_new_user_count_ratio"].null_count() == df.height
+            True
+        """
+        return self._get("terminal", start, end, output, progress, terminal_type=terminal_type)
+
+    async def terminal_async(self, start: DateLike, end: DateLike, terminal_type: str = "os", *,
+                             output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Awaitable twin of :meth:`terminal`."""
+        return await self._get_async("terminal", start, end, output, progress,
+                                     terminal_type=terminal_type)
+
+    def visit_page(self, start: DateLike, end: DateLike, *,
+                   output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Pages (``getanalysisvisitpage``): page views, stay time, bounce, entries/exits.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox(pages=45) as sb:
+            ...     df = sb.baidu().visit_page("2024-03-01", "2024-03-31")
+            >>> df.height
+            45
+        """
+        return self._get("visit_page", start, end, output, progress)
+
+    async def visit_page_async(self, start: DateLike, end: DateLike, *,
+                               output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Awaitable twin of :meth:`visit_page`."""
+        return await self._get_async("visit_page", start, end, output, progress)
+
+    def visit_character(self, start: DateLike, end: DateLike, character_type: str = "depth", *,
+                        output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Visit habits (``getanalysisvisitcharacter``): depth, time, interval or frequency.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     df = sb.baidu().visit_character("2024-03-01", "2024-03-31", "frequency")
+            >>> df["bucket"][0]
+            '1-2次'
+        """
+        return self._get("visit_character", start, end, output, progress,
+                         character_type=character_type)
+
+    async def visit_character_async(self, start: DateLike, end: DateLike,
+                                    character_type: str = "depth", *, output: Output = "polars",
+                                    progress: ProgressArg = None) -> Any:
+        """Awaitable twin of :meth:`visit_character`."""
+        return await self._get_async("visit_character", start, end, output, progress,
+                                     character_type=character_type)
+
+    def source(self, start: DateLike, end: DateLike, level: str = "scene", *,
+               output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Sources (``getanalysissource``), flattened.
+
+        ``level="scene"``: one row per (group, scene) with the group's totals
+        beside each scene (``group_*`` columns); groups without scenes keep
+        one row with null scene columns. ``level="group"``: one row per
+        group with ``scene_count``.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox(sources=5) as sb:
+            ...     g = sb.baidu().source("2024-03-01", "2024-03-31", level="group")
+            >>> g.height
+            5
+        """
+        return self._get("source", start, end, output, progress, level=level)
+
+    async def source_async(self, start: DateLike, end: DateLike, level: str = "scene", *,
+                           output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Awaitable twin of :meth:`source`."""
+        return await self._get_async("source", start, end, output, progress, level=level)
+
+    def tp_data(self, start: DateLike, end: DateLike, scene: int,
+                metrics: list[str] | None = None, *,
+                output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Third-party platform totals (``getdata``), one row per day.
+
+        Needs a TP token (``tp_client_id`` + ``tp_ticket``). ``metrics``
+        defaults to every known metric.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     df = sb.baidu_tp().tp_data("2024-03-01", "2024-03-05", scene=1,
+            ...                                metrics=["tp_day_user_count"])
+            >>> df.columns
+            ['date', 'tp_day_user_count']
+        """
+        m = None if metrics is None else ",".join(metrics)
+        return self._get("tp_data", start, end, output, progress, scene=scene, metrics=m)
+
+    async def tp_data_async(self, start: DateLike, end: DateLike, scene: int,
+                            metrics: list[str] | None = None, *,
+                            output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Awaitable twin of :meth:`tp_data`."""
+        m = None if metrics is None else ",".join(metrics)
+        return await self._get_async("tp_data", start, end, output, progress, scene=scene,
+                                     metrics=m)
+
+
+def parse(endpoint: str, text: str | bytes, **options: Any) -> pl.DataFrame:
+    """Parse a saved reply of ``endpoint`` into the frame the client returns.
+
+    ``endpoint`` is Baidu's name (``getanalysissource``) or the report name
+    (``source``); options as for the report (e.g. ``gran="week"``,
+    ``shape="wide"``, ``level="group"``).
+
+    Example:
+        >>> import appstats as aps
+        >>> raw = '{"errno":0,"msg":"ok","data":{"offset":0,"total":1,"data_list":' \\
+        ...       '[{"name":"北京","session_count_district":"1,204"}]}}'
+        >>> aps.baidu.parse("getanalysisregion", raw)["session_count_district"].to_list()
+        [1204]
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    opts = {k: str(v) for k, v in options.items() if v is not None}
+    data, _summary, _groups, _span, _total = _native.baidu_parse(endpoint, text, opts)
+    return data

@@ -1,0 +1,181 @@
+"""The embedded sandbox: every provider simulated over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from . import _native
+from .baidu import BaiduSmartApp
+
+__all__ = ["Sandbox", "FAULT_KINDS"]
+
+#: Fault kinds accepted by :meth:`Sandbox.inject`.
+FAULT_KINDS = (
+    "http_status",  # value: the status, e.g. 502
+    "code",  # value: the provider's error code, e.g. 1000, 18, 111
+    "delay",  # value: seconds
+    "truncate",  # cut the JSON body in half
+    "reset",  # reset the connection mid-body
+    "wrong_total",  # value: how far `total` is off (default 1)
+    "duplicate_page",  # serve the previous page instead
+    "drop_rows",  # value: rows left out of the page (default 1)
+    "expire_token",  # expire the credential this request used
+)
+
+
+class Sandbox:
+    """A simulator of all providers on 127.0.0.1 and a free port.
+
+    It speaks each provider's wire format (envelopes, error codes, paging,
+    ``--`` markers, Chinese retention keys, nested source rows), validates
+    tokens and parameters like the real services, and serves deterministic
+    data for a ``seed``. Use it as a context manager; ``sb.baidu()`` returns
+    a client wired to it.
+
+    Args:
+        seed: seed of the generated data.
+        latency: seconds added to every reply.
+        rate_limit: answer the provider's rate-limit error above this many
+            requests per second.
+        sources: Baidu source groups; ``scenes_per_source``: scenes per group.
+        pages: pages in the Baidu page report.
+        token_ttl: lifetime (seconds) of issued tokens.
+
+    Example:
+        >>> import appstats as aps
+        >>> with aps.Sandbox(seed=1) as sb:
+        ...     sb.inject("code", 1000, endpoint="getanalysisregion")  # one internal error
+        ...     df = sb.baidu().region("2024-03-01", "2024-03-31")     # retried, complete
+        >>> df.height
+        34
+    """
+
+    def __init__(
+        self,
+        seed: int = 7,
+        *,
+        latency: float = 0.0,
+        rate_limit: int | None = None,
+        sources: int = 12,
+        scenes_per_source: int = 4,
+        pages: int = 30,
+        token_ttl: int = 2_592_000,
+    ) -> None:
+        self._native = _native.Sandbox(
+            seed=seed,
+            latency=latency,
+            rate_limit=rate_limit,
+            sources=sources,
+            scenes_per_source=scenes_per_source,
+            pages=pages,
+            token_ttl=token_ttl,
+        )
+        self.seed = seed
+        self._creds = dict(self._native.credentials())
+
+    @property
+    def url(self) -> str:
+        """Base URL of the server, e.g. ``http://127.0.0.1:40123``."""
+        return self._native.url
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        """The (fake) credentials the sandbox accepts."""
+        return dict(self._creds)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._native.closed else self.url
+        return f"Sandbox(seed={self.seed}, {state})"
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the server (also done on ``with`` exit)."""
+        self._native.close()
+
+    @staticmethod
+    def _fast(kwargs: dict[str, Any]) -> dict[str, Any]:
+        # Local replies are fast: retry quickly unless told otherwise.
+        kwargs.setdefault("backoff", 0.02)
+        kwargs.setdefault("max_backoff", 0.5)
+        kwargs.setdefault("rate_limit", 1000)
+        return kwargs
+
+    def baidu(self, **kwargs: Any) -> BaiduSmartApp:
+        """A :class:`BaiduSmartApp` using the sandbox's client credentials.
+
+        Keyword arguments are passed on (e.g. ``page_size=5``).
+        """
+        return BaiduSmartApp(
+            client_id=self._creds["baidu_client_id"],
+            client_secret=self._creds["baidu_client_secret"],
+            base_url=self.url,
+            **self._fast(kwargs),
+        )
+
+    def baidu_tp(self, auth_code: str | None = None, **kwargs: Any) -> BaiduSmartApp:
+        """A client with third-party platform credentials.
+
+        Without ``auth_code`` it holds the TP token (for ``tp_data``); with
+        ``auth_code="sandbox-code-…"`` it acts for an authorised program.
+        """
+        return BaiduSmartApp(
+            tp_client_id=self._creds["baidu_tp_client_id"],
+            tp_ticket=self._creds["baidu_tp_ticket"],
+            auth_code=auth_code,
+            base_url=self.url,
+            **self._fast(kwargs),
+        )
+
+    def inject(
+        self,
+        kind: str,
+        value: float | None = None,
+        *,
+        provider: str | None = None,
+        endpoint: str | None = None,
+        skip: int = 0,
+        times: int | None = 1,
+        offset: int | None = None,
+    ) -> None:
+        """Make matching requests fail.
+
+        Args:
+            kind: one of :data:`FAULT_KINDS`.
+            value: the status, code, seconds or count the kind needs.
+            provider: ``"baidu"``, ``"mta"`` or ``"tim"`` (default: any).
+            endpoint: last path segment, e.g. ``"getanalysissource"``.
+            skip: matching requests to let through first.
+            times: how often it fires (``None``: always).
+            offset: only for the page at this ``start_index``.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     sb.inject("http_status", 502, times=2)
+            ...     sb.baidu().region("2024-03-01", "2024-03-02").height
+            34
+        """
+        self._native.inject(kind, value, provider, endpoint, skip, times, offset)
+
+    def clear_faults(self) -> None:
+        """Remove every injected fault."""
+        self._native.clear_faults()
+
+    def request_count(self, provider: str | None = None) -> int:
+        """Requests served so far (for one provider or all)."""
+        return self._native.request_count(provider)
+
+    def max_per_second(self, provider: str | None = None) -> int:
+        """Most requests seen within any one-second window."""
+        return self._native.max_per_second(provider)

@@ -1,0 +1,138 @@
+//! The PyO3 layer: the only place that knows about Python.
+//!
+//! Native classes are thin: they validate, release the GIL, run the core on
+//! the shared tokio runtime, and hand back Polars frames. Exceptions are the
+//! classes defined in `appstats/errors.py`.
+
+mod baidu;
+mod errors;
+mod sandbox;
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::error::Error;
+use crate::http::{HttpConfig, Progress, ProgressFn};
+pub use errors::to_py;
+
+/// Run a core future to completion with the GIL released; panics become
+/// `appstats.InternalError`.
+pub fn block_on<T: Send>(
+    py: Python<'_>,
+    fut: impl Future<Output = crate::Result<T>> + Send,
+) -> PyResult<T> {
+    let r = py.detach(|| crate::runtime::runtime().block_on(AssertUnwindSafe(fut).catch_unwind()));
+    flatten(r)
+}
+
+fn flatten<T>(r: std::thread::Result<crate::Result<T>>) -> PyResult<T> {
+    match r {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(to_py(e)),
+        Err(p) => Err(to_py(Error::Internal(panic_message(p)))),
+    }
+}
+
+fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
+    let msg = p
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    format!("appstats panicked ({msg}); please report this bug")
+}
+
+/// Wrap a core future as a Python awaitable (runs on the shared runtime).
+pub fn into_awaitable<'py, T>(
+    py: Python<'py>,
+    fut: impl Future<Output = crate::Result<T>> + Send + 'static,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+{
+    pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        flatten(AssertUnwindSafe(fut).catch_unwind().await)
+    })
+}
+
+/// Catch panics in synchronous code that does not need the runtime.
+pub fn guard<T>(f: impl FnOnce() -> crate::Result<T>) -> PyResult<T> {
+    flatten(std::panic::catch_unwind(AssertUnwindSafe(f)))
+}
+
+/// HTTP settings from keyword arguments shared by every client.
+#[derive(Clone, Debug)]
+pub struct HttpArgs {
+    pub timeout: f64,
+    pub max_attempts: u32,
+    pub backoff: f64,
+    pub max_backoff: f64,
+    pub max_retry_wait: f64,
+    pub rate_limit: u32,
+    pub concurrency: usize,
+}
+
+impl HttpArgs {
+    pub fn config(&self) -> crate::Result<HttpConfig> {
+        let secs = |what: &str, v: f64| {
+            if v.is_finite() && v >= 0.0 {
+                Ok(Duration::from_secs_f64(v))
+            } else {
+                Err(Error::invalid(format!(
+                    "{what} must be a non-negative number of seconds"
+                )))
+            }
+        };
+        let mut c = HttpConfig::new(self.rate_limit, self.concurrency);
+        c.timeout = secs("timeout", self.timeout)?;
+        c.retry.max_attempts = self.max_attempts;
+        c.retry.base_delay = secs("backoff", self.backoff)?;
+        c.retry.max_delay = secs("max_backoff", self.max_backoff)?;
+        c.retry.max_total_wait = secs("max_retry_wait", self.max_retry_wait)?;
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+/// A progress reporter calling a Python callable `(done, total)`.
+pub fn progress(cb: Option<Py<PyAny>>) -> Progress {
+    let f: Option<ProgressFn> = cb.map(|cb| {
+        let cb = Arc::new(cb);
+        Arc::new(move |done: u64, total: u64| {
+            Python::attach(|py| {
+                if let Err(e) = cb.call1(py, (done, total)) {
+                    log::warn!("progress callback failed: {e}");
+                }
+            })
+        }) as ProgressFn
+    });
+    Progress::new(f)
+}
+
+/// Stats counters as a dict.
+pub fn stats_dict<'py>(py: Python<'py>, s: &crate::http::Stats) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    for (k, v) in s.snapshot() {
+        d.set_item(k, v)?;
+    }
+    Ok(d)
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let _ = pyo3_log::try_init();
+    let _ = pyo3_async_runtimes::tokio::init_with_runtime(crate::runtime::runtime());
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<baidu::BaiduClient>()?;
+    m.add_class::<sandbox::NativeSandbox>()?;
+    m.add_function(wrap_pyfunction!(baidu::baidu_parse, m)?)?;
+    m.add_function(wrap_pyfunction!(baidu::baidu_reports, m)?)?;
+    m.add_function(wrap_pyfunction!(errors::_raise_panic, m)?)?;
+    Ok(())
+}
