@@ -25,6 +25,8 @@ pub const DEFAULT_RATE_PER_SEC: u32 = 100;
 pub const DEFAULT_USERSIG_EXPIRE: u64 = 86_400;
 pub const DEFAULT_IDENTIFIER: &str = "admin";
 pub const PATH: &str = "/v4/openconfigsvr/getappinfo";
+/// Attempts to get a reply without gaps between its days.
+const GAP_REFETCHES: u32 = 3;
 
 /// A data center of Tencent Cloud IM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -327,8 +329,37 @@ impl Client {
         }
     }
 
-    /// One `getappinfo` call, parsed; a rejected UserSig is renewed once.
+    /// `getappinfo`, parsed and checked: a reply that skips days inside its
+    /// range is fetched again (up to 3 times), then reported as incomplete.
     pub async fn fetch(&self, sel: &Selection) -> Result<TableBuilder> {
+        let mut missing = vec![];
+        for attempt in 1..=GAP_REFETCHES {
+            let t = self.fetch_once(sel).await?;
+            missing = parse::missing_days(&t);
+            if missing.is_empty() {
+                return Ok(t);
+            }
+            log::warn!(
+                "tim {}: reply skips {} day(s) (attempt {attempt} of {GAP_REFETCHES})",
+                self.sdkappid,
+                missing.len()
+            );
+        }
+        let list: Vec<String> = missing.iter().take(10).map(|d| d.to_string()).collect();
+        Err(Error::incomplete(
+            PROVIDER,
+            parse::ENDPOINT,
+            format!(
+                "the reply skips {} day(s): {}{}; refetching did not help",
+                missing.len(),
+                list.join(", "),
+                if missing.len() > 10 { ", ..." } else { "" }
+            ),
+        ))
+    }
+
+    /// One `getappinfo` call, parsed; a rejected UserSig is renewed once.
+    pub async fn fetch_once(&self, sel: &Selection) -> Result<TableBuilder> {
         let url = format!("{}{PATH}", self.base);
         let body = parse::request_body(sel);
         let app = self.sdkappid.to_string();

@@ -369,6 +369,25 @@ fn sort_by_date(t: TableBuilder, date_col: usize) -> Result<TableBuilder> {
     Ok(TableBuilder::from_columns(cols, n))
 }
 
+/// Days missing between the first and the last date of a parsed table
+/// (the service answers with consecutive days).
+pub fn missing_days(t: &TableBuilder) -> Vec<chrono::NaiveDate> {
+    let Some(i) = t.index("date") else {
+        return vec![];
+    };
+    let Column::Date(v) = t.col_ref(i) else {
+        return vec![];
+    };
+    let mut days: Vec<i32> = v.iter().flatten().copied().collect();
+    days.sort_unstable();
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    days.windows(2)
+        .flat_map(|w| (w[0] + 1)..w[1])
+        .take(1000)
+        .filter_map(|d| epoch.checked_add_signed(chrono::TimeDelta::days(d.into())))
+        .collect()
+}
+
 /// Build the frame of a parsed table.
 pub fn finish(t: TableBuilder) -> Result<polars::prelude::DataFrame> {
     t.finish()
@@ -571,6 +590,20 @@ mod tests {
             df.column("app_id").unwrap().str().unwrap().get(0),
             Some("1400000000")
         );
+    }
+
+    #[test]
+    fn gaps_are_found() {
+        let t = parse_reply(
+            r#"{"ErrorCode":0,"Result":[{"Date":"20240105"},{"Date":"20240101"},{"Date":"20240102"}]}"#,
+            &None,
+            "",
+        )
+        .unwrap();
+        let m: Vec<String> = missing_days(&t).iter().map(|d| d.to_string()).collect();
+        assert_eq!(m, ["2024-01-03", "2024-01-04"]);
+        let t = parse_reply(SOME, &None, "").unwrap();
+        assert!(missing_days(&t).is_empty());
     }
 
     #[test]
