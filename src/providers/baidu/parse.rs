@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde::de::{DeserializeSeed, Deserializer};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -431,13 +431,16 @@ struct RetentionSink {
     gran: Gran,
     label: Option<(NaiveDate, NaiveDate)>,
     size: Option<i64>,
-    cells: Vec<(
-        i64,
-        Result<Option<f64>, String>,
-        Result<Option<i64>, String>,
-    )>,
+    cells: Vec<RetentionCell>,
     items: usize,
 }
+
+/// (period, value as ratio, value as count) of one retention cell.
+type RetentionCell = (
+    i64,
+    Result<Option<f64>, String>,
+    Result<Option<i64>, String>,
+);
 
 /// `第12天` → 12 (also `第2周`, `第3月`).
 pub fn retention_period(key: &str) -> Option<i64> {
@@ -860,6 +863,7 @@ fn days_to_date(d: i32) -> NaiveDate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Datelike;
 
     #[test]
     fn periods() {
