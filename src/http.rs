@@ -2,6 +2,7 @@
 //! backoff (retryable errors only), a per-client rate limit, bounded
 //! concurrency and progress events.
 
+use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -47,6 +48,9 @@ pub struct HttpConfig {
     pub rate_per_sec: u32,
     /// Requests in flight at once.
     pub concurrency: usize,
+    /// DNS overrides: send requests for a host name to this address (the
+    /// port is used when the URL names none). For tests and sandboxes.
+    pub resolve: Vec<(String, SocketAddr)>,
 }
 
 impl HttpConfig {
@@ -56,6 +60,7 @@ impl HttpConfig {
             retry: RetryConfig::default(),
             rate_per_sec,
             concurrency,
+            resolve: Vec::new(),
         }
     }
 
@@ -161,11 +166,15 @@ impl std::fmt::Debug for Http {
 impl Http {
     pub fn new(provider: &'static str, cfg: HttpConfig) -> Result<Self> {
         cfg.validate()?;
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(cfg.timeout)
             .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("appstats/", env!("CARGO_PKG_VERSION")))
-            .pool_max_idle_per_host(cfg.concurrency.max(1))
+            .pool_max_idle_per_host(cfg.concurrency.max(1));
+        for (host, addr) in &cfg.resolve {
+            builder = builder.resolve(host, *addr);
+        }
+        let client = builder
             .build()
             .map_err(|e| Error::Internal(format!("cannot build HTTP client: {e}")))?;
         let rate = NonZeroU32::new(cfg.rate_per_sec).expect("validated");

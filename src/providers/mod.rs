@@ -2,3 +2,4 @@
 //! `table`), never on the sandbox or the Python bindings.
 
 pub mod baidu;
+pub mod tim;

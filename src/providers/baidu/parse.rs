@@ -431,13 +431,16 @@ struct RetentionSink {
     gran: Gran,
     label: Option<(NaiveDate, NaiveDate)>,
     size: Option<i64>,
-    cells: Vec<(
-        i64,
-        Result<Option<f64>, String>,
-        Result<Option<i64>, String>,
-    )>,
+    cells: Vec<RetentionCell>,
     items: usize,
 }
+
+/// (period, value as ratio, value as count) of one retention cell.
+type RetentionCell = (
+    i64,
+    Result<Option<f64>, String>,
+    Result<Option<i64>, String>,
+);
 
 /// `第12天` → 12 (also `第2周`, `第3月`).
 pub fn retention_period(key: &str) -> Option<i64> {

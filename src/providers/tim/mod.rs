@@ -1,0 +1,641 @@
+//! Tencent Cloud IM `getappinfo` (operations data of the last 30 days).
+//!
+//! The client signs its own UserSig (TLSSigAPIv2), caches it, renews it at
+//! 90 % of its validity and, when the server answers 70001 (expired) or
+//! 70052 (invalidated), regenerates it and retries once.
+
+pub mod parse;
+pub mod usersig;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use polars::prelude::DataFrame;
+
+use crate::error::{Error, Result};
+use crate::http::{bounded, Http, HttpConfig, Progress, Reply};
+use crate::table::{Column, Kind, TableBuilder};
+pub use parse::{parse_saved, Selection, FIELDS, PROVIDER};
+pub use usersig::{gen_usersig, verify_usersig, UserSigError, UserSigInfo};
+
+/// Documented rate limit: 100 calls per second per app.
+pub const DEFAULT_RATE_PER_SEC: u32 = 100;
+/// Default validity of the UserSigs the client signs: one day.
+pub const DEFAULT_USERSIG_EXPIRE: u64 = 86_400;
+pub const DEFAULT_IDENTIFIER: &str = "admin";
+pub const PATH: &str = "/v4/openconfigsvr/getappinfo";
+/// Attempts to get a reply without gaps between its days.
+const GAP_REFETCHES: u32 = 3;
+
+/// A data center of Tencent Cloud IM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Region {
+    /// Readable name (`singapore`).
+    pub name: &'static str,
+    /// Short code, as in the domain (`sgp`).
+    pub code: &'static str,
+    pub domain: &'static str,
+}
+
+pub const REGIONS: &[Region] = &[
+    Region {
+        name: "china",
+        code: "cn",
+        domain: "console.tim.qq.com",
+    },
+    Region {
+        name: "singapore",
+        code: "sgp",
+        domain: "adminapisgp.im.qcloud.com",
+    },
+    Region {
+        name: "seoul",
+        code: "kr",
+        domain: "adminapikr.im.qcloud.com",
+    },
+    Region {
+        name: "frankfurt",
+        code: "ger",
+        domain: "adminapiger.im.qcloud.com",
+    },
+    Region {
+        name: "mumbai",
+        code: "ind",
+        domain: "adminapiind.im.qcloud.com",
+    },
+    Region {
+        name: "silicon_valley",
+        code: "usa",
+        domain: "adminapiusa.im.qcloud.com",
+    },
+    Region {
+        name: "jakarta",
+        code: "idn",
+        domain: "adminapiidn.im.qcloud.com",
+    },
+    Region {
+        name: "tokyo",
+        code: "jpn",
+        domain: "adminapijpn.im.qcloud.com",
+    },
+];
+
+/// Find a region by name, code or domain (case-insensitive; `-` and
+/// spaces count as `_`).
+pub fn region(s: &str) -> Result<&'static Region> {
+    let t = s.trim().to_ascii_lowercase().replace(['-', ' '], "_");
+    REGIONS
+        .iter()
+        .find(|r| r.name == t || r.code == t || r.domain == t)
+        .ok_or_else(|| {
+            let valid: Vec<String> = REGIONS
+                .iter()
+                .map(|r| format!("{}/{}", r.name, r.code))
+                .collect();
+            Error::invalid(format!(
+                "unknown Tencent IM region {s:?}; valid regions are {} (or a base URL like https://console.tim.qq.com)",
+                valid.join(", ")
+            ))
+        })
+}
+
+/// Extra client settings.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Validity of the signed UserSigs, seconds (>= 60).
+    pub usersig_expire: u64,
+    /// Send the requests for the region's domain (or the base URL's host)
+    /// to this address over plain HTTP (tests, sandboxes).
+    pub resolve_to: Option<SocketAddr>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            usersig_expire: DEFAULT_USERSIG_EXPIRE,
+            resolve_to: None,
+        }
+    }
+}
+
+/// Default HTTP settings for one app: 100 requests/s, 8 in flight.
+pub fn default_config() -> HttpConfig {
+    HttpConfig::new(DEFAULT_RATE_PER_SEC, 8)
+}
+
+/// Where requests go: `(base URL, host)`; adds the DNS override to `cfg`.
+fn target(
+    region_or_base_url: &str,
+    opts: &ClientOptions,
+    cfg: &mut HttpConfig,
+) -> Result<(String, String)> {
+    let s = region_or_base_url.trim();
+    let (base, host) = if s.starts_with("http://") || s.starts_with("https://") {
+        let url = reqwest::Url::parse(s)
+            .map_err(|e| Error::invalid(format!("bad base URL {s:?}: {e}")))?;
+        let host = url
+            .host_str()
+            .ok_or_else(|| Error::invalid(format!("base URL {s:?} has no host")))?
+            .to_string();
+        (s.trim_end_matches('/').to_string(), host)
+    } else {
+        let r = region(s)?;
+        let scheme = if opts.resolve_to.is_some() {
+            "http"
+        } else {
+            "https"
+        };
+        (format!("{scheme}://{}", r.domain), r.domain.to_string())
+    };
+    if let Some(addr) = opts.resolve_to {
+        cfg.resolve.push((host.clone(), addr));
+    }
+    Ok((base, host))
+}
+
+type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+fn system_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+struct CachedSig {
+    text: String,
+    time: u64,
+}
+
+/// The Tencent IM client of one app.
+pub struct Client {
+    http: Arc<Http>,
+    sdkappid: u64,
+    key: String,
+    identifier: String,
+    base: String,
+    host: String,
+    usersig_expire: u64,
+    sig: Mutex<Option<CachedSig>>,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TencentIm")
+            .field("sdkappid", &self.sdkappid)
+            .field("identifier", &self.identifier)
+            .field("base_url", &self.base)
+            .field("secret_key", &"***")
+            .finish()
+    }
+}
+
+fn check_app(sdkappid: u64, key: &str) -> Result<()> {
+    if sdkappid == 0 || sdkappid > i64::MAX as u64 {
+        return Err(Error::invalid(format!(
+            "sdkappid {sdkappid} is not a valid SDKAppID"
+        )));
+    }
+    if key.trim().is_empty() {
+        return Err(Error::invalid(format!(
+            "secret_key of sdkappid {sdkappid} is empty"
+        )));
+    }
+    Ok(())
+}
+
+fn check_identifier(identifier: Option<&str>) -> Result<String> {
+    let id = identifier.unwrap_or(DEFAULT_IDENTIFIER).trim();
+    if id.is_empty() {
+        return Err(Error::invalid("identifier (the admin account) is empty"));
+    }
+    Ok(id.to_string())
+}
+
+impl Client {
+    /// A client for app `sdkappid` in `region_or_base_url` (a region name
+    /// or code, see [`REGIONS`], or a base URL).
+    pub fn new(
+        sdkappid: u64,
+        secret_key: &str,
+        identifier: Option<&str>,
+        region_or_base_url: &str,
+        cfg: HttpConfig,
+    ) -> Result<Self> {
+        Self::with_options(
+            sdkappid,
+            secret_key,
+            identifier,
+            region_or_base_url,
+            cfg,
+            &ClientOptions::default(),
+        )
+    }
+
+    pub fn with_options(
+        sdkappid: u64,
+        secret_key: &str,
+        identifier: Option<&str>,
+        region_or_base_url: &str,
+        mut cfg: HttpConfig,
+        opts: &ClientOptions,
+    ) -> Result<Self> {
+        check_app(sdkappid, secret_key)?;
+        let identifier = check_identifier(identifier)?;
+        let (base, host) = target(region_or_base_url, opts, &mut cfg)?;
+        let http = Arc::new(Http::new(PROVIDER, cfg)?);
+        Self::from_parts(http, sdkappid, secret_key, identifier, base, host, opts)
+    }
+
+    fn from_parts(
+        http: Arc<Http>,
+        sdkappid: u64,
+        secret_key: &str,
+        identifier: String,
+        base: String,
+        host: String,
+        opts: &ClientOptions,
+    ) -> Result<Self> {
+        if opts.usersig_expire < 60 {
+            return Err(Error::invalid("usersig_expire must be at least 60 seconds"));
+        }
+        Ok(Client {
+            http,
+            sdkappid,
+            key: secret_key.to_string(),
+            identifier,
+            base,
+            host,
+            usersig_expire: opts.usersig_expire,
+            sig: Mutex::new(None),
+            clock: Arc::new(system_now),
+        })
+    }
+
+    /// Replace the clock (Unix seconds) used to sign UserSigs (tests).
+    pub fn set_clock(&mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) {
+        self.clock = Arc::new(clock);
+        *self.sig.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    pub fn sdkappid(&self) -> u64 {
+        self.sdkappid
+    }
+
+    pub fn identifier(&self) -> &str {
+        &self.identifier
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    pub fn http(&self) -> &Http {
+        &self.http
+    }
+
+    /// The current UserSig: the cached one until 90 % of its validity has
+    /// passed, then a fresh one.
+    pub fn usersig(&self) -> String {
+        let now = (self.clock)();
+        let mut g = self.sig.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = g.as_ref() {
+            let renew_at = c.time.saturating_add(self.usersig_expire / 10 * 9);
+            if now >= c.time && now < renew_at {
+                return c.text.clone();
+            }
+        }
+        let text = gen_usersig(
+            self.sdkappid,
+            &self.key,
+            &self.identifier,
+            self.usersig_expire,
+            now,
+        );
+        *g = Some(CachedSig {
+            text: text.clone(),
+            time: now,
+        });
+        text
+    }
+
+    /// Drop the cached UserSig if it is still `old`.
+    fn invalidate(&self, old: &str) {
+        let mut g = self.sig.lock().unwrap_or_else(|e| e.into_inner());
+        if g.as_ref().is_some_and(|c| c.text == old) {
+            *g = None;
+        }
+    }
+
+    /// `getappinfo`, parsed and checked: a reply that skips days inside its
+    /// range is fetched again (up to 3 times), then reported as incomplete.
+    pub async fn fetch(&self, sel: &Selection) -> Result<TableBuilder> {
+        let mut missing = vec![];
+        for attempt in 1..=GAP_REFETCHES {
+            let t = self.fetch_once(sel).await?;
+            missing = parse::missing_days(&t);
+            if missing.is_empty() {
+                return Ok(t);
+            }
+            log::warn!(
+                "tim {}: reply skips {} day(s) (attempt {attempt} of {GAP_REFETCHES})",
+                self.sdkappid,
+                missing.len()
+            );
+        }
+        let list: Vec<String> = missing.iter().take(10).map(|d| d.to_string()).collect();
+        Err(Error::incomplete(
+            PROVIDER,
+            parse::ENDPOINT,
+            format!(
+                "the reply skips {} day(s): {}{}; refetching did not help",
+                missing.len(),
+                list.join(", "),
+                if missing.len() > 10 { ", ..." } else { "" }
+            ),
+        ))
+    }
+
+    /// One `getappinfo` call, parsed; a rejected UserSig is renewed once.
+    pub async fn fetch_once(&self, sel: &Selection) -> Result<TableBuilder> {
+        let url = format!("{}{PATH}", self.base);
+        let body = parse::request_body(sel);
+        let app = self.sdkappid.to_string();
+        let mut renewed = false;
+        loop {
+            let sig = self.usersig();
+            let res = self
+                .http
+                .call(
+                    parse::ENDPOINT,
+                    |c| {
+                        let random = rand::random::<u32>().to_string();
+                        Ok(c.post(&url)
+                            .query(&[
+                                ("sdkappid", app.as_str()),
+                                ("identifier", self.identifier.as_str()),
+                                ("usersig", sig.as_str()),
+                                ("random", random.as_str()),
+                                ("contenttype", "json"),
+                            ])
+                            .header(reqwest::header::CONTENT_TYPE, "application/json")
+                            .body(body.clone()))
+                    },
+                    |reply: Reply| self.decode(reply, sel),
+                )
+                .await;
+            match res {
+                Err(Error::Auth {
+                    renewable: true, ..
+                }) if !renewed => {
+                    log::debug!("tim {}: UserSig rejected, signing a new one", self.sdkappid);
+                    self.invalidate(&sig);
+                    renewed = true;
+                }
+                Err(Error::Auth {
+                    provider,
+                    code,
+                    message,
+                    renewable: true,
+                }) => {
+                    return Err(Error::Auth {
+                        provider,
+                        code,
+                        message: format!(
+                            "{message}; a freshly signed UserSig was rejected too: \
+                             check the system clock and the secret key"
+                        ),
+                        renewable: false,
+                    })
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn decode(&self, reply: Reply, sel: &Selection) -> Result<TableBuilder> {
+        let status = reply.status;
+        let parsed = std::str::from_utf8(&reply.body)
+            .map_err(|e| Error::malformed(PROVIDER, parse::ENDPOINT, e))
+            .and_then(|text| parse::parse_reply(text, sel, &self.host));
+        match parsed {
+            Err(Error::Malformed { .. }) if status >= 400 => Err(Error::Api {
+                provider: PROVIDER,
+                code: status as i64,
+                message: format!("HTTP {status} from {}", self.host),
+            }),
+            other => other,
+        }
+    }
+
+    /// Operations data of the last 30 days, one row per day (date
+    /// ascending). `fields` (original or snake_case names) narrows the
+    /// columns to `date` + those fields; `None` gives all 37 columns.
+    pub async fn app_info(
+        &self,
+        fields: Option<&[String]>,
+        progress: &Progress,
+    ) -> Result<DataFrame> {
+        let sel = parse::select(fields)?;
+        progress.add_total(1);
+        let t = self.fetch(&sel).await?;
+        progress.advance(1);
+        parse::finish(t)
+    }
+}
+
+/// Prefix an error's message with the app it concerns (class unchanged).
+fn for_app(e: Error, sdkappid: u64) -> Error {
+    let p = |m: String| format!("sdkappid {sdkappid}: {m}");
+    match e {
+        Error::InvalidArgument(m) => Error::InvalidArgument(p(m)),
+        Error::Internal(m) => Error::Internal(p(m)),
+        Error::Auth {
+            provider,
+            code,
+            message,
+            renewable,
+        } => Error::Auth {
+            provider,
+            code,
+            message: p(message),
+            renewable,
+        },
+        Error::RateLimited {
+            provider,
+            code,
+            message,
+            retry_after,
+        } => Error::RateLimited {
+            provider,
+            code,
+            message: p(message),
+            retry_after,
+        },
+        Error::QuotaExceeded {
+            provider,
+            code,
+            message,
+        } => Error::QuotaExceeded {
+            provider,
+            code,
+            message: p(message),
+        },
+        Error::Server {
+            provider,
+            code,
+            message,
+        } => Error::Server {
+            provider,
+            code,
+            message: p(message),
+        },
+        Error::Api {
+            provider,
+            code,
+            message,
+        } => Error::Api {
+            provider,
+            code,
+            message: p(message),
+        },
+        Error::Transport {
+            provider,
+            message,
+            timeout,
+        } => Error::Transport {
+            provider,
+            message: p(message),
+            timeout,
+        },
+        Error::Malformed {
+            provider,
+            endpoint,
+            message,
+        } => Error::Malformed {
+            provider,
+            endpoint,
+            message: p(message),
+        },
+        Error::Incomplete {
+            provider,
+            endpoint,
+            message,
+        } => Error::Incomplete {
+            provider,
+            endpoint,
+            message: p(message),
+        },
+    }
+}
+
+/// Schema of a many-app frame: `sdkappid` then the selection's columns.
+pub fn many_schema(sel: &Selection) -> Vec<(&'static str, Kind)> {
+    let mut s = vec![("sdkappid", Kind::Int)];
+    s.extend(parse::schema(sel));
+    s
+}
+
+/// `getappinfo` for many apps `(sdkappid, secret_key)` of one region, run
+/// concurrently; one frame with an `sdkappid` column first. Any app's
+/// failure fails the whole call with an error naming that app.
+pub async fn app_info_many(
+    apps: &[(u64, String)],
+    identifier: Option<&str>,
+    region_or_base_url: &str,
+    fields: Option<&[String]>,
+    cfg: HttpConfig,
+) -> Result<DataFrame> {
+    app_info_many_with(
+        apps,
+        identifier,
+        region_or_base_url,
+        fields,
+        cfg,
+        &ClientOptions::default(),
+        &Progress::default(),
+    )
+    .await
+}
+
+/// [`app_info_many`] with client options and progress (one unit per app).
+///
+/// All apps share one connection pool. Each app sends its requests one
+/// after another (one call, plus retries after backoff), so it stays far
+/// below `cfg.rate_per_sec`; the shared limiter admits `cfg.rate_per_sec`
+/// for each app in flight (at most `cfg.concurrency` apps at once).
+pub async fn app_info_many_with(
+    apps: &[(u64, String)],
+    identifier: Option<&str>,
+    region_or_base_url: &str,
+    fields: Option<&[String]>,
+    mut cfg: HttpConfig,
+    opts: &ClientOptions,
+    progress: &Progress,
+) -> Result<DataFrame> {
+    let sel = parse::select(fields)?;
+    let identifier = check_identifier(identifier)?;
+    cfg.validate()?;
+    let mut seen = std::collections::HashSet::new();
+    for (id, key) in apps {
+        check_app(*id, key)?;
+        if !seen.insert(*id) {
+            return Err(Error::invalid(format!("sdkappid {id} is listed twice")));
+        }
+    }
+    let mut acc = TableBuilder::new(&many_schema(&sel));
+    if apps.is_empty() {
+        return parse::finish(acc);
+    }
+    let (base, host) = target(region_or_base_url, opts, &mut cfg)?;
+    let in_flight = cfg.concurrency.min(apps.len()).max(1);
+    cfg.rate_per_sec = cfg
+        .rate_per_sec
+        .saturating_mul(u32::try_from(in_flight).unwrap_or(u32::MAX));
+    let http = Arc::new(Http::new(PROVIDER, cfg)?);
+    let clients = apps
+        .iter()
+        .map(|(id, key)| {
+            Client::from_parts(
+                http.clone(),
+                *id,
+                key,
+                identifier.clone(),
+                base.clone(),
+                host.clone(),
+                opts,
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
+    progress.add_total(apps.len() as u64);
+    let futs = clients.iter().map(|c| {
+        let sel = &sel;
+        async move {
+            let r = c.fetch(sel).await.map_err(|e| for_app(e, c.sdkappid));
+            progress.advance(1);
+            r
+        }
+    });
+    let results = bounded(futs.collect(), in_flight).await;
+    for (c, r) in clients.iter().zip(results) {
+        let t = r?;
+        let n = t.n_rows();
+        let mut cols = vec![(
+            "sdkappid".to_string(),
+            Column::Int(vec![Some(c.sdkappid as i64); n]),
+        )];
+        cols.extend(
+            t.names()
+                .iter()
+                .enumerate()
+                .map(|(i, name)| (name.clone(), t.col_ref(i).clone())),
+        );
+        acc.append(TableBuilder::from_columns(cols, n));
+    }
+    parse::finish(acc)
+}
+
+#[cfg(test)]
+mod tests;

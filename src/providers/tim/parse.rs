@@ -1,0 +1,694 @@
+//! `getappinfo` replies → typed tables, without `serde_json::Value` trees.
+//!
+//! Reply: `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","Result":[{..one day..}]}`,
+//! every value a string, `Date` as `YYYYMMDD`. `ActionStatus` may be
+//! missing: the `ErrorCode` decides.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use serde::de::DeserializeSeed;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::error::{redact, Error, Result};
+use crate::table::{Cell, Column, FieldMap, Kind, RowSink, Rows, TableBuilder};
+
+pub const PROVIDER: &str = "tim";
+pub const ENDPOINT: &str = "getappinfo";
+
+/// Every column of `getappinfo`: (original name, column name, dtype).
+///
+/// `Date` first; then the 36 fields the Chinese document lists as pullable
+/// (the English one omits `QQ`, `TextMsgInNum`, `TextMsgOutNum`,
+/// `VoiceMsgInNum`, `VoiceMsgOutNum`), in that document's order.
+pub const FIELDS: &[(&str, &str, Kind)] = &[
+    ("Date", "date", Kind::Date),
+    ("AppName", "app_name", Kind::Str),
+    ("AppId", "app_id", Kind::Str),
+    ("Company", "company", Kind::Str),
+    ("QQ", "qq", Kind::Str),
+    ("ActiveUserNum", "active_user_num", Kind::Int),
+    ("RegistUserNumOneDay", "regist_user_num_one_day", Kind::Int),
+    ("RegistUserNumTotal", "regist_user_num_total", Kind::Int),
+    ("LoginTimes", "login_times", Kind::Int),
+    ("LoginUserNum", "login_user_num", Kind::Int),
+    ("UpMsgNum", "up_msg_num", Kind::Int),
+    ("DownMsgNum", "down_msg_num", Kind::Int),
+    ("SendMsgUserNum", "send_msg_user_num", Kind::Int),
+    ("APNSMsgNum", "apns_msg_num", Kind::Int),
+    ("C2CUpMsgNum", "c2c_up_msg_num", Kind::Int),
+    ("C2CDownMsgNum", "c2c_down_msg_num", Kind::Int),
+    ("C2CSendMsgUserNum", "c2c_send_msg_user_num", Kind::Int),
+    ("C2CAPNSMsgNum", "c2c_apns_msg_num", Kind::Int),
+    ("MaxOnlineNum", "max_online_num", Kind::Int),
+    ("ChainIncrease", "chain_increase", Kind::Int),
+    ("ChainDecrease", "chain_decrease", Kind::Int),
+    ("GroupUpMsgNum", "group_up_msg_num", Kind::Int),
+    ("GroupDownMsgNum", "group_down_msg_num", Kind::Int),
+    ("GroupSendMsgUserNum", "group_send_msg_user_num", Kind::Int),
+    ("GroupAPNSMsgNum", "group_apns_msg_num", Kind::Int),
+    (
+        "GroupSendMsgGroupNum",
+        "group_send_msg_group_num",
+        Kind::Int,
+    ),
+    ("GroupJoinGroupTimes", "group_join_group_times", Kind::Int),
+    ("GroupQuitGroupTimes", "group_quit_group_times", Kind::Int),
+    ("GroupNewGroupNum", "group_new_group_num", Kind::Int),
+    ("GroupAllGroupNum", "group_all_group_num", Kind::Int),
+    ("GroupDestroyGroupNum", "group_destroy_group_num", Kind::Int),
+    ("TextMsgInNum", "text_msg_in_num", Kind::Int),
+    ("TextMsgOutNum", "text_msg_out_num", Kind::Int),
+    ("VoiceMsgInNum", "voice_msg_in_num", Kind::Int),
+    ("VoiceMsgOutNum", "voice_msg_out_num", Kind::Int),
+    ("CallBackReq", "call_back_req", Kind::Int),
+    ("CallBackRsp", "call_back_rsp", Kind::Int),
+];
+
+/// Index of `Date` in [`FIELDS`].
+pub const DATE: usize = 0;
+
+/// Which columns a request asked for: `None` is all of them; otherwise
+/// indices into [`FIELDS`] (always `Date` first, no duplicates).
+pub type Selection = Option<Vec<usize>>;
+
+/// Valid names for error messages.
+fn valid_names() -> String {
+    FIELDS
+        .iter()
+        .map(|(o, s, _)| format!("{o} ({s})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Find a field by its original or snake_case name (case-insensitive).
+pub fn field_index(name: &str) -> Option<usize> {
+    let n = name.trim();
+    FIELDS
+        .iter()
+        .position(|(o, s, _)| *o == n || *s == n)
+        .or_else(|| {
+            FIELDS
+                .iter()
+                .position(|(o, s, _)| o.eq_ignore_ascii_case(n) || s.eq_ignore_ascii_case(n))
+        })
+}
+
+/// Validate requested field names (before any request is made).
+pub fn select(fields: Option<&[String]>) -> Result<Selection> {
+    let Some(fields) = fields else {
+        return Ok(None);
+    };
+    if fields.is_empty() {
+        return Err(Error::invalid(
+            "fields is an empty list; pass None (no fields) to get all of them",
+        ));
+    }
+    let mut sel = vec![DATE];
+    let mut unknown = vec![];
+    for f in fields {
+        match field_index(f) {
+            Some(i) => {
+                if !sel.contains(&i) {
+                    sel.push(i);
+                }
+            }
+            None => unknown.push(format!("{f:?}")),
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(Error::invalid(format!(
+            "unknown getappinfo field(s) {}; valid fields are: {}",
+            unknown.join(", "),
+            valid_names()
+        )));
+    }
+    Ok(Some(sel))
+}
+
+/// Indices of the selected columns, in output order.
+pub fn columns(sel: &Selection) -> Vec<usize> {
+    match sel {
+        Some(v) => v.clone(),
+        None => (0..FIELDS.len()).collect(),
+    }
+}
+
+/// Output schema of a selection.
+pub fn schema(sel: &Selection) -> Vec<(&'static str, Kind)> {
+    columns(sel)
+        .into_iter()
+        .map(|i| (FIELDS[i].1, FIELDS[i].2))
+        .collect()
+}
+
+/// The request body: `{}` for all fields, else `{"RequestField":[..]}`
+/// with `Date` always included.
+pub fn request_body(sel: &Selection) -> String {
+    match sel {
+        None => "{}".to_string(),
+        Some(v) => {
+            let names: Vec<&str> = v.iter().map(|&i| FIELDS[i].0).collect();
+            // A list of plain ASCII names always serialises.
+            let list = serde_json::to_string(&names).unwrap_or_else(|_| "[]".into());
+            format!("{{\"RequestField\":{list}}}")
+        }
+    }
+}
+
+/// Classify a non-zero `ErrorCode`. `host` is where the request went (for
+/// the wrong-region hint; empty when unknown).
+pub fn classify(code: i64, info: &str, host: &str) -> Error {
+    let provider = PROVIDER;
+    let info = redact(info);
+    let auth = |what: &str| Error::Auth {
+        provider,
+        code,
+        message: format!("{what} (server said: {info})"),
+        renewable: false,
+    };
+    match code {
+        60007 | 60011 | 60018 | 60019 => Error::RateLimited {
+            provider,
+            code,
+            message: info,
+            retry_after: None,
+        },
+        70050 => Error::RateLimited {
+            provider,
+            code,
+            message: format!("too many UserSig failures; the server asks to wait 60 s ({info})"),
+            retry_after: Some(Duration::from_secs(60)),
+        },
+        60008 | 70169 | 70500 | 130009..=130012 => Error::Server {
+            provider,
+            code,
+            message: info,
+        },
+        70001 => Error::Auth {
+            provider,
+            code,
+            message: format!("UserSig expired ({info})"),
+            renewable: true,
+        },
+        70052 => Error::Auth {
+            provider,
+            code,
+            message: format!("UserSig invalidated; it must be regenerated ({info})"),
+            renewable: true,
+        },
+        60004 | 60005 | 70002 | 70003 | 70005 => auth(
+            "the UserSig was rejected as malformed: check that secret_key is the app's key \
+             from the IM console and that identifier is spelled as in the console",
+        ),
+        70009 => auth(
+            "the UserSig does not verify with this app's key: secret_key is wrong \
+             (copy it from the IM console → Applications → Basic configuration)",
+        ),
+        70013 => auth("the identifier does not match the UserSig: check identifier"),
+        70014 | 70020 | 60006 => auth(
+            "the SDKAppID is unknown or does not match the UserSig: check sdkappid \
+             (and region: an app only exists in its own data center)",
+        ),
+        60010 | 70403 => auth(
+            "the identifier is not an app administrator: pass an admin account as identifier \
+             (IM console → Applications → Admin accounts)",
+        ),
+        70016 => {
+            let to = if host.is_empty() {
+                String::new()
+            } else {
+                format!(" (the request went to {host})")
+            };
+            auth(&format!(
+                "the app does not belong to this region{to}: pass the region of the app's \
+                 data center (china/cn, singapore/sgp, seoul/kr, frankfurt/ger, mumbai/ind, \
+                 silicon_valley/usa, jakarta/idn, tokyo/jpn)"
+            ))
+        }
+        130001 => Error::Api {
+            provider,
+            code,
+            message: format!(
+                "the server could not parse the request body (bad RequestField?): {info}"
+            ),
+        },
+        _ => Error::Api {
+            provider,
+            code,
+            message: info,
+        },
+    }
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(rename = "ActionStatus", default, borrow)]
+    action_status: Option<Cow<'a, str>>,
+    #[serde(rename = "ErrorCode", default, borrow)]
+    error_code: Option<Cell<'a>>,
+    #[serde(rename = "ErrorInfo", default, borrow)]
+    error_info: Option<Cow<'a, str>>,
+    /// `Some` when the key is there, even as `null` (an empty result).
+    #[serde(rename = "Result", default, borrow, deserialize_with = "present")]
+    result: Option<&'a RawValue>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
+}
+
+/// One row per `Result` object.
+struct Sink {
+    t: TableBuilder,
+    fields: FieldMap,
+    date_col: usize,
+    rows: usize,
+}
+
+impl<'de> RowSink<'de> for Sink {
+    fn cell(&mut self, key: &str, cell: Cell<'de>) -> std::result::Result<(), String> {
+        self.fields
+            .set(&mut self.t, key, &cell)
+            .map_err(|e| format!("Result[{}]: {e}", self.rows))
+    }
+
+    fn end_row(&mut self) -> std::result::Result<(), String> {
+        if !self.t.is_set(self.date_col) {
+            return Err(format!("Result[{}] has no Date", self.rows));
+        }
+        if let Column::Date(v) = self.t.col_ref(self.date_col) {
+            if v.last().is_some_and(|d| d.is_none()) {
+                return Err(format!("Result[{}] has an empty Date", self.rows));
+            }
+        }
+        self.t.end_row();
+        self.rows += 1;
+        Ok(())
+    }
+}
+
+/// Check the envelope and parse `Result` into the selection's columns,
+/// sorted by date. `host` is only used in error messages.
+pub fn parse_reply(text: &str, sel: &Selection, host: &str) -> Result<TableBuilder> {
+    let bad = |e: &dyn std::fmt::Display| Error::malformed(PROVIDER, ENDPOINT, e);
+    let env: Envelope = serde_json::from_str(text).map_err(|e| bad(&e))?;
+    let info = env.error_info.as_deref().unwrap_or("");
+    let code = match &env.error_code {
+        Some(c) => c
+            .to_i64()
+            .map_err(|e| bad(&format!("ErrorCode: {e}")))?
+            .unwrap_or(0),
+        None => match env.action_status.as_deref() {
+            Some(s) if s.eq_ignore_ascii_case("OK") => 0,
+            Some(s) if s.eq_ignore_ascii_case("FAIL") => {
+                return Err(Error::Api {
+                    provider: PROVIDER,
+                    code: -1,
+                    message: format!("ActionStatus FAIL without ErrorCode: {}", redact(info)),
+                })
+            }
+            _ => return Err(bad(&"reply has neither ErrorCode nor ActionStatus")),
+        },
+    };
+    if code != 0 {
+        return Err(classify(code, info, host));
+    }
+    let Some(raw) = env.result else {
+        return Err(bad(&"reply has no Result"));
+    };
+    let spec = schema(sel);
+    let t = TableBuilder::new(&spec);
+    let pairs: Vec<(&str, &str)> = columns(sel)
+        .into_iter()
+        .map(|i| (FIELDS[i].0, FIELDS[i].1))
+        .collect();
+    let fields = FieldMap::new(&t, &pairs);
+    let mut sink = Sink {
+        date_col: t.index("date").unwrap_or(0),
+        t,
+        fields,
+        rows: 0,
+    };
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    Rows(&mut sink).deserialize(&mut de).map_err(|e| bad(&e))?;
+    sort_by_date(sink.t, sink.date_col)
+}
+
+/// Sort rows by date ascending; a date seen twice is an error.
+fn sort_by_date(t: TableBuilder, date_col: usize) -> Result<TableBuilder> {
+    let n = t.n_rows();
+    let dates: Vec<Option<i32>> = match t.col_ref(date_col) {
+        Column::Date(v) => v.clone(),
+        _ => return Ok(t),
+    };
+    let mut idx: Vec<usize> = (0..n).collect();
+    idx.sort_by_key(|&i| dates[i]);
+    if let Some(w) = idx.windows(2).find(|w| dates[w[0]] == dates[w[1]]) {
+        let d = dates[w[0]].unwrap_or_default();
+        let date = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
+            .and_then(|e| e.checked_add_signed(chrono::TimeDelta::days(d.into())))
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| d.to_string());
+        return Err(Error::malformed(
+            PROVIDER,
+            ENDPOINT,
+            format!("date {date} appears twice in Result"),
+        ));
+    }
+    if idx.windows(2).all(|w| w[0] < w[1]) {
+        return Ok(t);
+    }
+    let cols = t
+        .names()
+        .iter()
+        .enumerate()
+        .map(|(i, name)| (name.clone(), t.col_ref(i).take(&idx)))
+        .collect();
+    Ok(TableBuilder::from_columns(cols, n))
+}
+
+/// Days missing between the first and the last date of a parsed table
+/// (the service answers with consecutive days).
+pub fn missing_days(t: &TableBuilder) -> Vec<chrono::NaiveDate> {
+    let Some(i) = t.index("date") else {
+        return vec![];
+    };
+    let Column::Date(v) = t.col_ref(i) else {
+        return vec![];
+    };
+    let mut days: Vec<i32> = v.iter().flatten().copied().collect();
+    days.sort_unstable();
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    days.windows(2)
+        .flat_map(|w| (w[0] + 1)..w[1])
+        .take(1000)
+        .filter_map(|d| epoch.checked_add_signed(chrono::TimeDelta::days(d.into())))
+        .collect()
+}
+
+/// Build the frame of a parsed table.
+pub fn finish(t: TableBuilder) -> Result<polars::prelude::DataFrame> {
+    t.finish()
+        .map_err(|e| Error::Internal(format!("building frame: {e}")))
+}
+
+/// Parse a saved `getappinfo` reply into the full-schema frame.
+pub fn parse_saved(text: &str) -> Result<polars::prelude::DataFrame> {
+    finish(parse_reply(text, &None, "")?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+    use polars::prelude::*;
+
+    const ALL: &str = include_str!("../../../tests/fixtures/tim/getappinfo_all.json");
+    const SOME: &str = include_str!("../../../tests/fixtures/tim/getappinfo_fields.json");
+
+    fn snake(s: &str) -> String {
+        // Mechanical snake_case: a capital after a lower-case letter or
+        // before a lower-case letter (after capitals) starts a word; C2C is
+        // one word.
+        let s = s.replace("C2C", "C2c");
+        let c: Vec<char> = s.chars().collect();
+        let mut out = String::new();
+        for (i, &ch) in c.iter().enumerate() {
+            if ch.is_ascii_uppercase() && i > 0 {
+                let prev = c[i - 1];
+                let next_lower = c.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+                if prev.is_ascii_lowercase() || (prev.is_ascii_uppercase() && next_lower) {
+                    out.push('_');
+                }
+            }
+            out.push(ch.to_ascii_lowercase());
+        }
+        out
+    }
+
+    #[test]
+    fn field_table() {
+        assert_eq!(FIELDS.len(), 37, "Date + the 36 pullable fields");
+        for (o, s, _) in FIELDS {
+            assert_eq!(snake(o), *s, "{o}");
+        }
+        let mut names: Vec<&str> = FIELDS.iter().map(|f| f.0).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), FIELDS.len());
+        // Every key of the Chinese full sample is a known field.
+        let keys = ALL.matches("\":").count() - 3; // minus the envelope keys
+        assert_eq!(keys, FIELDS.len());
+    }
+
+    #[test]
+    fn full_sample() {
+        let df = parse_saved(ALL).unwrap();
+        assert_eq!(df.shape(), (1, 37));
+        assert_eq!(df.get_column_names()[0].as_str(), "date");
+        let d = df.column("date").unwrap();
+        assert_eq!(d.dtype(), &DataType::Date);
+        assert_eq!(
+            d.date().unwrap().as_date_iter().next().unwrap(),
+            NaiveDate::from_ymd_opt(2016, 6, 7)
+        );
+        let i = |c: &str| df.column(c).unwrap().i64().unwrap().get(0);
+        assert_eq!(i("active_user_num"), Some(2014));
+        assert_eq!(i("regist_user_num_total"), Some(53091));
+        assert_eq!(i("call_back_rsp"), Some(72902));
+        assert_eq!(i("voice_msg_out_num"), Some(0));
+        let s = |c: &str| {
+            df.column(c)
+                .unwrap()
+                .str()
+                .unwrap()
+                .get(0)
+                .map(str::to_string)
+        };
+        assert_eq!(s("app_id").as_deref(), Some("1104620500"));
+        assert_eq!(s("app_name").as_deref(), Some("实时通信场景体验版"));
+        assert_eq!(s("company").as_deref(), Some("林野"));
+        assert_eq!(s("qq").as_deref(), Some("2819697038"));
+        for (_, name, kind) in FIELDS {
+            assert_eq!(df.column(name).unwrap().dtype(), &kind.dtype(), "{name}");
+            assert_eq!(df.column(name).unwrap().null_count(), 0, "{name}");
+        }
+    }
+
+    #[test]
+    fn english_sample_lacks_five_fields() {
+        let text = include_str!("../../../tests/fixtures/tim/getappinfo_all_en.json");
+        let df = parse_saved(text).unwrap();
+        assert_eq!(df.shape(), (1, 37));
+        for c in ["qq", "text_msg_in_num", "voice_msg_out_num"] {
+            assert_eq!(df.column(c).unwrap().null_count(), 1, "{c}");
+        }
+        assert_eq!(
+            df.column("up_msg_num").unwrap().i64().unwrap().get(0),
+            Some(60642)
+        );
+    }
+
+    #[test]
+    fn selected_fields_sorted_by_date() {
+        let sel = select(Some(&["chain_decrease".into(), "ChainIncrease".into()])).unwrap();
+        let df = finish(parse_reply(SOME, &sel, "").unwrap()).unwrap();
+        let names: Vec<&str> = df.get_column_names().iter().map(|s| s.as_str()).collect();
+        assert_eq!(names, ["date", "chain_decrease", "chain_increase"]);
+        let dates: Vec<_> = df
+            .column("date")
+            .unwrap()
+            .date()
+            .unwrap()
+            .as_date_iter()
+            .collect();
+        assert_eq!(
+            dates,
+            [
+                NaiveDate::from_ymd_opt(2016, 6, 4),
+                NaiveDate::from_ymd_opt(2016, 6, 5)
+            ]
+        );
+        let inc: Vec<_> = df
+            .column("chain_increase")
+            .unwrap()
+            .i64()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(inc, [Some(17), Some(8)]);
+        // The same reply read with the full schema: other columns null.
+        let full = parse_saved(SOME).unwrap();
+        assert_eq!(full.shape(), (2, 37));
+        assert_eq!(full.column("active_user_num").unwrap().null_count(), 2);
+    }
+
+    #[test]
+    fn selection_rules() {
+        assert_eq!(select(None).unwrap(), None);
+        let s = select(Some(&["Date".into(), "QQ".into(), "qq".into()])).unwrap();
+        assert_eq!(s, Some(vec![DATE, 4]));
+        assert_eq!(request_body(&s), r#"{"RequestField":["Date","QQ"]}"#);
+        assert_eq!(request_body(&None), "{}");
+        let e = select(Some(&["ActiveUsers".into()])).unwrap_err();
+        let m = e.to_string();
+        assert!(
+            m.contains("\"ActiveUsers\"") && m.contains("ActiveUserNum (active_user_num)"),
+            "{m}"
+        );
+        assert!(select(Some(&[])).is_err());
+        assert_eq!(field_index("activeusernum"), Some(5));
+    }
+
+    #[test]
+    fn empty_and_odd_replies() {
+        for text in [
+            r#"{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","Result":[]}"#,
+            r#"{"ErrorCode":0,"Result":null}"#,
+            r#"{"ActionStatus":"OK","Result":[]}"#,
+        ] {
+            let df = parse_saved(text).unwrap();
+            assert_eq!(df.shape(), (0, 37), "{text}");
+            assert_eq!(df.column("date").unwrap().dtype(), &DataType::Date);
+            assert_eq!(df.column("app_id").unwrap().dtype(), &DataType::String);
+        }
+        let sel = select(Some(&["MaxOnlineNum".into()])).unwrap();
+        let t = parse_reply(r#"{"ErrorCode":0,"Result":[]}"#, &sel, "").unwrap();
+        assert_eq!(finish(t).unwrap().shape(), (0, 2));
+        // "" values and missing keys are null; unknown keys are ignored.
+        let df = parse_saved(
+            r#"{"ErrorCode":"0","Result":[{"Date":"20240102","ActiveUserNum":"","AppName":"","NewThing":"1","LoginTimes":"1,234"},
+                                          {"Date":"20240101","ActiveUserNum":"5"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(df.height(), 2);
+        let a: Vec<_> = df
+            .column("active_user_num")
+            .unwrap()
+            .i64()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(a, [Some(5), None]);
+        let l: Vec<_> = df
+            .column("login_times")
+            .unwrap()
+            .i64()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(l, [None, Some(1234)]);
+        assert_eq!(df.column("app_name").unwrap().null_count(), 2);
+        // Numbers instead of strings are accepted too.
+        let df = parse_saved(
+            r#"{"ErrorCode":0,"Result":[{"Date":20240101,"AppId":1400000000,"UpMsgNum":3}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            df.column("app_id").unwrap().str().unwrap().get(0),
+            Some("1400000000")
+        );
+    }
+
+    #[test]
+    fn gaps_are_found() {
+        let t = parse_reply(
+            r#"{"ErrorCode":0,"Result":[{"Date":"20240105"},{"Date":"20240101"},{"Date":"20240102"}]}"#,
+            &None,
+            "",
+        )
+        .unwrap();
+        let m: Vec<String> = missing_days(&t).iter().map(|d| d.to_string()).collect();
+        assert_eq!(m, ["2024-01-03", "2024-01-04"]);
+        let t = parse_reply(SOME, &None, "").unwrap();
+        assert!(missing_days(&t).is_empty());
+    }
+
+    #[test]
+    fn malformed_replies() {
+        for text in [
+            "",
+            "<html>502</html>",
+            r#"{"ErrorCode":0}"#,
+            r#"{"Result":[]}"#,
+            r#"{"ErrorCode":0,"Result":[{"ActiveUserNum":"1"}]}"#,
+            r#"{"ErrorCode":0,"Result":[{"Date":""}]}"#,
+            r#"{"ErrorCode":0,"Result":[{"Date":"2024-13-01"}]}"#,
+            r#"{"ErrorCode":0,"Result":[{"Date":"20240101","ActiveUserNum":"many"}]}"#,
+            r#"{"ErrorCode":0,"Result":[{"Date":"20240101"},{"Date":"20240101"}]}"#,
+            r#"{"ErrorCode":0,"Result":{"Date":"20240101"}}"#,
+            r#"{"ErrorCode":"x","Result":[]}"#,
+        ] {
+            let e = parse_saved(text).unwrap_err();
+            assert_eq!(e.kind(), "malformed", "{text}: {e}");
+        }
+        let e = parse_saved(r#"{"ErrorCode":0,"Result":[{"Date":"20240101","UpMsgNum":"x"}]}"#)
+            .unwrap_err();
+        assert!(e.to_string().contains("UpMsgNum"), "{e}");
+        let e = parse_saved(r#"{"ActionStatus":"FAIL","ErrorInfo":"boom"}"#).unwrap_err();
+        assert_eq!(e.kind(), "api");
+    }
+
+    #[test]
+    fn error_codes() {
+        let err = |code: i64| {
+            parse_reply(
+                &format!(
+                    r#"{{"ActionStatus":"FAIL","ErrorCode":{code},"ErrorInfo":"x usersig=abc"}}"#
+                ),
+                &None,
+                "adminapisgp.im.qcloud.com",
+            )
+            .unwrap_err()
+        };
+        for c in [60007, 60011, 60018, 60019] {
+            assert_eq!(err(c).kind(), "rate_limited", "{c}");
+            assert!(err(c).retryable());
+        }
+        for c in [60008, 70169, 70500, 130009, 130010, 130011, 130012] {
+            assert_eq!(err(c).kind(), "server", "{c}");
+            assert!(err(c).retryable());
+        }
+        for c in [70001, 70052] {
+            assert!(
+                matches!(
+                    err(c),
+                    Error::Auth {
+                        renewable: true,
+                        ..
+                    }
+                ),
+                "{c}"
+            );
+        }
+        match err(70050) {
+            Error::RateLimited { retry_after, .. } => {
+                assert_eq!(retry_after, Some(Duration::from_secs(60)))
+            }
+            e => panic!("{e:?}"),
+        }
+        for c in [60004, 60005, 70003, 70005, 60006, 60010, 70009, 70016] {
+            let e = err(c);
+            assert!(
+                matches!(
+                    e,
+                    Error::Auth {
+                        renewable: false,
+                        ..
+                    }
+                ),
+                "{c}"
+            );
+            assert!(!e.retryable());
+            assert!(!e.to_string().contains("abc"), "{e}");
+        }
+        assert!(err(70009).to_string().contains("secret_key"));
+        assert!(err(60010).to_string().contains("admin"));
+        assert!(err(70016).to_string().contains("adminapisgp.im.qcloud.com"));
+        assert_eq!(err(130001).kind(), "api");
+        assert!(!err(130001).retryable());
+        assert_eq!(err(99999).code(), Some(99999));
+    }
+}

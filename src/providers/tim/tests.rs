@@ -1,0 +1,322 @@
+//! Client tests against a small local server that checks UserSigs like the
+//! real service (the full simulator lives in the sandbox).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::routing::post;
+use axum::Router;
+use polars::prelude::*;
+
+use super::*;
+
+const SGP: &str = "adminapisgp.im.qcloud.com";
+
+struct Srv {
+    keys: HashMap<u64, String>,
+    /// Answer 70001 to the first N requests.
+    expire_first: AtomicUsize,
+    calls: AtomicUsize,
+    bodies: Mutex<Vec<String>>,
+    randoms: Mutex<Vec<String>>,
+}
+
+fn reply(code: i64, info: &str) -> String {
+    format!(r#"{{"ActionStatus":"FAIL","ErrorCode":{code},"ErrorInfo":"{info}"}}"#)
+}
+
+async fn getappinfo(
+    State(s): State<Arc<Srv>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    body: String,
+) -> String {
+    s.calls.fetch_add(1, Ordering::SeqCst);
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if host.split(':').next() != Some(SGP) {
+        return reply(70016, "wrong region");
+    }
+    if q.get("contenttype").map(String::as_str) != Some("json") {
+        return reply(60002, "contenttype");
+    }
+    s.randoms
+        .lock()
+        .unwrap()
+        .push(q.get("random").cloned().unwrap_or_default());
+    s.bodies.lock().unwrap().push(body);
+    let Some(app) = q.get("sdkappid").and_then(|a| a.parse::<u64>().ok()) else {
+        return reply(60006, "bad sdkappid");
+    };
+    let Some(key) = s.keys.get(&app) else {
+        return reply(60006, "unknown sdkappid");
+    };
+    let sig = q.get("usersig").map(String::as_str).unwrap_or("");
+    match verify_usersig(sig, app, key, system_now()) {
+        Ok(info) if info.identifier != "admin" || q.get("identifier") != Some(&info.identifier) => {
+            reply(60010, "not an admin")
+        }
+        Ok(_) => {
+            if s.expire_first
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+            {
+                return reply(70001, "UserSig expired");
+            }
+            include_str!("../../../tests/fixtures/tim/getappinfo_fields.json").to_string()
+        }
+        Err(UserSigError::Expired { .. }) => reply(70001, "expired"),
+        Err(UserSigError::Signature) => reply(70009, "bad sig"),
+        Err(_) => reply(70003, "bad sig"),
+    }
+}
+
+async fn server(keys: &[(u64, &str)], expire_first: usize) -> (SocketAddr, Arc<Srv>) {
+    let srv = Arc::new(Srv {
+        keys: keys.iter().map(|(a, k)| (*a, k.to_string())).collect(),
+        expire_first: AtomicUsize::new(expire_first),
+        calls: AtomicUsize::new(0),
+        bodies: Mutex::new(vec![]),
+        randoms: Mutex::new(vec![]),
+    });
+    let app = Router::new()
+        .route(PATH, post(getappinfo))
+        .with_state(srv.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (addr, srv)
+}
+
+fn quick() -> HttpConfig {
+    let mut c = default_config();
+    c.retry.base_delay = Duration::from_millis(5);
+    c.timeout = Duration::from_secs(5);
+    c
+}
+
+fn opts(addr: SocketAddr) -> ClientOptions {
+    ClientOptions {
+        resolve_to: Some(addr),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn regions() {
+    assert_eq!(region("SGP").unwrap().domain, SGP);
+    assert_eq!(region("singapore").unwrap().domain, SGP);
+    assert_eq!(region("Silicon Valley").unwrap().code, "usa");
+    assert_eq!(region("cn").unwrap().domain, "console.tim.qq.com");
+    assert_eq!(region("tokyo").unwrap().domain, "adminapijpn.im.qcloud.com");
+    let e = region("mars").unwrap_err().to_string();
+    assert!(e.contains("mars") && e.contains("frankfurt/ger"), "{e}");
+    let c = Client::new(1400000000, "k", None, "https://example.com/", quick()).unwrap();
+    assert_eq!(c.base_url(), "https://example.com");
+    let c = Client::new(1400000000, "k", None, "kr", quick()).unwrap();
+    assert_eq!(c.base_url(), "https://adminapikr.im.qcloud.com");
+    assert_eq!(c.identifier(), "admin");
+    assert!(Client::new(1400000000, "k", None, "ftp://x", quick()).is_err());
+    assert!(Client::new(0, "k", None, "cn", quick()).is_err());
+    assert!(Client::new(1, " ", None, "cn", quick()).is_err());
+    assert!(Client::new(1, "k", Some(""), "cn", quick()).is_err());
+}
+
+#[test]
+fn debug_hides_secret() {
+    let c = Client::new(1400000000, "topsecretkey", None, "cn", quick()).unwrap();
+    let d = format!("{c:?}");
+    assert!(
+        !d.contains("topsecretkey") && d.contains("1400000000"),
+        "{d}"
+    );
+}
+
+#[test]
+fn usersig_cached_and_renewed_at_90_percent() {
+    let mut c = Client::new(1400000000, "k", None, "cn", quick()).unwrap();
+    let now = Arc::new(std::sync::atomic::AtomicU64::new(1_000_000));
+    let n2 = now.clone();
+    c.set_clock(move || n2.load(Ordering::SeqCst));
+    let a = c.usersig();
+    now.store(1_000_000 + 77_759, Ordering::SeqCst);
+    assert_eq!(c.usersig(), a, "still within 90 % of a day");
+    now.store(1_000_000 + 77_760, Ordering::SeqCst);
+    let b = c.usersig();
+    assert_ne!(b, a);
+    let info = verify_usersig(&b, 1400000000, "k", 1_000_000 + 77_760).unwrap();
+    assert_eq!((info.time, info.expire), (1_077_760, 86_400));
+    // A clock that went backwards also gets a fresh signature.
+    now.store(999_000, Ordering::SeqCst);
+    assert_ne!(c.usersig(), b);
+}
+
+#[tokio::test]
+async fn fetches_through_resolve_override() {
+    let (addr, srv) = server(&[(1400000001, "key1")], 0).await;
+    let c = Client::with_options(1400000001, "key1", None, "sgp", quick(), &opts(addr)).unwrap();
+    let df = c
+        .app_info(
+            Some(&["ChainIncrease".into(), "chain_decrease".into()]),
+            &Progress::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(df.shape(), (2, 3));
+    assert_eq!(
+        srv.bodies.lock().unwrap()[0],
+        r#"{"RequestField":["Date","ChainIncrease","ChainDecrease"]}"#
+    );
+    let df = c.app_info(None, &Progress::default()).await.unwrap();
+    assert_eq!(df.shape(), (2, 37));
+    assert_eq!(srv.bodies.lock().unwrap()[1], "{}");
+    let all_u32 = srv
+        .randoms
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|x| x.parse::<u32>().is_ok());
+    assert!(all_u32);
+    // Unknown fields fail before any request.
+    let e = c
+        .app_info(Some(&["Nope".into()]), &Progress::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), "invalid_argument");
+    assert_eq!(srv.calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn renews_expired_usersig_once() {
+    let (addr, srv) = server(&[(1400000001, "key1")], 1).await;
+    let c = Client::with_options(1400000001, "key1", None, "sgp", quick(), &opts(addr)).unwrap();
+    let df = c.app_info(None, &Progress::default()).await.unwrap();
+    assert_eq!(df.height(), 2);
+    assert_eq!(srv.calls.load(Ordering::SeqCst), 2);
+
+    // Rejected twice: an auth error that is no longer "renewable".
+    let (addr, srv) = server(&[(1400000001, "key1")], 5).await;
+    let c = Client::with_options(1400000001, "key1", None, "sgp", quick(), &opts(addr)).unwrap();
+    let e = c.app_info(None, &Progress::default()).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Auth {
+                code: 70001,
+                renewable: false,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("clock"), "{e}");
+    assert_eq!(srv.calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn configuration_errors_are_fatal_and_clean() {
+    let (addr, srv) = server(&[(1400000001, "key1")], 0).await;
+    let c =
+        Client::with_options(1400000001, "n0t-the-k3y", None, "sgp", quick(), &opts(addr)).unwrap();
+    let e = c.app_info(None, &Progress::default()).await.unwrap_err();
+    assert_eq!(e.code(), Some(70009));
+    assert!(!e.to_string().contains("n0t-the-k3y"), "{e}");
+    let c =
+        Client::with_options(1400000001, "key1", Some("bob"), "sgp", quick(), &opts(addr)).unwrap();
+    let e = c.app_info(None, &Progress::default()).await.unwrap_err();
+    assert_eq!(e.code(), Some(60010));
+    // Another region's domain, routed to the same server.
+    let c = Client::with_options(1400000001, "key1", None, "kr", quick(), &opts(addr)).unwrap();
+    let e = c.app_info(None, &Progress::default()).await.unwrap_err();
+    assert_eq!(e.code(), Some(70016));
+    assert!(e.to_string().contains("adminapikr.im.qcloud.com"), "{e}");
+    assert_eq!(
+        srv.calls.load(Ordering::SeqCst),
+        3,
+        "no retries of fatal errors"
+    );
+}
+
+#[tokio::test]
+async fn many_apps() {
+    let (addr, _srv) = server(&[(1400000001, "key1"), (1400000002, "key2")], 0).await;
+    let apps = vec![
+        (1400000002, "key2".to_string()),
+        (1400000001, "key1".to_string()),
+    ];
+    let progress_seen = Arc::new(AtomicUsize::new(0));
+    let ps = progress_seen.clone();
+    let progress = Progress::new(Some(Arc::new(move |d, _t| {
+        ps.store(d as usize, Ordering::SeqCst);
+    })));
+    let fields = vec!["MaxOnlineNum".to_string()];
+    let df = app_info_many_with(
+        &apps,
+        None,
+        "singapore",
+        Some(&fields),
+        quick(),
+        &opts(addr),
+        &progress,
+    )
+    .await
+    .unwrap();
+    let names: Vec<&str> = df.get_column_names().iter().map(|s| s.as_str()).collect();
+    assert_eq!(names, ["sdkappid", "date", "max_online_num"]);
+    assert_eq!(df.column("sdkappid").unwrap().dtype(), &DataType::Int64);
+    let ids: Vec<_> = df
+        .column("sdkappid")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .iter()
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            Some(1400000002),
+            Some(1400000002),
+            Some(1400000001),
+            Some(1400000001)
+        ]
+    );
+    assert_eq!(progress_seen.load(Ordering::SeqCst), 2);
+
+    // One app with a wrong key fails the call, naming the app.
+    let bad = vec![
+        (1400000001, "key1".to_string()),
+        (1400000002, "nope".to_string()),
+    ];
+    let e = app_info_many_with(
+        &bad,
+        None,
+        "sgp",
+        None,
+        quick(),
+        &opts(addr),
+        &Progress::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("sdkappid 1400000002"), "{e}");
+    assert_eq!(e.code(), Some(70009));
+
+    let dup = vec![
+        (1400000001, "key1".to_string()),
+        (1400000001, "key1".to_string()),
+    ];
+    assert!(app_info_many(&dup, None, "sgp", None, quick())
+        .await
+        .is_err());
+    let empty = app_info_many(&[], None, "sgp", None, quick())
+        .await
+        .unwrap();
+    assert_eq!(empty.shape(), (0, 38));
+}
