@@ -2,3 +2,5 @@
 //! `table`), never on the sandbox or the Python bindings.
 
 pub mod baidu;
+pub mod common;
+pub mod mta;
