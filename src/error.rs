@@ -206,7 +206,7 @@ pub fn redact(text: &str) -> String {
                         out.push_str(name);
                         out.push_str("=***");
                         let end = value
-                            .find(|c: char| matches!(c, '&' | ' ' | ')' | '"' | '\'' | '\n'))
+                            .find(['&', ' ', ')', '"', '\'', '\n'])
                             .unwrap_or(value.len());
                         rest = &value[end..];
                         continue 'outer;

@@ -424,6 +424,13 @@ fn flat_sink(report: &Report, day: Option<NaiveDate>) -> FlatSink {
     }
 }
 
+/// One retention value: period, as ratio, as count (each may fail).
+type RetentionCell = (
+    i64,
+    Result<Option<f64>, String>,
+    Result<Option<i64>, String>,
+);
+
 /// Retention rows: `name`, `active_user_count`, `第N天/周/月`.
 struct RetentionSink {
     t: TableBuilder,
@@ -431,11 +438,7 @@ struct RetentionSink {
     gran: Gran,
     label: Option<(NaiveDate, NaiveDate)>,
     size: Option<i64>,
-    cells: Vec<(
-        i64,
-        Result<Option<f64>, String>,
-        Result<Option<i64>, String>,
-    )>,
+    cells: Vec<RetentionCell>,
     items: usize,
 }
 
