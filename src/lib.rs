@@ -8,6 +8,7 @@ pub mod error;
 pub mod http;
 pub mod providers;
 pub mod runtime;
+pub mod sandbox;
 pub mod table;
 
 pub use error::{Error, Result};

@@ -1,0 +1,794 @@
+//! Baidu smart program data API, simulated.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State as AxState};
+use axum::response::Response;
+use axum::routing::{any, get};
+use axum::Router;
+use chrono::{Datelike, NaiveDate};
+use serde_json::{json, Map, Value};
+
+use super::{day_key, generic_fault, json_reply, unit, FaultKind, State};
+
+const P: &str = "baidu";
+
+pub fn router(state: Arc<State>) -> Router {
+    Router::new()
+        .route("/oauth/2.0/token", get(oauth_token))
+        .route("/public/2.0/smartapp/auth/tp/token", get(tp_token))
+        .route("/rest/2.0/oauth/token", get(authorizer_token))
+        .route("/rest/2.0/smartapp/data/{endpoint}", any(data))
+        .with_state(state)
+}
+
+type Params = HashMap<String, String>;
+
+fn params(q: Option<String>, body: &Bytes) -> Params {
+    let mut p: Params = serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
+    if let Ok(b) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(body) {
+        p.extend(b);
+    }
+    p
+}
+
+fn gateway_error(code: i64, msg: &str) -> String {
+    json!({"error_code": code, "error_msg": msg}).to_string()
+}
+
+fn errno(code: i64, msg: &str) -> String {
+    json!({"errno": code, "msg": msg}).to_string()
+}
+
+/// The error reply Baidu sends for `code` (gateway codes < 1000).
+fn code_reply(code: i64) -> String {
+    match code {
+        110 => gateway_error(110, "Access token invalid or no longer valid"),
+        111 => gateway_error(111, "Access token expired"),
+        4 | 18 => gateway_error(code, "Open api qps request limit reached"),
+        17 => gateway_error(17, "Open api daily request limit reached"),
+        6 => gateway_error(6, "No permission to access data"),
+        100 => gateway_error(100, "Invalid parameter"),
+        1 => gateway_error(1, "Unknown error"),
+        2 => gateway_error(2, "Service temporarily unavailable"),
+        1000 => errno(1000, "内部服务错误"),
+        40001 => errno(40001, "参数错误,建议检查参数"),
+        c => errno(c, "error"),
+    }
+}
+
+async fn oauth_token(AxState(st): AxState<Arc<State>>, RawQuery(q): RawQuery) -> Response {
+    let p = params(q, &Bytes::new());
+    let c = &st.cfg.baidu;
+    if p.get("grant_type").map(String::as_str) != Some("client_credentials") {
+        return json_reply(
+            json!({"error": "unsupported_grant_type", "error_description": "grant_type must be client_credentials"}).to_string(),
+            None,
+        );
+    }
+    if p.get("client_id") != Some(&c.client_id) || p.get("client_secret") != Some(&c.client_secret)
+    {
+        return json_reply(
+            json!({"error": "invalid_client", "error_description": "unknown client id or wrong client secret"}).to_string(),
+            None,
+        );
+    }
+    let ttl = c.token_ttl;
+    let token = st.issue_token("24", Duration::from_secs(ttl));
+    json_reply(
+        json!({"access_token": token, "expires_in": ttl, "scope": "smartapp_snsapi_base", "session_key": "", "session_secret": ""}).to_string(),
+        None,
+    )
+}
+
+async fn tp_token(AxState(st): AxState<Arc<State>>, RawQuery(q): RawQuery) -> Response {
+    let p = params(q, &Bytes::new());
+    let c = &st.cfg.baidu;
+    if p.get("client_id") != Some(&c.tp_client_id) || p.get("ticket") != Some(&c.tp_ticket) {
+        return json_reply(errno(40001, "invalid client_id or ticket"), None);
+    }
+    let ttl = c.token_ttl;
+    let token = st.issue_token("tp", Duration::from_secs(ttl));
+    json_reply(
+        json!({"errno": 0, "msg": "success", "data": {"access_token": token, "expires_in": ttl, "scope": "smartapp_tp"}}).to_string(),
+        None,
+    )
+}
+
+async fn authorizer_token(AxState(st): AxState<Arc<State>>, RawQuery(q): RawQuery) -> Response {
+    let p = params(q, &Bytes::new());
+    let tp = p.get("access_token").map(String::as_str).unwrap_or("");
+    if let Err(expired) = st.check_token(tp) {
+        return json_reply(code_reply(if expired { 111 } else { 110 }), None);
+    }
+    let ok = match p.get("grant_type").map(String::as_str) {
+        Some("app_to_tp_authorization_code") => {
+            p.get("code").is_some_and(|c| c.starts_with("sandbox-code"))
+        }
+        Some("app_to_tp_refresh_token") => p
+            .get("refresh_token")
+            .is_some_and(|r| st.refresh_tokens.lock().expect("lock").remove(r).is_some()),
+        _ => false,
+    };
+    if !ok {
+        return json_reply(
+            json!({"error": "invalid_grant", "error_description": "authorization code or refresh token invalid or already used"}).to_string(),
+            None,
+        );
+    }
+    let ttl = st.cfg.baidu.token_ttl;
+    let token = st.issue_token("26", Duration::from_secs(ttl));
+    let refresh = st.issue_token("27", Duration::from_secs(10 * ttl));
+    st.refresh_tokens
+        .lock()
+        .expect("lock")
+        .insert(refresh.clone(), ());
+    json_reply(
+        json!({"access_token": token, "expires_in": ttl, "refresh_token": refresh, "scope": "smartapp_snsapi_base"}).to_string(),
+        None,
+    )
+}
+
+fn date_param(p: &Params, k: &str) -> Option<NaiveDate> {
+    let s = p.get(k)?;
+    if s.len() != 8 {
+        return None;
+    }
+    NaiveDate::parse_from_str(s, "%Y%m%d").ok()
+}
+
+fn int_param(p: &Params, k: &str, default: i64) -> Option<i64> {
+    match p.get(k) {
+        None => Some(default),
+        Some(s) => s.parse().ok(),
+    }
+}
+
+async fn data(
+    AxState(st): AxState<Arc<State>>,
+    Path(endpoint): Path<String>,
+    method: axum::http::Method,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Response {
+    let p = params(q, &body);
+    let offset = int_param(&p, "start_index", 0);
+    let fault = st.take_fault(P, &endpoint, offset);
+    if !st.cfg.latency.is_zero() {
+        tokio::time::sleep(st.cfg.latency).await;
+    }
+    if let Some(FaultKind::Delay(d)) = &fault {
+        tokio::time::sleep(*d).await;
+    }
+    if let Some(r) = fault.as_ref().and_then(generic_fault) {
+        return r;
+    }
+    if let Some(FaultKind::Code(c)) = fault {
+        return json_reply(code_reply(c), None);
+    }
+    if st.over_rate(P) {
+        return json_reply(code_reply(18), None);
+    }
+    let token = p.get("access_token").cloned().unwrap_or_default();
+    if fault == Some(FaultKind::ExpireToken) {
+        st.expire_token(&token);
+    }
+    if let Err(expired) = st.check_token(&token) {
+        return json_reply(code_reply(if expired { 111 } else { 110 }), None);
+    }
+    let is_get = endpoint == "getdata";
+    if (method == axum::http::Method::GET) != is_get {
+        return json_reply(gateway_error(3, "Unsupported openapi method"), None);
+    }
+    match build(&st, &endpoint, &p, fault.as_ref()) {
+        Ok(v) => json_reply(v.to_string(), fault.as_ref()),
+        Err(msg) => json_reply(
+            json!({"errno": 40001, "msg": format!("参数错误,建议检查参数: {msg}")}).to_string(),
+            None,
+        ),
+    }
+}
+
+/// Period labels for a range and granularity, oldest first.
+fn periods(start: NaiveDate, end: NaiveDate, gran: &str) -> Vec<(String, NaiveDate, NaiveDate)> {
+    let mut out = vec![];
+    match gran {
+        "hour" => {
+            for h in 0..24 {
+                out.push((format!("{h:02}:00 - {h:02}:59"), start, start));
+            }
+        }
+        "day" => {
+            for d in start.iter_days().take_while(|d| *d <= end) {
+                out.push((d.format("%Y/%m/%d").to_string(), d, d));
+            }
+        }
+        "week" => {
+            let mut a = start;
+            while a <= end {
+                let b = (a + chrono::Days::new(6)).min(end);
+                out.push((
+                    format!("{} - {}", a.format("%Y/%m/%d"), b.format("%Y/%m/%d")),
+                    a,
+                    b,
+                ));
+                a = b + chrono::Days::new(1);
+            }
+        }
+        _ => {
+            let mut a = start;
+            while a <= end {
+                let next = if a.month() == 12 {
+                    NaiveDate::from_ymd_opt(a.year() + 1, 1, 1)
+                } else {
+                    NaiveDate::from_ymd_opt(a.year(), a.month() + 1, 1)
+                }
+                .expect("date");
+                let b = next.pred_opt().expect("date").min(end);
+                out.push((a.format("%Y/%m").to_string(), a, b));
+                a = next;
+            }
+        }
+    }
+    out
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Daily active users of the simulated program on `d`.
+fn dau(seed: u64, d: NaiveDate) -> f64 {
+    let weekday = d.weekday().num_days_from_monday() as f64;
+    let trend = 1.0 + day_key(d) as f64 * 0.0004;
+    let season = 1.0 + 0.15 * (weekday - 3.0).abs() / 3.0;
+    1200.0 * trend * season * (0.85 + 0.3 * unit(seed, "dau", day_key(d)))
+}
+
+fn range_users(seed: u64, a: NaiveDate, b: NaiveDate) -> f64 {
+    let days: f64 = a
+        .iter_days()
+        .take_while(|d| *d <= b)
+        .map(|d| dau(seed, d))
+        .sum();
+    // uniques over a range grow slower than the daily sum
+    days.powf(0.93)
+}
+
+fn shares(seed: u64, key: &str, n: usize) -> Vec<f64> {
+    let w: Vec<f64> = (0..n)
+        .map(|i| (1.0 / (i as f64 + 1.3)) * (0.6 + 0.8 * unit(seed, key, i as i64)))
+        .collect();
+    let s: f64 = w.iter().sum();
+    w.into_iter().map(|x| x / s).collect()
+}
+
+const REGIONS: &[&str] = &[
+    "广东",
+    "重庆",
+    "北京",
+    "上海",
+    "江苏",
+    "浙江",
+    "山东",
+    "河南",
+    "四川",
+    "湖北",
+    "湖南",
+    "河北",
+    "福建",
+    "安徽",
+    "辽宁",
+    "陕西",
+    "江西",
+    "广西",
+    "云南",
+    "山西",
+    "黑龙江",
+    "吉林",
+    "贵州",
+    "天津",
+    "内蒙古",
+    "新疆",
+    "甘肃",
+    "海南",
+    "宁夏",
+    "青海",
+    "西藏",
+    "香港",
+    "澳门",
+    "台湾",
+];
+
+fn terminal_values(t: &str) -> Vec<String> {
+    let v: &[&str] = match t {
+        "terminal_brand" => &[
+            "华为", "苹果", "小米", "OPPO", "vivo", "荣耀", "三星", "魅族", "一加", "其他",
+        ],
+        "terminal_device" => &[
+            "iPhone 13",
+            "iPhone 12",
+            "HUAWEI Mate 40",
+            "Redmi K40",
+            "OPPO Reno6",
+            "vivo X70",
+            "iPhone 11",
+            "HONOR 50",
+            "Mi 11",
+            "Galaxy S21",
+            "iPhone XR",
+            "nova 9",
+            "Redmi Note 10",
+            "OnePlus 9",
+        ],
+        "terminal_os" => &[
+            "Android 8",
+            "Android 8.1",
+            "Android 9",
+            "Android 10",
+            "Android 11",
+            "Android 12",
+            "iOS 14",
+            "iOS 15",
+            "iOS 16",
+            "HarmonyOS 2",
+            "HarmonyOS 3",
+        ],
+        "terminal_screen" => &[
+            "1080*2340",
+            "1080*2400",
+            "750*1334",
+            "1170*2532",
+            "720*1600",
+            "1440*3200",
+            "828*1792",
+        ],
+        _ => &["wifi", "4g", "5g", "3g", "2g", "未知"],
+    };
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+fn character_buckets(t: &str) -> Vec<&'static str> {
+    match t {
+        "depth" => vec![
+            "1页",
+            "2页",
+            "3页",
+            "4页",
+            "5页",
+            "6-10页",
+            "11-20页",
+            "20页以上",
+        ],
+        "time" => vec![
+            "1-3秒",
+            "4-10秒",
+            "11-30秒",
+            "31-60秒",
+            "1-3分",
+            "3-10分",
+            "10-30分",
+            "30分以上",
+        ],
+        "interval" => vec![
+            "首次启动",
+            "当日",
+            "1天",
+            "2天",
+            "3天",
+            "4-7天",
+            "8-14天",
+            "15-30天",
+        ],
+        _ => vec!["1-2次", "3-5次", "6-9次", "10-19次", "20-49次", "50次以上"],
+    }
+}
+
+const SCENE_NAMES: &[&str] = &[
+    "原生",
+    "闪投",
+    "搜索词推荐直达",
+    "小程序单卡",
+    "自然结果",
+    "小程序tab",
+    "推荐",
+    "历史",
+    "顶部横滑模块",
+    "智能小程序",
+    "分享",
+    "百家号文章挂载",
+    "多任务",
+    "桌面快捷",
+    "其他",
+];
+
+fn source_metrics(seed: u64, key: &str, i: i64, users: f64, share: f64) -> Map<String, Value> {
+    let u = (users * share).round();
+    let new = (u * (0.6 + 0.3 * unit(seed, key, i))).round();
+    let mut m = Map::new();
+    m.insert("new_user_count".into(), json!(new as i64));
+    m.insert("new_user_scale".into(), json!(round2(share * 100.0)));
+    m.insert("user_count".into(), json!(u as i64));
+    m.insert("user_scale".into(), json!(round2(share * 100.0)));
+    m.insert(
+        "session_scale".into(),
+        json!(round2(share * 100.0 * (0.9 + 0.2 * unit(seed, key, i + 7)))),
+    );
+    m.insert(
+        "session_count_per_user".into(),
+        json!(round2(1.0 + 0.5 * unit(seed, key, i + 3))),
+    );
+    m.insert(
+        "average_session_time".into(),
+        json!((20.0 + 300.0 * unit(seed, key, i + 5)).round() as i64),
+    );
+    m
+}
+
+/// Build the whole reply (all rows, then paged) for a data endpoint.
+fn build(
+    st: &State,
+    endpoint: &str,
+    p: &Params,
+    fault: Option<&FaultKind>,
+) -> Result<Value, String> {
+    let seed = st.cfg.seed;
+    let start = date_param(p, "start_date").ok_or("start_date must be YYYYMMDD")?;
+    let end = date_param(p, "end_date").ok_or("end_date must be YYYYMMDD")?;
+    if end < start {
+        return Err("end_date before start_date".into());
+    }
+    let need = |k: &str, allowed: &[&str]| -> Result<String, String> {
+        let v = p.get(k).ok_or(format!("{k} required"))?;
+        if allowed.contains(&v.as_str()) {
+            Ok(v.clone())
+        } else {
+            Err(format!("bad {k}"))
+        }
+    };
+    let span = format!("{} - {}", start.format("%Y/%m/%d"), end.format("%Y/%m/%d"));
+    let users = range_users(seed, start, end);
+    let mut sum: Option<Value> = None;
+    let rows: Vec<Value> = match endpoint {
+        "getanalysisusertrend" => {
+            let gran = need("gran", &["hour", "day", "week", "month"])?;
+            let mut rows = vec![];
+            for (i, (label, a, b)) in periods(start, end, &gran).into_iter().enumerate() {
+                let u = if gran == "hour" {
+                    dau(seed, a) / 24.0
+                        * (0.3 + 1.4 * (std::f64::consts::PI * i as f64 / 23.0).sin())
+                } else {
+                    range_users(seed, a, b)
+                }
+                .round()
+                .max(1.0);
+                let nr = 0.7 + 0.2 * unit(seed, "new", day_key(a) * 31 + i as i64);
+                let new = (u * nr).round();
+                let sessions = (u * (1.1 + 0.2 * unit(seed, "s", day_key(a)))).round();
+                let t = 30.0 + 40.0 * unit(seed, "t", day_key(a) + i as i64);
+                rows.push(json!({"name": label, "new_user_count": new as i64, "new_user_ratio": round2(new / u * 100.0),
+                    "old_user_count": (u - new) as i64, "old_user_ratio": round2((u - new) / u * 100.0),
+                    "user_count": u as i64, "session_count": sessions as i64,
+                    "average_session_time": t.round() as i64, "session_time_per_person": (t * sessions / u).round() as i64}));
+            }
+            rows.reverse(); // newest first, as the service does
+            sum = Some(
+                json!({"new_user_count": (users * 0.8).round() as i64, "new_user_ratio": 80.0, "old_user_count": (users * 0.2).round() as i64,
+                "old_user_ratio": 20.0, "user_count": users.round() as i64, "session_count": (users * 1.2).round() as i64,
+                "average_session_time": 48, "session_time_per_person": 57}),
+            );
+            rows
+        }
+        "getanalysisactivityuser" => {
+            let mut rows = vec![];
+            for d in start.iter_days().take_while(|d| *d <= end) {
+                let u = dau(seed, d).round();
+                let acc = 50_000.0 + day_key(d) as f64 * 40.0;
+                let w = range_users(seed, d - chrono::Days::new(6), d).round();
+                let m = range_users(seed, d - chrono::Days::new(29), d).round();
+                let lost = (acc * 0.27).round();
+                let weekly_key = if unit(seed, "odd", day_key(d)) < 0.0 {
+                    " "
+                } else {
+                    "weekly_user_count"
+                };
+                rows.push(json!({"name": d.format("%Y/%m/%d").to_string(), "user_count": u as i64,
+                    "daily_activity_degree": round2(u / acc * 100.0), "day_month_activity_degree": round2(u / m * 100.0),
+                    weekly_key: w as i64, "weekly_activity_degree": round2(w / acc * 100.0),
+                    "monthly_user_count": m as i64, "monthly_activity_degree": round2(m / acc * 100.0),
+                    "lost_user_count": lost as i64, "lost_ratio": round2(lost / acc * 100.0),
+                    "accumulative_user_count": acc as i64}));
+            }
+            rows.reverse();
+            sum = rows.first().cloned().map(|mut v| {
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("name");
+                }
+                v
+            });
+            rows
+        }
+        "getanalysisretaineduser" => {
+            let gran = need("gran", &["day", "week", "month"])?;
+            let ratio = need("report_type", &["count", "ratio"])? == "ratio";
+            let (unit_name, n_periods) = match gran.as_str() {
+                "day" => ("天", 30),
+                "week" => ("周", 9),
+                _ => ("月", 9),
+            };
+            let mut rows = vec![];
+            for (label, a, b) in periods(start, end, &gran) {
+                let size = range_users(seed, a, b).round();
+                let mut o = Map::new();
+                o.insert("name".into(), json!(label));
+                o.insert("active_user_count".into(), json!(size as i64));
+                let span_days = (b - a).num_days() + 1;
+                for n in 2..=n_periods {
+                    let key = format!("第{n}{unit_name}");
+                    // periods that lie after the end of the range are not known yet
+                    let when = a + chrono::Days::new(((n - 1) * span_days.max(1)) as u64);
+                    if when > end {
+                        o.insert(key, json!("--"));
+                        continue;
+                    }
+                    let r = 0.35
+                        * (n as f64).powf(-0.7)
+                        * (0.8 + 0.4 * unit(seed, "ret", day_key(a) * 50 + n));
+                    o.insert(
+                        key,
+                        if ratio {
+                            json!(round2(r * 100.0))
+                        } else {
+                            json!((size * r).round() as i64)
+                        },
+                    );
+                }
+                rows.push(Value::Object(o));
+            }
+            sum = Some(json!({"active_user_count": "--"}));
+            rows
+        }
+        "getanalysisvisitattribute" => {
+            let groups: [(&str, &[&str]); 3] = [
+                (
+                    "age",
+                    &[
+                        "18岁以下",
+                        "18-24岁",
+                        "25-34岁",
+                        "35-44岁",
+                        "45-54岁",
+                        "55-64岁",
+                        "65岁以上",
+                    ],
+                ),
+                ("sex", &["男", "女"]),
+                (
+                    "interest",
+                    &[
+                        "软件应用",
+                        "资讯",
+                        "影视音乐",
+                        "医疗健康",
+                        "书籍阅读",
+                        "教育培训",
+                        "餐饮美食",
+                        "旅游酒店",
+                        "母婴亲子",
+                    ],
+                ),
+            ];
+            let mut o = Map::new();
+            for (k, names) in groups {
+                let sh = shares(seed, k, names.len());
+                let items: Vec<Value> = names
+                    .iter()
+                    .zip(sh)
+                    .enumerate()
+                    .map(|(i, (n, s))| json!({"attribute_id": format!("{}", super::mix(seed, (k.len() * 100 + i) as u64)), "name": n, "count_ratio": round2(s * 100.0)}))
+                    .collect();
+                o.insert(k.into(), Value::Array(items));
+            }
+            return Ok(
+                json!({"errno": 0, "msg": "success", "data": {"data_list": [Value::Object(o)]}}),
+            );
+        }
+        "getanalysisregion" => {
+            let sh = shares(seed, "region", REGIONS.len());
+            let sessions = users * 1.15;
+            REGIONS
+                .iter()
+                .zip(sh)
+                .map(|(r, s)| json!({"name": r, "session_count_district": (sessions * s).round() as i64,
+                    "session_count_district_ratio": round2(s * 100.0), "new_user_count_district_ratio": round2(s * 100.0 * 0.98),
+                    "user_count_district_ratio": round2(s * 100.0 * 1.01), "average_session_time_district": (30.0 + 30.0 * s * 10.0).round() as i64}))
+                .collect()
+        }
+        "getanalysisterminal" => {
+            let t = need(
+                "terminal_type",
+                &[
+                    "terminal_brand",
+                    "terminal_device",
+                    "terminal_os",
+                    "terminal_screen",
+                    "terminal_network",
+                ],
+            )?;
+            let vals = terminal_values(&t);
+            let sh = shares(seed, &t, vals.len());
+            let sessions = users * 1.15;
+            vals.iter()
+                .zip(sh)
+                .enumerate()
+                .map(|(i, (v, s))| {
+                    if t == "terminal_network" {
+                        json!({"name": v, "accumulative_session_count": (sessions * s).round() as i64,
+                            "accumulative_session_count_ratio": round2(s * 100.0), "average_use_time": (40.0 + 20.0 * unit(seed, &t, i as i64)).round() as i64})
+                    } else {
+                        json!({"name": v, "accumulative_session_count": (sessions * s).round() as i64,
+                            "accumulative_session_count_ratio": round2(s * 100.0), "accumulative_new_user_count_ratio": round2(s * 100.0 * 1.02),
+                            "accumulative_user_count_ratio": round2(s * 100.0 * 0.99), "average_use_time": (40.0 + 20.0 * unit(seed, &t, i as i64)).round() as i64})
+                    }
+                })
+                .collect()
+        }
+        "getanalysisvisitpage" => {
+            let n = st.cfg.baidu.pages;
+            let sh = shares(seed, "page", n);
+            let pv = users * 2.1;
+            sh.iter()
+                .enumerate()
+                .map(|(i, s)| json!({"pageId": format!("{}", super::mix(seed, 9000 + i as u64) % 10u64.pow(19)),
+                    "pageName": if i == 0 { "pages/index/index".to_string() } else { format!("pages/p{i}/p{i}") }, "pageAlias": "",
+                    "pv_count": (pv * s).round() as i64, "pv_ratio": round2(s * 100.0), "pv_user_count": (users * s * 1.2).round() as i64,
+                    "average_stay_time": (10.0 + 30.0 * unit(seed, "stay", i as i64)).round() as i64, "stay_time_ratio": round2(s * 100.0),
+                    "bounce_ratio": round2(20.0 + 60.0 * unit(seed, "bounce", i as i64)), "entry_count": (users * s).round() as i64,
+                    "exit_count": (users * s * 0.97).round() as i64}))
+                .collect()
+        }
+        "getanalysisvisitcharacter" => {
+            let t = need(
+                "character_type",
+                &["depth", "time", "interval", "frequency"],
+            )?;
+            let b = character_buckets(&t);
+            let sh = shares(seed, &t, b.len());
+            b.iter()
+                .zip(sh)
+                .map(|(n, s)| {
+                    if t == "frequency" {
+                        json!({"name": n, "user_count": (users * s).round() as i64, "user_count_ratio": round2(s * 100.0)})
+                    } else {
+                        json!({"name": n, "session_count": (users * 1.1 * s).round() as i64, "session_count_ratio": round2(s * 100.0)})
+                    }
+                })
+                .collect()
+        }
+        "getanalysissource" => {
+            let n = st.cfg.baidu.sources;
+            let sh = shares(seed, "source", n);
+            let per = st.cfg.baidu.scenes_per_source;
+            sh.iter()
+                .enumerate()
+                .map(|(g, s)| {
+                    let source_id = 10 + g as i64 * 3;
+                    // every fifth group has no scene breakdown
+                    let k = if g % 5 == 4 {
+                        0
+                    } else {
+                        1 + (unit(seed, "k", g as i64) * per as f64) as usize
+                    };
+                    let ssh = shares(seed, &format!("scene{g}"), k.max(1));
+                    let scenes: Vec<Value> = (0..k)
+                        .map(|j| {
+                            let mut m = source_metrics(
+                                seed,
+                                "scene",
+                                (g * 100 + j) as i64,
+                                users,
+                                s * ssh[j],
+                            );
+                            m.insert(
+                                "sceneId".into(),
+                                json!(format!("{}", 10_000_000 + source_id * 100_000 + j as i64)),
+                            );
+                            m.insert("source".into(), json!(source_id.to_string()));
+                            m.insert(
+                                "name".into(),
+                                json!(SCENE_NAMES[(g * 3 + j) % SCENE_NAMES.len()]),
+                            );
+                            let mut out = Map::new();
+                            for key in ["sceneId", "source", "name"] {
+                                out.insert(key.into(), m.remove(key).expect("key"));
+                            }
+                            out.extend(m);
+                            Value::Object(out)
+                        })
+                        .collect();
+                    let mut o = Map::new();
+                    o.insert("name".into(), Value::Array(scenes));
+                    o.extend(source_metrics(seed, "group", g as i64, users, *s));
+                    Value::Object(o)
+                })
+                .collect()
+        }
+        "getdata" => {
+            p.get("scene")
+                .and_then(|s| s.parse::<i64>().ok())
+                .ok_or("scene must be an integer")?;
+            let metrics: Vec<String> = p
+                .get("metrics")
+                .ok_or("metrics required")?
+                .split(',')
+                .map(str::to_string)
+                .collect();
+            start
+                .iter_days()
+                .take_while(|d| *d <= end)
+                .map(|d| {
+                    let mut o = Map::new();
+                    o.insert("data".into(), json!(d.format("%Y%m%d").to_string()));
+                    for (i, m) in metrics.iter().enumerate() {
+                        let x = unit(seed, m, day_key(d) * 40 + i as i64);
+                        // some days have no data yet
+                        let v = if unit(seed, "gap", day_key(d)) < 0.1 {
+                            "--".to_string()
+                        } else if m.contains("degree") || m.contains("per_") {
+                            format!("{:.2}", 1.0 + 10.0 * x)
+                        } else {
+                            format!("{}", (dau(seed, d) * (5.0 + 20.0 * x)).round() as i64)
+                        };
+                        o.insert(m.clone(), json!(v));
+                    }
+                    Value::Object(o)
+                })
+                .collect()
+        }
+        _ => return Err(format!("unknown endpoint {endpoint}")),
+    };
+    let total = rows.len() as i64;
+    let start_index = int_param(p, "start_index", 0).ok_or("start_index must be an integer")?;
+    let size_key = if endpoint == "getdata" {
+        "max_result"
+    } else {
+        "max_results"
+    };
+    let size = int_param(p, size_key, 20).ok_or("bad page size")?;
+    if start_index < 0 || !(1..=1000).contains(&size) {
+        return Err("start_index/max_results out of range".into());
+    }
+    let mut from = start_index.min(total) as usize;
+    if fault == Some(&FaultKind::DuplicatePage) && from >= size as usize {
+        from -= size as usize;
+    }
+    let to = (from + size as usize).min(rows.len());
+    let mut page: Vec<Value> = rows[from..to].to_vec();
+    if let Some(FaultKind::DropRows(n)) = fault {
+        let keep = page.len().saturating_sub(*n);
+        page.truncate(keep);
+    }
+    let total = match fault {
+        Some(FaultKind::WrongTotal(d)) => total + d,
+        _ => total,
+    };
+    let list_key = if endpoint == "getdata" {
+        "result"
+    } else {
+        "data_list"
+    };
+    let mut data = Map::new();
+    if endpoint != "getdata" {
+        data.insert("time_span".into(), json!(span));
+    }
+    data.insert("offset".into(), json!(from));
+    data.insert("total".into(), json!(total));
+    if let Some(s) = sum {
+        data.insert("sum".into(), s);
+    }
+    data.insert(list_key.into(), Value::Array(page));
+    Ok(json!({"errno": 0, "msg": "success", "data": Value::Object(data)}))
+}
