@@ -4,6 +4,7 @@
 //! injects faults on demand.
 
 pub mod baidu;
+pub mod mta;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -28,6 +29,7 @@ pub struct Config {
     /// per second (per provider), like the real services.
     pub rate_limit: Option<u32>,
     pub baidu: BaiduConfig,
+    pub mta: mta::MtaConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -62,6 +64,7 @@ impl Default for Config {
                 scenes_per_source: 4,
                 pages: 30,
             },
+            mta: mta::MtaConfig::default(),
         }
     }
 }
@@ -332,7 +335,7 @@ impl Sandbox {
     /// Start the server on 127.0.0.1 and a free port.
     pub fn start(cfg: Config) -> Result<Self> {
         let state = Arc::new(State::new(cfg));
-        let app: Router = baidu::router(state.clone());
+        let app: Router = baidu::router(state.clone()).merge(mta::router(state.clone()));
         let rt = crate::runtime::runtime();
         let listener = rt
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
