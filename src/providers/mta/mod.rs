@@ -240,13 +240,25 @@ pub fn decode(report: &Report, reply: &Reply) -> Result<TableBuilder> {
 }
 
 /// Every date of `win` must be in the rows (column 0 is the date or the
-/// cohort date of every date-keyed report).
+/// cohort date of every date-keyed report), and no row may lie outside the
+/// window (stitched windows would otherwise overlap).
 pub fn check_dates(
     report: &Report,
     rows: &TableBuilder,
     win: (NaiveDate, NaiveDate),
 ) -> Result<()> {
-    let got: std::collections::HashSet<NaiveDate> = parse::dates(rows, 0).into_iter().collect();
+    let all = parse::dates(rows, 0);
+    if let Some(out) = all.iter().find(|d| **d < win.0 || **d > win.1) {
+        return Err(Error::malformed(
+            PROVIDER,
+            report.path,
+            format!(
+                "reply has a row for {out}, outside the requested {} – {}",
+                win.0, win.1
+            ),
+        ));
+    }
+    let got: std::collections::HashSet<NaiveDate> = all.into_iter().collect();
     let missing: Vec<NaiveDate> = win
         .0
         .iter_days()
@@ -347,6 +359,8 @@ mod tests {
         let msg = e.to_string();
         assert!(matches!(e, Error::Incomplete { .. }));
         assert!(msg.contains("2 date(s) missing") && msg.contains("2024-02-28, 2024-02-29"));
+        let e = check_dates(&r, &rows, (d("2024-03-01"), d("2024-03-01"))).unwrap_err();
+        assert!(e.to_string().contains("outside"), "{e}");
     }
 
     #[test]
