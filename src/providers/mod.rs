@@ -2,4 +2,6 @@
 //! `table`), never on the sandbox or the Python bindings.
 
 pub mod baidu;
+pub mod common;
+pub mod mta;
 pub mod tim;

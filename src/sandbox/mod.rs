@@ -5,6 +5,7 @@
 
 pub mod baidu;
 pub mod tim;
+pub mod mta;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -30,6 +31,7 @@ pub struct Config {
     pub rate_limit: Option<u32>,
     pub baidu: BaiduConfig,
     pub tim: tim::TimConfig,
+    pub mta: mta::MtaConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -65,6 +67,7 @@ impl Default for Config {
                 pages: 30,
             },
             tim: tim::TimConfig::default(),
+            mta: mta::MtaConfig::default(),
         }
     }
 }
@@ -335,7 +338,9 @@ impl Sandbox {
     /// Start the server on 127.0.0.1 and a free port.
     pub fn start(cfg: Config) -> Result<Self> {
         let state = Arc::new(State::new(cfg));
-        let app: Router = baidu::router(state.clone()).merge(tim::router(state.clone()));
+        let app: Router = baidu::router(state.clone())
+            .merge(mta::router(state.clone()))
+            .merge(tim::router(state.clone()));
         let rt = crate::runtime::runtime();
         let listener = rt
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))

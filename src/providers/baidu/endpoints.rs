@@ -56,13 +56,7 @@ impl Gran {
     }
 }
 
-pub fn bad_choice<'a>(what: &str, got: &str, valid: impl Iterator<Item = &'a str>) -> Error {
-    let v: Vec<&str> = valid.collect();
-    Error::invalid(format!(
-        "unknown {what} {got:?}; valid values: {}",
-        v.join(", ")
-    ))
-}
+pub use crate::providers::common::{bad_choice, parse_user_date};
 
 pub const TERMINAL_TYPES: &[&str] = &[
     "terminal_brand",
@@ -421,15 +415,6 @@ impl Report {
         }
         Report::from_args(name, &opts)
     }
-}
-
-/// Parse a user date (`YYYY-MM-DD`, `YYYYMMDD` or `YYYY/MM/DD`).
-pub fn parse_user_date(what: &str, s: &str) -> Result<NaiveDate> {
-    crate::table::parse_date(s).ok_or_else(|| {
-        Error::invalid(format!(
-            "{what} {s:?} is not a valid date; use YYYY-MM-DD (e.g. 2024-03-01)"
-        ))
-    })
 }
 
 /// Validate a date range for a report.

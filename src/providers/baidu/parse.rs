@@ -424,6 +424,13 @@ fn flat_sink(report: &Report, day: Option<NaiveDate>) -> FlatSink {
     }
 }
 
+/// One retention value: period, as ratio, as count (each may fail).
+type RetentionCell = (
+    i64,
+    Result<Option<f64>, String>,
+    Result<Option<i64>, String>,
+);
+
 /// Retention rows: `name`, `active_user_count`, `第N天/周/月`.
 struct RetentionSink {
     t: TableBuilder,
@@ -434,13 +441,6 @@ struct RetentionSink {
     cells: Vec<RetentionCell>,
     items: usize,
 }
-
-/// (period, value as ratio, value as count) of one retention cell.
-type RetentionCell = (
-    i64,
-    Result<Option<f64>, String>,
-    Result<Option<i64>, String>,
-);
 
 /// `第12天` → 12 (also `第2周`, `第3月`).
 pub fn retention_period(key: &str) -> Option<i64> {
@@ -805,59 +805,10 @@ pub fn parse_page(report: &Report, text: &str, day: Option<NaiveDate>) -> Result
     })
 }
 
-/// Pivot long retention (`cohort_date, cohort_end, cohort_size, period,
-/// value`) to wide (`cohort_date, cohort_end, cohort_size, d2, d3, ...`).
-pub fn retention_wide(long: &TableBuilder, gran: Gran, ratio: bool) -> TableBuilder {
-    use crate::table::Column;
-    let n = long.n_rows();
-    let (Column::Date(starts), Column::Date(ends), Column::Int(sizes), Column::Int(periods)) = (
-        long.col_ref(0),
-        long.col_ref(1),
-        long.col_ref(2),
-        long.col_ref(3),
-    ) else {
-        unreachable!("retention long schema is fixed")
-    };
-    let mut ps: Vec<i64> = periods.iter().flatten().copied().collect();
-    ps.sort_unstable();
-    ps.dedup();
-    let kind = if ratio { Kind::Float } else { Kind::Int };
-    let mut spec: Vec<(String, Kind)> = vec![
-        ("cohort_date".into(), Kind::Date),
-        ("cohort_end".into(), Kind::Date),
-        ("cohort_size".into(), Kind::Int),
-    ];
-    spec.extend(
-        ps.iter()
-            .map(|p| (format!("{}{p}", gran.wide_prefix()), kind)),
-    );
-    let mut t = TableBuilder::new(&spec);
-    let mut i = 0;
-    while i < n {
-        let key = (starts[i], ends[i]);
-        t.col(0).push_date(key.0.map(days_to_date));
-        t.col(1).push_date(key.1.map(days_to_date));
-        t.col(2).push_i64(sizes[i]);
-        while i < n && (starts[i], ends[i]) == key {
-            if let Some(p) = periods[i] {
-                let j = 3 + ps.binary_search(&p).expect("period collected");
-                if !t.is_set(j) {
-                    match long.col_ref(4) {
-                        Column::Int(v) => t.col(j).push_i64(v[i]),
-                        Column::Float(v) => t.col(j).push_f64(v[i]),
-                        _ => {}
-                    }
-                }
-            }
-            i += 1;
-        }
-        t.end_row();
-    }
-    t
-}
-
-fn days_to_date(d: i32) -> NaiveDate {
-    NaiveDate::from_num_days_from_ce_opt(d + 719_163).unwrap_or_default()
+/// Pivot long retention to wide (`d2`, `w2`, `m2` columns by `gran`);
+/// see [`crate::providers::common::retention_wide`].
+pub fn retention_wide(long: &TableBuilder, gran: Gran, _ratio: bool) -> TableBuilder {
+    crate::providers::common::retention_wide(long, gran.wide_prefix())
 }
 
 #[cfg(test)]

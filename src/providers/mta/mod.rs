@@ -1,0 +1,381 @@
+//! Tencent MTA (移动分析) app open API client.
+
+pub mod endpoints;
+pub mod parse;
+pub mod sign;
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use polars::prelude::DataFrame;
+
+use crate::error::{Error, Result};
+use crate::http::{bounded, Http, HttpConfig, Progress, Reply};
+use crate::table::TableBuilder;
+pub use endpoints::{Metric, Report, ReportKind, Shape, PROVIDER, REPORTS};
+
+pub const DEFAULT_BASE_URL: &str = "https://openapi.mta.qq.com";
+
+/// A fetched report.
+#[derive(Debug, Clone)]
+pub struct MtaFrame {
+    /// Report name (`user_basic`, `retention`, ...).
+    pub report: &'static str,
+    pub data: DataFrame,
+    /// The request windows (one for aggregate reports and realtime).
+    pub windows: Vec<(NaiveDate, NaiveDate)>,
+}
+
+/// A validated request.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub report: Report,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+}
+
+/// Today in China (MTA's time zone, UTC+8).
+pub fn today_cn() -> NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
+impl Request {
+    /// Validate a report name, dates and options (see
+    /// [`Report::from_args`]). `realtime` serves today's numbers: its
+    /// dates may be empty and are not sent.
+    pub fn new(name: &str, start: &str, end: &str, opts: &HashMap<String, String>) -> Result<Self> {
+        let report = Report::from_args(name, opts)?;
+        if report.kind == ReportKind::Realtime && start.trim().is_empty() && end.trim().is_empty() {
+            let t = today_cn();
+            return Ok(Request {
+                report,
+                start: t,
+                end: t,
+            });
+        }
+        let (start, end) = endpoints::parse_range(start, end)?;
+        endpoints::check_range(&report, start, end)?;
+        Ok(Request { report, start, end })
+    }
+
+    /// Request windows: date-keyed reports are split into windows of at
+    /// most [`endpoints::MAX_WINDOW_DAYS`] days.
+    pub fn windows(&self) -> Vec<(NaiveDate, NaiveDate)> {
+        if self.report.kind.date_keyed() {
+            endpoints::windows(self.start, self.end)
+        } else {
+            vec![(self.start, self.end)]
+        }
+    }
+}
+
+/// The MTA client. The secret key never appears in `Debug`, errors or logs.
+pub struct Client {
+    pub http: Http,
+    app_id: String,
+    secret: String,
+    base: String,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MtaClient")
+            .field("app_id", &self.app_id)
+            .field("secret_key", &"***")
+            .field("base", &self.base)
+            .finish()
+    }
+}
+
+impl Client {
+    pub fn new(
+        app_id: &str,
+        secret_key: &str,
+        base_url: Option<&str>,
+        cfg: HttpConfig,
+    ) -> Result<Self> {
+        let app_id = app_id.trim();
+        if app_id.is_empty() {
+            return Err(Error::invalid("MTA app_id must not be empty"));
+        }
+        if app_id.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(Error::invalid("MTA app_id must not contain spaces"));
+        }
+        if secret_key.trim().is_empty() {
+            return Err(Error::invalid("MTA secret_key must not be empty"));
+        }
+        let base = base_url.unwrap_or(DEFAULT_BASE_URL).trim_end_matches('/');
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(Error::invalid(format!(
+                "base_url must start with http:// or https://, got {base:?}"
+            )));
+        }
+        Ok(Client {
+            http: Http::new(PROVIDER, cfg)?,
+            app_id: app_id.to_string(),
+            secret: secret_key.trim().to_string(),
+            base: base.to_string(),
+        })
+    }
+
+    pub fn app_id(&self) -> &str {
+        &self.app_id
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// Signed query parameters of one request (`sign` last).
+    pub fn signed_params(
+        &self,
+        report: &Report,
+        win: (NaiveDate, NaiveDate),
+    ) -> Vec<(&'static str, String)> {
+        let mut params: Vec<(&'static str, String)> = vec![("app_id", self.app_id.clone())];
+        if report.kind != ReportKind::Realtime {
+            params.push(("start_date", win.0.format("%Y-%m-%d").to_string()));
+            params.push(("end_date", win.1.format("%Y-%m-%d").to_string()));
+        }
+        params.extend(report.params());
+        let borrowed: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let sig = sign::sign(&self.secret, report.path, &borrowed);
+        params.push(("sign", sig));
+        params
+    }
+
+    /// One request window, parsed and checked.
+    async fn window(&self, req: &Request, win: (NaiveDate, NaiveDate)) -> Result<TableBuilder> {
+        let report = &req.report;
+        let url = format!("{}{}", self.base, report.path);
+        let params = self.signed_params(report, win);
+        let what = format!("{} {} – {}", report.path, win.0, win.1);
+        let rows = self
+            .http
+            .call(
+                &what,
+                |c| Ok(c.get(&url).query(&params)),
+                |reply: Reply| decode(report, &reply),
+            )
+            .await?;
+        if report.kind.date_keyed() {
+            check_dates(report, &rows, win)?;
+        }
+        Ok(rows)
+    }
+
+    /// Fetch a whole report: every window (concurrently), stitched in date
+    /// order; a missing window or date raises [`Error::Incomplete`].
+    pub async fn fetch(&self, req: &Request, progress: &Progress) -> Result<MtaFrame> {
+        let windows = req.windows();
+        progress.add_total(windows.len() as u64);
+        let futs = windows.iter().map(|&w| async move {
+            let r = self.window(req, w).await;
+            progress.advance(1);
+            r
+        });
+        let results = bounded(futs.collect(), self.http.config().concurrency).await;
+        let mut rows: Option<TableBuilder> = None;
+        let mut failed: Vec<(NaiveDate, NaiveDate, Error)> = vec![];
+        for (w, r) in windows.iter().zip(results) {
+            match r {
+                Ok(t) => match &mut rows {
+                    Some(acc) => acc.append(t),
+                    None => rows = Some(t),
+                },
+                Err(e) => failed.push((w.0, w.1, e)),
+            }
+        }
+        if let Some((s, e, err)) = failed.first() {
+            if windows.len() == 1 {
+                return Err(err.clone());
+            }
+            // A window that failed for a reason other than missing data is
+            // reported as is (auth, quota, bad argument ...).
+            if !matches!(err, Error::Incomplete { .. }) {
+                return Err(err.clone());
+            }
+            let missing: Vec<String> = failed
+                .iter()
+                .map(|(a, b, _)| format!("{a} – {b}"))
+                .collect();
+            return Err(Error::incomplete(
+                PROVIDER,
+                req.report.path,
+                format!(
+                    "{} of {} windows incomplete ({}); first: {s} – {e}: {err}",
+                    failed.len(),
+                    windows.len(),
+                    missing.join(", ")
+                ),
+            ));
+        }
+        let rows = rows.unwrap_or_else(|| TableBuilder::new(&parse::schema(&req.report)));
+        Ok(MtaFrame {
+            report: req.report.name,
+            data: parse::finish(&req.report, rows)?,
+            windows,
+        })
+    }
+}
+
+/// Decode one HTTP reply. A 4xx reply that is not an MTA envelope is an
+/// API error (not retried), not a malformed one.
+pub fn decode(report: &Report, reply: &Reply) -> Result<TableBuilder> {
+    let text = match std::str::from_utf8(&reply.body) {
+        Ok(t) => t,
+        Err(e) if reply.status < 400 => {
+            return Err(Error::malformed(PROVIDER, report.path, e));
+        }
+        Err(_) => "",
+    };
+    match parse::parse_rows(report, text) {
+        Err(Error::Malformed { .. }) if reply.status >= 400 => Err(Error::Api {
+            provider: PROVIDER,
+            code: reply.status as i64,
+            message: format!("HTTP {}", reply.status),
+        }),
+        other => other,
+    }
+}
+
+/// Every date of `win` must be in the rows (column 0 is the date or the
+/// cohort date of every date-keyed report), and no row may lie outside the
+/// window (stitched windows would otherwise overlap).
+pub fn check_dates(
+    report: &Report,
+    rows: &TableBuilder,
+    win: (NaiveDate, NaiveDate),
+) -> Result<()> {
+    let all = parse::dates(rows, 0);
+    if let Some(out) = all.iter().find(|d| **d < win.0 || **d > win.1) {
+        return Err(Error::malformed(
+            PROVIDER,
+            report.path,
+            format!(
+                "reply has a row for {out}, outside the requested {} – {}",
+                win.0, win.1
+            ),
+        ));
+    }
+    let got: std::collections::HashSet<NaiveDate> = all.into_iter().collect();
+    let missing: Vec<NaiveDate> = win
+        .0
+        .iter_days()
+        .take_while(|d| *d <= win.1)
+        .filter(|d| !got.contains(d))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<String> = missing.iter().take(10).map(|d| d.to_string()).collect();
+    Err(Error::incomplete(
+        PROVIDER,
+        report.path,
+        format!(
+            "{} date(s) missing from the reply for {} – {}: {}{}",
+            missing.len(),
+            win.0,
+            win.1,
+            shown.join(", "),
+            if missing.len() > 10 { ", ..." } else { "" }
+        ),
+    ))
+}
+
+/// Parse a saved reply of a report (by name, e.g. `user_basic`, or API
+/// path, e.g. `/ctr_user_basic/get_offline_data`) into the frame `fetch`
+/// would build from it. `opts` are the report options (`metrics`,
+/// `shape`, `terminal_type`, ...). No date completeness check is made
+/// (the requested range is unknown).
+pub fn parse_saved(
+    endpoint_or_report: &str,
+    text: &str,
+    opts: &HashMap<String, String>,
+) -> Result<DataFrame> {
+    let report = Report::from_endpoint(endpoint_or_report, opts)?;
+    parse::parse_reply(&report, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_opts() -> HashMap<String, String> {
+        HashMap::new()
+    }
+
+    #[test]
+    fn client_validation_and_redaction() {
+        let cfg = || HttpConfig::new(10, 2);
+        assert!(Client::new("", "s", None, cfg()).is_err());
+        assert!(Client::new("123", " ", None, cfg()).is_err());
+        assert!(Client::new("123", "s", Some("ftp://x"), cfg()).is_err());
+        let c = Client::new("123", "top-secret", None, cfg()).unwrap();
+        assert_eq!(c.base_url(), DEFAULT_BASE_URL);
+        assert!(!format!("{c:?}").contains("top-secret"));
+        let req = Request::new("crash", "2024-03-01", "2024-03-02", &no_opts()).unwrap();
+        let p = c.signed_params(&req.report, (req.start, req.end));
+        let names: Vec<&str> = p.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            names,
+            ["app_id", "start_date", "end_date", "idx", "sign"],
+            "dates as YYYY-MM-DD, sign last"
+        );
+        assert_eq!(p[1].1, "2024-03-01");
+        // realtime sends no dates and ignores empty ones
+        let rt = Request::new("realtime", "", "", &no_opts()).unwrap();
+        let p = c.signed_params(&rt.report, (rt.start, rt.end));
+        assert_eq!(p.len(), 3);
+        assert!(Request::new("crash", "2024-03-02", "2024-03-01", &no_opts()).is_err());
+        assert!(Request::new("crash", "", "", &no_opts()).is_err());
+    }
+
+    #[test]
+    fn decode_and_date_checks() {
+        let r = Report::from_args("crash", &no_opts()).unwrap();
+        let reply = |status: u16, body: &str| Reply {
+            status,
+            body: bytes::Bytes::from(body.to_string()),
+        };
+        let e = decode(&r, &reply(404, "<html>not found</html>")).unwrap_err();
+        assert!(matches!(e, Error::Api { code: 404, .. }) && !e.retryable());
+        let e = decode(&r, &reply(200, "<html>")).unwrap_err();
+        assert!(matches!(e, Error::Malformed { .. }));
+        let rows = decode(
+            &r,
+            &reply(
+                200,
+                include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/tests/fixtures/mta/crash.json"
+                )),
+            ),
+        )
+        .unwrap();
+        let d = |s| crate::table::parse_date(s).unwrap();
+        assert!(check_dates(&r, &rows, (d("2024-03-01"), d("2024-03-02"))).is_ok());
+        let e = check_dates(&r, &rows, (d("2024-02-28"), d("2024-03-02"))).unwrap_err();
+        let msg = e.to_string();
+        assert!(matches!(e, Error::Incomplete { .. }));
+        assert!(msg.contains("2 date(s) missing") && msg.contains("2024-02-28, 2024-02-29"));
+        let e = check_dates(&r, &rows, (d("2024-03-01"), d("2024-03-01"))).unwrap_err();
+        assert!(e.to_string().contains("outside"), "{e}");
+    }
+
+    #[test]
+    fn saved_replies() {
+        let text = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/mta/retention.json"
+        ));
+        let mut o = no_opts();
+        o.insert("shape".into(), "wide".into());
+        let df = parse_saved("/ctr_user_retention/get_offline_data", text, &o).unwrap();
+        assert_eq!(df.height(), 2);
+        assert_eq!(df.width(), 3 + 9);
+        let df = parse_saved("retention", text, &no_opts()).unwrap();
+        assert_eq!(df.height(), 18);
+        assert!(parse_saved("nope", text, &no_opts()).is_err());
+    }
+}

@@ -1,0 +1,990 @@
+//! MTA replies → typed tables, streamed with serde seeds (no
+//! `serde_json::Value` trees).
+//!
+//! `ret_data` shapes handled, whatever the report:
+//! - object keyed by date / bucket / dimension value → object of fields
+//!   (one row per key; the key goes to the report's key column);
+//! - array of objects (one row each);
+//! - one flat object of scalars (realtime: `Date` plus metrics);
+//! - `null`, `""`, `[]`, `{}`: no rows.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use chrono::NaiveDate;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::endpoints::{retention_day, Report, ReportKind, Shape, PROVIDER};
+use crate::error::{redact, Error, Result};
+use crate::providers::common::{days_to_date, retention_wide, RETENTION_LONG};
+use crate::table::{Cell, Column, Key, Kind, Row, RowSink, TableBuilder};
+
+/// Success code of the envelope.
+pub const OK: i64 = 60000;
+/// Wrong signature.
+pub const BAD_SIGN: i64 = 60002;
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(default, borrow)]
+    ret_code: Option<Cell<'a>>,
+    #[serde(default, borrow)]
+    ret_msg: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    ret_data: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    data: Option<&'a RawValue>,
+}
+
+/// Map a non-success `ret_code` to an error class.
+///
+/// Only `60000` (ok) and `60002` (wrong sign) are documented; other codes
+/// are classified by their message: signature/app/permission → Auth,
+/// frequency/rate → RateLimited, quota/daily limit → QuotaExceeded,
+/// system/busy/internal/timeout → Server (retryable), else Api.
+pub fn classify(code: i64, message: &str) -> Error {
+    let message = redact(message);
+    let provider = PROVIDER;
+    let lower = message.to_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
+    if code == BAD_SIGN || has(&["sign", "签名"]) {
+        return Error::Auth {
+            provider,
+            code,
+            message: format!(
+                "request signature rejected: the secret key is wrong or does not belong to this app_id ({message})"
+            ),
+            renewable: false,
+        };
+    }
+    if has(&["quota", "配额", "上限", "daily limit"]) {
+        return Error::QuotaExceeded {
+            provider,
+            code,
+            message,
+        };
+    }
+    if has(&["rate", "frequen", "too many", "频率", "频繁", "限频"]) {
+        return Error::RateLimited {
+            provider,
+            code,
+            message,
+            retry_after: None,
+        };
+    }
+    if has(&["permission", "权限", "app_id", "appid", "unauthori"]) {
+        return Error::Auth {
+            provider,
+            code,
+            message,
+            renewable: false,
+        };
+    }
+    if has(&[
+        "system", "busy", "internal", "timeout", "系统", "繁忙", "内部", "超时", "server",
+    ]) {
+        return Error::Server {
+            provider,
+            code,
+            message,
+        };
+    }
+    Error::Api {
+        provider,
+        code,
+        message,
+    }
+}
+
+fn bad(report: &Report, e: impl fmt::Display) -> Error {
+    Error::malformed(PROVIDER, report.path, e)
+}
+
+/// Check the envelope and return the raw payload (`ret_data` or `data`).
+pub fn open<'a>(report: &Report, text: &'a str) -> Result<Option<&'a RawValue>> {
+    let env: Envelope = serde_json::from_str(text).map_err(|e| bad(report, e))?;
+    let code = match &env.ret_code {
+        None => return Err(bad(report, "reply has no ret_code")),
+        Some(c) => match c.to_i64() {
+            Ok(Some(c)) => c,
+            _ => return Err(bad(report, format!("ret_code is not a number: {c:?}"))),
+        },
+    };
+    if code != OK {
+        return Err(classify(code, env.ret_msg.as_deref().unwrap_or("")));
+    }
+    Ok(env.ret_data.or(env.data))
+}
+
+// ------------------------------------------------------------ streaming
+
+/// A row sink that is told where each row begins and what its key is.
+pub trait KeyedSink<'de>: RowSink<'de> {
+    /// A row begins; `key` is its key in a keyed object (`None` for array
+    /// items and for a flat object).
+    fn begin(&mut self, key: Option<&str>) -> Result<(), String>;
+    /// Whether top-level scalars form one flat row (realtime); otherwise
+    /// they are ignored.
+    fn flat_ok(&self) -> bool;
+}
+
+/// Seed for the whole payload.
+struct Payload<'s, S>(&'s mut S);
+
+impl<'de, S: KeyedSink<'de>> DeserializeSeed<'de> for Payload<'_, S> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, S: KeyedSink<'de>> Visitor<'de> for Payload<'_, S> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object or an array of objects")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut flat = false;
+        while let Some(Key(k)) = map.next_key::<Key>()? {
+            map.next_value_seed(Entry {
+                sink: &mut *self.0,
+                key: &k,
+                flat: &mut flat,
+            })?;
+        }
+        if flat {
+            self.0.end_row().map_err(de::Error::custom)?;
+        }
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Item(&mut *self.0))?.is_some() {}
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_none<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        if v.trim().is_empty() {
+            Ok(())
+        } else {
+            Err(E::custom(format!(
+                "expected an object or an array, got the text {v:?}"
+            )))
+        }
+    }
+}
+
+/// An array item: one row.
+struct Item<'s, S>(&'s mut S);
+
+impl<'de, S: KeyedSink<'de>> DeserializeSeed<'de> for Item<'_, S> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        self.0.begin(None).map_err(de::Error::custom)?;
+        d.deserialize_map(Row(self.0))
+    }
+}
+
+/// The value of one top-level key.
+struct Entry<'s, 'k, S> {
+    sink: &'s mut S,
+    key: &'k str,
+    flat: &'s mut bool,
+}
+
+impl<'de, S: KeyedSink<'de>> DeserializeSeed<'de> for Entry<'_, '_, S> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, S: KeyedSink<'de>> Entry<'_, '_, S> {
+    fn scalar<E: de::Error>(self, cell: Cell<'de>) -> Result<(), E> {
+        if !self.sink.flat_ok() {
+            return Ok(());
+        }
+        if !*self.flat {
+            self.sink.begin(None).map_err(E::custom)?;
+            *self.flat = true;
+        }
+        self.sink.cell(self.key, cell).map_err(E::custom)
+    }
+}
+
+impl<'de, S: KeyedSink<'de>> Visitor<'de> for Entry<'_, '_, S> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object of fields")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        self.sink.begin(Some(self.key)).map_err(de::Error::custom)?;
+        Row(self.sink).visit_map(map)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        // A wrapper such as {"list": [...]}: its items are rows.
+        while seq.next_element_seed(Item(&mut *self.sink))?.is_some() {}
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.scalar(Cell::Int(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.scalar(i64::try_from(v).map_or(Cell::Float(v as f64), Cell::Int))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.scalar(Cell::Float(v))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.scalar(Cell::Bool(v))
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<(), E> {
+        self.scalar(Cell::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.scalar(Cell::Str(Cow::Owned(v.to_string())))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.scalar(Cell::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.scalar(Cell::Null)
+    }
+}
+
+// ---------------------------------------------------------------- sinks
+
+/// `ErrorMsg` → `error_msg`, `crashId` → `crash_id`, `a b` → `a_b`.
+pub fn snake_case(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 4);
+    let mut prev_lower = false;
+    for c in key.trim().chars() {
+        if c.is_ascii_uppercase() {
+            if prev_lower {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+            prev_lower = false;
+        } else if c.is_alphanumeric() {
+            out.push(c);
+            prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        } else {
+            if !out.is_empty() && !out.ends_with('_') {
+                out.push('_');
+            }
+            prev_lower = false;
+        }
+    }
+    let t = out.trim_matches('_');
+    if t.is_empty() {
+        "field".to_string()
+    } else {
+        t.to_string()
+    }
+}
+
+/// Rows of a flat table: an optional key column, labels, metrics, extras.
+struct TableSink {
+    t: TableBuilder,
+    /// reply key → column (MTA names, snake_case names, label fields).
+    fields: Vec<(String, usize)>,
+    key_col: Option<usize>,
+    rank_col: Option<usize>,
+    consts: Vec<(usize, String)>,
+    /// Keep unknown fields as String columns (error list).
+    extras: bool,
+    flat: bool,
+}
+
+impl TableSink {
+    fn field(&self, key: &str) -> Option<usize> {
+        self.fields.iter().find(|(k, _)| k == key).map(|(_, i)| *i)
+    }
+}
+
+impl<'de> RowSink<'de> for TableSink {
+    fn cell(&mut self, key: &str, cell: Cell<'de>) -> Result<(), String> {
+        let i = match self.field(key) {
+            Some(i) => i,
+            None if self.extras => {
+                let mut name = snake_case(key);
+                while self.t.index(&name).is_some() {
+                    name.push_str("_raw");
+                }
+                let i = self.t.add_column(&name, Kind::Str);
+                self.fields.push((key.to_string(), i));
+                i
+            }
+            None => return Ok(()),
+        };
+        self.t
+            .set(i, &cell)
+            .map_err(|e| format!("field {key:?}: {e}"))
+    }
+
+    fn end_row(&mut self) -> Result<(), String> {
+        for (i, v) in &self.consts {
+            self.t.set(*i, &Cell::Str(Cow::Borrowed(v.as_str())))?;
+        }
+        if let Some(r) = self.rank_col {
+            self.t.set(r, &Cell::Int(self.t.n_rows() as i64 + 1))?;
+        }
+        self.t.end_row();
+        Ok(())
+    }
+}
+
+impl<'de> KeyedSink<'de> for TableSink {
+    fn begin(&mut self, key: Option<&str>) -> Result<(), String> {
+        if let (Some(k), Some(i)) = (key, self.key_col) {
+            self.t
+                .set(i, &Cell::Str(Cow::Borrowed(k)))
+                .map_err(|e| format!("key {k:?}: {e}"))?;
+        }
+        Ok(())
+    }
+    fn flat_ok(&self) -> bool {
+        self.flat
+    }
+}
+
+/// Retention rows: date → `{D1RepeatUser: .., D7RepeatUser: .., ...}`,
+/// emitted long (one row per requested period).
+struct RetentionSink {
+    t: TableBuilder,
+    periods: Vec<i64>,
+    date: Option<NaiveDate>,
+    size: Option<i64>,
+    cells: Vec<(i64, Option<i64>)>,
+}
+
+impl<'de> RowSink<'de> for RetentionSink {
+    fn cell(&mut self, key: &str, cell: Cell<'de>) -> Result<(), String> {
+        match key {
+            "Date" | "date" => {
+                if self.date.is_none() {
+                    self.date = match &cell {
+                        Cell::Str(s) => crate::table::parse_date(s),
+                        _ => None,
+                    };
+                    if self.date.is_none() {
+                        return Err(format!("retention date {cell:?} is not a date"));
+                    }
+                }
+            }
+            "NewUser" | "cohort_size" => {
+                self.size = cell.to_i64().map_err(|e| format!("field {key:?}: {e}"))?
+            }
+            k => {
+                if let Some(p) = retention_day(k).filter(|p| self.periods.contains(p)) {
+                    let v = cell.to_i64().map_err(|e| format!("field {k:?}: {e}"))?;
+                    self.cells.push((p, v));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn end_row(&mut self) -> Result<(), String> {
+        let date = self.date.take().ok_or("retention row without a date")?;
+        let size = self.size.take();
+        for &p in &self.periods {
+            let users = self
+                .cells
+                .iter()
+                .find(|(q, _)| *q == p)
+                .and_then(|(_, v)| *v);
+            self.t.col(0).push_date(Some(date));
+            self.t.col(1).push_date(Some(date));
+            self.t.col(2).push_i64(size);
+            self.t.col(3).push_i64(Some(p));
+            self.t.col(4).push_i64(users);
+            self.t.end_row();
+        }
+        self.cells.clear();
+        Ok(())
+    }
+}
+
+impl<'de> KeyedSink<'de> for RetentionSink {
+    fn begin(&mut self, key: Option<&str>) -> Result<(), String> {
+        self.date = None;
+        self.size = None;
+        self.cells.clear();
+        if let Some(k) = key {
+            self.date = Some(
+                crate::table::parse_date(k).ok_or_else(|| format!("key {k:?} is not a date"))?,
+            );
+        }
+        Ok(())
+    }
+    fn flat_ok(&self) -> bool {
+        false
+    }
+}
+
+// --------------------------------------------------------------- schema
+
+/// The columns before the metrics, by report.
+fn head_columns(report: &Report) -> Vec<(&'static str, Kind)> {
+    match report.kind {
+        ReportKind::UserBasic
+        | ReportKind::Realtime
+        | ReportKind::ActiveUsers
+        | ReportKind::Usage
+        | ReportKind::Crash => vec![("date", Kind::Date)],
+        ReportKind::Terminal => vec![
+            ("terminal_type", Kind::Str),
+            ("rank", Kind::Int),
+            ("terminal", Kind::Str),
+        ],
+        ReportKind::Frequency => vec![("bucket", Kind::Int), ("section", Kind::Str)],
+        ReportKind::CrashEnv => vec![("dimension", Kind::Str), ("value", Kind::Str)],
+        ReportKind::ErrorList => vec![("rank", Kind::Int), ("key", Kind::Str)],
+        ReportKind::Retention => vec![],
+    }
+}
+
+/// Output schema of a report (fixed per request; `error_list` adds one
+/// String column per extra field its rows carry).
+pub fn schema(report: &Report) -> Vec<(String, Kind)> {
+    if report.kind == ReportKind::Retention {
+        let mut s: Vec<(String, Kind)> = RETENTION_LONG
+            .iter()
+            .map(|(n, k)| (n.to_string(), *k))
+            .collect();
+        if report.shape == Shape::Wide {
+            s.truncate(3);
+            s.extend(
+                report
+                    .periods()
+                    .iter()
+                    .map(|p| (format!("d{p}"), Kind::Int)),
+            );
+        }
+        return s;
+    }
+    let mut s: Vec<(String, Kind)> = head_columns(report)
+        .into_iter()
+        .map(|(n, k)| (n.to_string(), k))
+        .collect();
+    s.extend(report.metrics.iter().map(|m| (m.name.to_string(), m.kind)));
+    s
+}
+
+/// Parse one reply into the report's rows (long form for retention).
+pub fn parse_rows(report: &Report, text: &str) -> Result<TableBuilder> {
+    let raw = open(report, text)?;
+    if report.kind == ReportKind::Retention {
+        let mut s = RetentionSink {
+            t: TableBuilder::new(RETENTION_LONG),
+            periods: report.periods(),
+            date: None,
+            size: None,
+            cells: vec![],
+        };
+        if let Some(raw) = raw {
+            run(report, raw, &mut s)?;
+        }
+        return Ok(s.t);
+    }
+    let spec = schema(report);
+    let t = TableBuilder::new(&spec);
+    let mut fields: Vec<(String, usize)> = vec![];
+    for m in &report.metrics {
+        if let Some(i) = t.index(m.name) {
+            fields.push((m.mta.to_string(), i));
+            fields.push((m.name.to_string(), i));
+        }
+    }
+    let col = |n: &str| t.index(n);
+    let mut consts = vec![];
+    let mut key_col = None;
+    let mut rank_col = None;
+    let mut extras = false;
+    let mut flat = false;
+    let mut label = |src: &[&str], out: &str| {
+        if let Some(i) = col(out) {
+            for s in src {
+                fields.push((s.to_string(), i));
+            }
+        }
+    };
+    match report.kind {
+        ReportKind::Terminal => {
+            label(&["Terminal", "terminal"], "terminal");
+            rank_col = col("rank");
+            if let (Some(i), Some(n)) = (col("terminal_type"), report.dimension_name()) {
+                consts.push((i, n.to_string()));
+            }
+        }
+        ReportKind::Frequency => {
+            label(&["Section", "section"], "section");
+            key_col = col("bucket");
+        }
+        ReportKind::CrashEnv => {
+            key_col = col("value");
+            if let (Some(i), Some(n)) = (col("dimension"), report.dimension_name()) {
+                consts.push((i, n.to_string()));
+            }
+        }
+        ReportKind::ErrorList => {
+            key_col = col("key");
+            rank_col = col("rank");
+            extras = true;
+        }
+        ReportKind::Realtime => {
+            label(&["Date", "date"], "date");
+            key_col = col("date");
+            flat = true;
+        }
+        _ => {
+            label(&["Date", "date"], "date");
+            key_col = col("date");
+        }
+    }
+    let mut s = TableSink {
+        t,
+        fields,
+        key_col,
+        rank_col,
+        consts,
+        extras,
+        flat,
+    };
+    if let Some(raw) = raw {
+        run(report, raw, &mut s)?;
+    }
+    Ok(s.t)
+}
+
+fn run<'de, S: KeyedSink<'de>>(report: &Report, raw: &'de RawValue, sink: &mut S) -> Result<()> {
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    Payload(sink)
+        .deserialize(&mut de)
+        .map_err(|e| bad(report, e))
+}
+
+/// Date values of column `col` (null dates skipped).
+pub fn dates(t: &TableBuilder, col: usize) -> Vec<NaiveDate> {
+    match t.col_ref(col) {
+        Column::Date(v) => v
+            .iter()
+            .take(t.n_rows())
+            .flatten()
+            .map(|d| days_to_date(*d))
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// Rows stably sorted by the Date column `col` (nulls last).
+pub fn sort_by_date(t: TableBuilder, col: usize) -> TableBuilder {
+    let Column::Date(v) = t.col_ref(col) else {
+        return t;
+    };
+    let n = t.n_rows();
+    let mut idx: Vec<usize> = (0..n).collect();
+    idx.sort_by_key(|&i| (v[i].is_none(), v[i]));
+    if idx.iter().enumerate().all(|(a, b)| a == *b) {
+        return t;
+    }
+    let cols = t
+        .names()
+        .iter()
+        .enumerate()
+        .map(|(j, name)| (name.clone(), t.col_ref(j).take(&idx)))
+        .collect();
+    TableBuilder::from_columns(cols, n)
+}
+
+/// The final frame of a report from its (stitched) rows.
+pub fn finish(report: &Report, rows: TableBuilder) -> Result<polars::prelude::DataFrame> {
+    let polars = |e: polars::error::PolarsError| Error::Internal(format!("building frame: {e}"));
+    let rows = if report.kind.date_keyed() || report.kind == ReportKind::Realtime {
+        sort_by_date(rows, 0)
+    } else {
+        rows
+    };
+    if report.kind == ReportKind::Retention && report.shape == Shape::Wide {
+        let mut wide = retention_wide(&rows, "d");
+        for (name, kind) in schema(report) {
+            if wide.index(&name).is_none() {
+                wide.add_column(&name, kind);
+            }
+        }
+        return wide.finish().map_err(polars);
+    }
+    rows.finish().map_err(polars)
+}
+
+/// Parse one saved reply into the report's frame.
+pub fn parse_reply(report: &Report, text: &str) -> Result<polars::prelude::DataFrame> {
+    let rows = parse_rows(report, text)?;
+    finish(report, rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polars::prelude::{DataFrame, DataType};
+    use std::collections::HashMap;
+
+    macro_rules! fixture {
+        ($name:literal) => {
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/mta/",
+                $name,
+                ".json"
+            ))
+        };
+    }
+
+    fn report(name: &str, opts: &[(&str, &str)]) -> Report {
+        let o: HashMap<String, String> = opts
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Report::from_args(name, &o).unwrap()
+    }
+
+    fn ints(df: &DataFrame, col: &str) -> Vec<Option<i64>> {
+        let c = df.column(col).unwrap().i64().unwrap();
+        (0..c.len()).map(|i| c.get(i)).collect()
+    }
+
+    fn strs(df: &DataFrame, col: &str) -> Vec<Option<String>> {
+        let c = df.column(col).unwrap().str().unwrap();
+        (0..c.len()).map(|i| c.get(i).map(str::to_string)).collect()
+    }
+
+    fn dtypes(df: &DataFrame) -> Vec<(String, DataType)> {
+        df.columns()
+            .iter()
+            .map(|c| (c.name().to_string(), c.dtype().clone()))
+            .collect()
+    }
+
+    fn date_strs(df: &DataFrame, col: &str) -> Vec<String> {
+        let t = df.column(col).unwrap().cast(&DataType::String).unwrap();
+        let c = t.str().unwrap();
+        (0..c.len())
+            .map(|i| c.get(i).unwrap_or("null").to_string())
+            .collect()
+    }
+
+    #[test]
+    fn user_basic_sorted_and_loose_numbers() {
+        let r = report("user_basic", &[]);
+        let df = parse_reply(&r, fixture!("user_basic")).unwrap();
+        assert_eq!(
+            df.get_column_names(),
+            [
+                "date",
+                "new_users",
+                "active_users",
+                "sessions",
+                "total_users",
+                "active_accounts",
+                "unique_users"
+            ]
+        );
+        assert_eq!(df.column("date").unwrap().dtype(), &DataType::Date);
+        // sorted by date although the reply lists 03-02 first
+        assert_eq!(date_strs(&df, "date"), ["2024-03-01", "2024-03-02"]);
+        assert_eq!(ints(&df, "new_users"), [Some(120), Some(1234)]);
+        assert_eq!(ints(&df, "total_users"), [Some(97531), Some(98765)]);
+        assert_eq!(ints(&df, "active_accounts"), [Some(33), None]);
+        assert_eq!(ints(&df, "unique_users"), [Some(350), None]);
+        // a subset of metrics gives only those columns
+        let r = report("user_basic", &[("metrics", "sessions")]);
+        let df = parse_reply(&r, fixture!("user_basic")).unwrap();
+        assert_eq!(df.get_column_names(), ["date", "sessions"]);
+    }
+
+    #[test]
+    fn realtime_flat_object() {
+        let r = report("realtime", &[]);
+        let df = parse_reply(&r, fixture!("realtime")).unwrap();
+        assert_eq!(df.height(), 1);
+        assert_eq!(date_strs(&df, "date"), ["2024-03-05"]);
+        assert_eq!(ints(&df, "total_users"), [Some(10015)]);
+        assert_eq!(ints(&df, "active_accounts"), [None]);
+        // a date-keyed realtime reply is read as well
+        let df = parse_reply(
+            &r,
+            r#"{"ret_code":60000,"ret_data":{"2024-03-05":{"NewUser":"1"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(ints(&df, "new_users"), [Some(1)]);
+    }
+
+    #[test]
+    fn active_usage_crash() {
+        // payload under `data` instead of `ret_data`
+        let df = parse_reply(&report("active_users", &[]), fixture!("active_users")).unwrap();
+        assert_eq!(
+            df.get_column_names(),
+            [
+                "date",
+                "daily_active_users",
+                "weekly_active_users",
+                "monthly_active_users"
+            ]
+        );
+        assert_eq!(ints(&df, "weekly_active_users"), [Some(2100)]);
+        // ret_code as a string; Float64 durations
+        let df = parse_reply(&report("usage", &[]), fixture!("usage")).unwrap();
+        assert_eq!(
+            df.column("time_per_user").unwrap().dtype(),
+            &DataType::Float64
+        );
+        let c = df.column("pages_per_session").unwrap().f64().unwrap();
+        assert_eq!(c.get(0), None);
+        let c = df.column("time_per_user").unwrap().f64().unwrap();
+        assert_eq!(c.get(0), Some(125.5));
+        let df = parse_reply(&report("crash", &[]), fixture!("crash")).unwrap();
+        assert_eq!(ints(&df, "error_count"), [Some(12), Some(0)]);
+        assert_eq!(ints(&df, "error_users"), [Some(7), Some(0)]);
+    }
+
+    #[test]
+    fn terminal_rows() {
+        let r = report("terminal", &[("terminal_type", "os")]);
+        let df = parse_reply(&r, fixture!("terminal")).unwrap();
+        assert_eq!(
+            df.get_column_names(),
+            [
+                "terminal_type",
+                "rank",
+                "terminal",
+                "new_users",
+                "active_users",
+                "sessions"
+            ]
+        );
+        assert_eq!(ints(&df, "rank"), [Some(1), Some(2), Some(3)]);
+        assert_eq!(
+            strs(&df, "terminal"),
+            [Some("Android 13".into()), Some("iOS 17.2".into()), None]
+        );
+        assert_eq!(strs(&df, "terminal_type")[2].as_deref(), Some("os"));
+        assert_eq!(ints(&df, "active_users"), [Some(2000), Some(1500), None]);
+    }
+
+    #[test]
+    fn frequency_buckets() {
+        let df = parse_reply(&report("frequency", &[]), fixture!("frequency")).unwrap();
+        assert_eq!(
+            df.get_column_names(),
+            ["bucket", "section", "new_users", "active_users"]
+        );
+        assert_eq!(ints(&df, "bucket"), [Some(0), Some(1), Some(2)]);
+        assert_eq!(strs(&df, "section")[2].as_deref(), Some("50次以上"));
+        assert_eq!(ints(&df, "new_users"), [Some(100), Some(40), None]);
+    }
+
+    #[test]
+    fn crash_env_and_error_list() {
+        let r = report("crash_env", &[("dimension", "app_version")]);
+        let df = parse_reply(&r, fixture!("crash_env")).unwrap();
+        assert_eq!(
+            df.get_column_names(),
+            ["dimension", "value", "error_count", "error_users"]
+        );
+        assert_eq!(
+            strs(&df, "value"),
+            [Some("3.2.1".into()), Some("3.2.0".into())]
+        );
+        assert_eq!(ints(&df, "error_count"), [Some(80), Some(1200)]);
+        assert_eq!(strs(&df, "dimension")[0].as_deref(), Some("app_version"));
+
+        let df = parse_reply(&report("error_list", &[]), fixture!("error_list")).unwrap();
+        assert_eq!(
+            df.get_column_names(),
+            [
+                "rank",
+                "key",
+                "error_count",
+                "error_users",
+                "error_msg",
+                "crash_id",
+                "first_time",
+                "app_version"
+            ]
+        );
+        assert_eq!(
+            strs(&df, "crash_id"),
+            [Some("12345".into()), None],
+            "numbers in extra fields are kept as text"
+        );
+        assert_eq!(strs(&df, "app_version"), [None, Some("3.2.1".into())]);
+        assert_eq!(ints(&df, "error_count"), [Some(50), Some(9)]);
+        // keyed form: the key is kept
+        let df = parse_reply(
+            &report("error_list", &[]),
+            r#"{"ret_code":60000,"ret_data":{"abc":{"ErrorNum":"1","ErrorUser":"1","Stack":"x"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(strs(&df, "key"), [Some("abc".into())]);
+        assert_eq!(strs(&df, "stack"), [Some("x".into())]);
+    }
+
+    #[test]
+    fn retention_long_and_wide() {
+        let r = report("retention", &[]);
+        let long = parse_reply(&r, fixture!("retention")).unwrap();
+        assert_eq!(
+            dtypes(&long),
+            [
+                ("cohort_date".to_string(), DataType::Date),
+                ("cohort_end".to_string(), DataType::Date),
+                ("cohort_size".to_string(), DataType::Int64),
+                ("period".to_string(), DataType::Int64),
+                ("users".to_string(), DataType::Int64),
+            ]
+        );
+        assert_eq!(long.height(), 18);
+        assert_eq!(long.column("cohort_size").unwrap().null_count(), 18);
+        assert_eq!(
+            ints(&long, "period")[..9],
+            [1, 2, 3, 4, 5, 6, 7, 14, 30].map(Some)
+        );
+        assert_eq!(ints(&long, "users")[7], Some(22));
+        assert_eq!(date_strs(&long, "cohort_end")[0], "2024-03-01");
+
+        let r = report("retention", &[("shape", "wide"), ("metrics", "d1,d7,d30")]);
+        let wide = parse_reply(&r, fixture!("retention")).unwrap();
+        assert_eq!(
+            wide.get_column_names(),
+            [
+                "cohort_date",
+                "cohort_end",
+                "cohort_size",
+                "d1",
+                "d7",
+                "d30"
+            ]
+        );
+        assert_eq!(ints(&wide, "d1"), [Some(60), Some(55)]);
+        assert_eq!(ints(&wide, "d7"), [Some(30), None]);
+        // fixed schema when empty
+        let empty = parse_reply(&r, fixture!("empty")).unwrap();
+        assert_eq!(empty.height(), 0);
+        assert_eq!(dtypes(&empty), dtypes(&wide));
+        // a cohort size, when sent, is kept
+        let df = parse_reply(
+            &report("retention", &[("metrics", "d1")]),
+            r#"{"ret_code":60000,"ret_data":{"2024-03-01":{"NewUser":"100","D1RepeatUser":40}}}"#,
+        )
+        .unwrap();
+        assert_eq!(ints(&df, "cohort_size"), [Some(100)]);
+    }
+
+    #[test]
+    fn empty_replies_keep_schema() {
+        for (name, _, _, _) in super::super::endpoints::REPORTS {
+            let r = report(name, &[]);
+            for text in [
+                fixture!("empty"),
+                r#"{"ret_code":60000,"ret_msg":"ok","ret_data":""}"#,
+                r#"{"ret_code":60000,"ret_msg":"ok","ret_data":null}"#,
+                r#"{"ret_code":60000,"ret_msg":"ok","ret_data":{}}"#,
+                r#"{"ret_code":60000,"ret_msg":"ok"}"#,
+            ] {
+                let df = parse_reply(&r, text).unwrap();
+                assert_eq!(df.height(), 0, "{name}");
+                let want: Vec<String> = schema(&r).into_iter().map(|(n, _)| n).collect();
+                let got: Vec<String> = df
+                    .get_column_names()
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
+                assert_eq!(got, want, "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn all_missing_values_are_null() {
+        let df = parse_reply(&report("user_basic", &[]), fixture!("all_missing")).unwrap();
+        assert_eq!(df.height(), 1);
+        for c in df.columns().iter().skip(1) {
+            assert_eq!(c.null_count(), 1, "{}", c.name());
+        }
+    }
+
+    #[test]
+    fn errors() {
+        let r = report("user_basic", &[]);
+        let e = parse_reply(&r, fixture!("bad_sign")).unwrap_err();
+        assert!(matches!(e, Error::Auth { code: 60002, .. }), "{e:?}");
+        let msg = e.to_string();
+        assert!(msg.contains("secret key"), "{msg}");
+        assert!(!msg.contains("91762a3e"), "{msg}");
+        let e = parse_reply(&r, r#"{"ret_code":60005,"ret_msg":"请求过于频繁"}"#).unwrap_err();
+        assert!(matches!(e, Error::RateLimited { .. }) && e.retryable());
+        let e =
+            parse_reply(&r, r#"{"ret_code":60006,"ret_msg":"今日调用次数已达上限"}"#).unwrap_err();
+        assert!(matches!(e, Error::QuotaExceeded { .. }));
+        let e = parse_reply(&r, r#"{"ret_code":60500,"ret_msg":"系统繁忙"}"#).unwrap_err();
+        assert!(matches!(e, Error::Server { .. }) && e.retryable());
+        let e = parse_reply(&r, r#"{"ret_code":60001,"ret_msg":"param error"}"#).unwrap_err();
+        assert_eq!((e.kind(), e.code()), ("api", Some(60001)));
+        for bad in [
+            "",
+            "not json",
+            r#"{"ret_msg":"no code"}"#,
+            r#"{"ret_code":"x"}"#,
+            r#"{"ret_code":60000,"ret_data":{"2024-03-01":{"NewUser":"many"}}}"#,
+            r#"{"ret_code":60000,"ret_data":{"yesterday":{"NewUser":"1"}}}"#,
+            r#"{"ret_code":60000,"ret_data":"oops"}"#,
+            r#"{"ret_code":60000,"ret_data":[1,2]}"#,
+            r#"{"ret_code":60000,"ret_data":{"2024-03-01":{"NewUser":"1"#,
+        ] {
+            let e = parse_reply(&r, bad).unwrap_err();
+            assert!(matches!(e, Error::Malformed { .. }), "{bad}: {e:?}");
+        }
+        let e = parse_reply(
+            &report("retention", &[]),
+            r#"{"ret_code":60000,"ret_data":[{"D1RepeatUser":"1"}]}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("without a date"), "{e}");
+    }
+
+    #[test]
+    fn numbers_as_numbers_or_strings() {
+        let r = report("crash", &[]);
+        let df = parse_reply(
+            &r,
+            r#"{"ret_code":60000,"ret_data":{"2024-03-01":{"ErrorNum":12,"ErrorUser":"1,002"},"2024-03-02":{"ErrorNum":3.0,"ErrorUser":null}}}"#,
+        )
+        .unwrap();
+        assert_eq!(ints(&df, "error_count"), [Some(12), Some(3)]);
+        assert_eq!(ints(&df, "error_users"), [Some(1002), None]);
+        // snake_case keys are accepted in place of MTA names
+        let df = parse_reply(
+            &r,
+            r#"{"ret_code":60000,"ret_data":{"2024-03-01":{"error_count":"5"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(ints(&df, "error_count"), [Some(5)]);
+    }
+
+    #[test]
+    fn snake_names() {
+        assert_eq!(snake_case("ErrorMsg"), "error_msg");
+        assert_eq!(snake_case("crashId"), "crash_id");
+        assert_eq!(snake_case("App Version"), "app_version");
+        assert_eq!(snake_case("  "), "field");
+        assert_eq!(snake_case("版本"), "版本");
+    }
+}
