@@ -6,7 +6,9 @@
 
 mod baidu;
 mod errors;
+mod mta;
 mod sandbox;
+mod tim;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -133,6 +135,16 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<sandbox::NativeSandbox>()?;
     m.add_function(wrap_pyfunction!(baidu::baidu_parse, m)?)?;
     m.add_function(wrap_pyfunction!(baidu::baidu_reports, m)?)?;
+    m.add_class::<mta::MtaClient>()?;
+    m.add_function(wrap_pyfunction!(mta::mta_parse, m)?)?;
+    m.add_function(wrap_pyfunction!(mta::mta_reports, m)?)?;
+    m.add_class::<tim::TimClient>()?;
+    m.add_function(wrap_pyfunction!(tim::tim_app_info_many, m)?)?;
+    m.add_function(wrap_pyfunction!(tim::gen_usersig, m)?)?;
+    m.add_function(wrap_pyfunction!(tim::verify_usersig, m)?)?;
+    m.add_function(wrap_pyfunction!(tim::tim_parse, m)?)?;
+    m.add_function(wrap_pyfunction!(tim::tim_fields, m)?)?;
+    m.add_function(wrap_pyfunction!(tim::tim_regions, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_raise_panic, m)?)?;
     Ok(())
 }

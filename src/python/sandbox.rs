@@ -56,6 +56,12 @@ impl NativeSandbox {
         })
     }
 
+    /// `host:port` the server listens on.
+    #[getter]
+    fn addr(&self) -> PyResult<String> {
+        Ok(self.sb()?.addr.to_string())
+    }
+
     /// Base URL, e.g. `http://127.0.0.1:40123`.
     #[getter]
     fn url(&self) -> PyResult<String> {
@@ -64,13 +70,25 @@ impl NativeSandbox {
 
     /// Credentials the sandbox accepts, per provider.
     fn credentials(&self) -> PyResult<Vec<(String, String)>> {
-        let c = &self.sb()?.state.cfg.baidu;
-        Ok(vec![
+        let cfg = &self.sb()?.state.cfg;
+        let c = &cfg.baidu;
+        let mut v = vec![
+            ("mta_app_id".to_string(), cfg.mta.app_id.clone()),
+            ("mta_secret_key".to_string(), cfg.mta.secret_key.clone()),
+            ("tim_admin".to_string(), cfg.tim.admin.clone()),
+        ];
+        for (i, a) in cfg.tim.apps.iter().enumerate() {
+            v.push((format!("tim_{i}_sdkappid"), a.sdkappid.to_string()));
+            v.push((format!("tim_{i}_secret_key"), a.secret_key.clone()));
+            v.push((format!("tim_{i}_region"), a.region.clone()));
+        }
+        v.extend(vec![
             ("baidu_client_id".into(), c.client_id.clone()),
             ("baidu_client_secret".into(), c.client_secret.clone()),
             ("baidu_tp_client_id".into(), c.tp_client_id.clone()),
             ("baidu_tp_ticket".into(), c.tp_ticket.clone()),
-        ])
+        ]);
+        Ok(v)
     }
 
     /// Add a fault; see `appstats.Sandbox.inject`.
