@@ -15,10 +15,12 @@ Example:
 
 from __future__ import annotations
 
-from . import baidu
+from . import baidu, mta, tim
 from ._common import Report
 from ._native import __version__
 from .baidu import BaiduSmartApp
+from .mta import Mta
+from .tim import TencentIm
 from .errors import (
     ApiError,
     AppStatsError,
@@ -38,7 +40,11 @@ from .sandbox import Sandbox
 __all__ = [
     "__version__",
     "baidu",
+    "mta",
+    "tim",
     "BaiduSmartApp",
+    "Mta",
+    "TencentIm",
     "Report",
     "Sandbox",
     "AppStatsError",

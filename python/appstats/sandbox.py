@@ -7,6 +7,8 @@ from typing import Any
 
 from . import _native
 from .baidu import BaiduSmartApp
+from .mta import Mta
+from .tim import TencentIm
 
 __all__ = ["Sandbox", "FAULT_KINDS"]
 
@@ -136,6 +138,36 @@ class Sandbox:
             base_url=self.url,
             **self._fast(kwargs),
         )
+
+    def mta(self, **kwargs: Any) -> Mta:
+        """An :class:`~appstats.Mta` client signed with the sandbox's key."""
+        return Mta(
+            app_id=self._creds["mta_app_id"],
+            secret_key=self._creds["mta_secret_key"],
+            base_url=self.url,
+            **self._fast(kwargs),
+        )
+
+    def tim_apps(self) -> list[tuple[int, str, str]]:
+        """The simulated Tencent IM apps: ``(sdkappid, secret_key, region)``."""
+        out = []
+        i = 0
+        while f"tim_{i}_sdkappid" in self._creds:
+            out.append((int(self._creds[f"tim_{i}_sdkappid"]), self._creds[f"tim_{i}_secret_key"],
+                        self._creds[f"tim_{i}_region"]))
+            i += 1
+        return out
+
+    def tim(self, app: int = 0, **kwargs: Any) -> TencentIm:
+        """A :class:`~appstats.TencentIm` client for simulated app ``app``.
+
+        Requests go to the app region's real host name (e.g.
+        ``console.tim.qq.com``), resolved to the sandbox over plain HTTP.
+        """
+        sdkappid, key, region = self.tim_apps()[app]
+        kwargs.setdefault("region", region)
+        kwargs.setdefault("identifier", self._creds["tim_admin"])
+        return TencentIm(sdkappid, key, resolve_to=self._native.addr, **self._fast(kwargs))
 
     def inject(
         self,

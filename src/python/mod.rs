@@ -126,6 +126,20 @@ pub fn stats_dict<'py>(py: Python<'py>, s: &crate::http::Stats) -> PyResult<Boun
     Ok(d)
 }
 
+/// Benchmark baseline: parse `text` with bare `serde_json` into a
+/// `serde_json::Value` tree (no tables) and return the number of top-level
+/// keys, with the GIL released.
+#[pyfunction]
+fn _serde_parse(py: Python<'_>, text: &str) -> PyResult<usize> {
+    py.detach(|| {
+        guard(|| {
+            let v: serde_json::Value = serde_json::from_str(text)
+                .map_err(|e| Error::Internal(format!("not JSON: {e}")))?;
+            Ok(v.as_object().map_or(0, |o| o.len()))
+        })
+    })
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let _ = pyo3_log::try_init();
@@ -146,5 +160,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tim::tim_fields, m)?)?;
     m.add_function(wrap_pyfunction!(tim::tim_regions, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_raise_panic, m)?)?;
+    m.add_function(wrap_pyfunction!(_serde_parse, m)?)?;
     Ok(())
 }

@@ -63,7 +63,9 @@ impl MtaClient {
         let req = guard(|| Request::new(report, start, end, &options.unwrap_or_default()))?;
         let client = self.inner.clone();
         let p = progress(progress_cb);
-        block_on(py, async move { client.fetch(&req, &p).await.map(|f| PyDataFrame(f.data)) })
+        block_on(py, async move {
+            client.fetch(&req, &p).await.map(|f| PyDataFrame(f.data))
+        })
     }
 
     #[pyo3(signature = (report, start, end, options=None, progress_cb=None))]
@@ -79,7 +81,9 @@ impl MtaClient {
         let req = guard(|| Request::new(report, start, end, &options.unwrap_or_default()))?;
         let client = self.inner.clone();
         let p = progress(progress_cb);
-        into_awaitable(py, async move { client.fetch(&req, &p).await.map(|f| PyDataFrame(f.data)) })
+        into_awaitable(py, async move {
+            client.fetch(&req, &p).await.map(|f| PyDataFrame(f.data))
+        })
     }
 
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
@@ -100,18 +104,31 @@ impl MtaClient {
 /// Parse a saved MTA reply.
 #[pyfunction]
 #[pyo3(signature = (endpoint, text, options=None))]
-pub fn mta_parse(py: Python<'_>, endpoint: &str, text: &str, options: Option<HashMap<String, String>>) -> PyResult<PyDataFrame> {
+pub fn mta_parse(
+    py: Python<'_>,
+    endpoint: &str,
+    text: &str,
+    options: Option<HashMap<String, String>>,
+) -> PyResult<PyDataFrame> {
     let opts = options.unwrap_or_default();
     py.detach(|| guard(|| mta::parse_saved(endpoint, text, &opts).map(PyDataFrame)))
 }
 
 /// `(report, path, [(name, mta_name, id)])` of every MTA report.
 #[pyfunction]
-pub fn mta_reports() -> Vec<(&'static str, &'static str, Vec<(&'static str, &'static str, u32)>)> {
+pub fn mta_reports() -> Vec<(
+    &'static str,
+    &'static str,
+    Vec<(&'static str, &'static str, u32)>,
+)> {
     mta::REPORTS
         .iter()
         .map(|(name, path, metrics, _)| {
-            (*name, *path, metrics.iter().map(|m| (m.name, m.mta, m.id)).collect())
+            (
+                *name,
+                *path,
+                metrics.iter().map(|m| (m.name, m.mta, m.id)).collect(),
+            )
         })
         .collect()
 }

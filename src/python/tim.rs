@@ -15,7 +15,9 @@ fn options(resolve_to: Option<&str>, usersig_expire: u64) -> Result<ClientOption
     let resolve_to = match resolve_to {
         None => None,
         Some(s) => Some(s.parse::<SocketAddr>().map_err(|_| {
-            Error::invalid(format!("resolve_to must be host:port of an IP address, got {s:?}"))
+            Error::invalid(format!(
+                "resolve_to must be host:port of an IP address, got {s:?}"
+            ))
         })?),
     };
     Ok(ClientOptions {
@@ -85,12 +87,22 @@ impl TimClient {
     }
 
     #[pyo3(signature = (fields=None, progress_cb=None))]
-    fn app_info(&self, py: Python<'_>, fields: Option<Vec<String>>, progress_cb: Option<Py<PyAny>>) -> PyResult<PyDataFrame> {
+    fn app_info(
+        &self,
+        py: Python<'_>,
+        fields: Option<Vec<String>>,
+        progress_cb: Option<Py<PyAny>>,
+    ) -> PyResult<PyDataFrame> {
         // validate before any request
         guard(|| tim::parse::select(fields.as_deref()).map(|_| ()))?;
         let client = self.inner.clone();
         let p = progress(progress_cb);
-        block_on(py, async move { client.app_info(fields.as_deref(), &p).await.map(PyDataFrame) })
+        block_on(py, async move {
+            client
+                .app_info(fields.as_deref(), &p)
+                .await
+                .map(PyDataFrame)
+        })
     }
 
     #[pyo3(signature = (fields=None, progress_cb=None))]
@@ -103,7 +115,12 @@ impl TimClient {
         guard(|| tim::parse::select(fields.as_deref()).map(|_| ()))?;
         let client = self.inner.clone();
         let p = progress(progress_cb);
-        into_awaitable(py, async move { client.app_info(fields.as_deref(), &p).await.map(PyDataFrame) })
+        into_awaitable(py, async move {
+            client
+                .app_info(fields.as_deref(), &p)
+                .await
+                .map(PyDataFrame)
+        })
     }
 
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
@@ -126,7 +143,14 @@ impl TimClient {
     }
 }
 
-type ManyArgs = (Vec<(u64, String)>, String, String, Option<Vec<String>>, ClientOptions, crate::http::HttpConfig);
+type ManyArgs = (
+    Vec<(u64, String)>,
+    String,
+    String,
+    Option<Vec<String>>,
+    ClientOptions,
+    crate::http::HttpConfig,
+);
 
 #[allow(clippy::too_many_arguments)]
 fn many_args(
@@ -138,14 +162,29 @@ fn many_args(
     http: HttpArgs,
 ) -> Result<ManyArgs> {
     tim::parse::select(fields.as_deref())?;
-    Ok((apps, identifier.to_string(), region.to_string(), fields, options(resolve_to, 86_400)?, http.config()?))
+    Ok((
+        apps,
+        identifier.to_string(),
+        region.to_string(),
+        fields,
+        options(resolve_to, 86_400)?,
+        http.config()?,
+    ))
 }
 
 async fn run_many(a: ManyArgs, p: Progress) -> Result<PyDataFrame> {
     let (apps, identifier, region, fields, opts, cfg) = a;
-    tim::app_info_many_with(&apps, Some(&identifier), &region, fields.as_deref(), cfg, &opts, &p)
-        .await
-        .map(PyDataFrame)
+    tim::app_info_many_with(
+        &apps,
+        Some(&identifier),
+        &region,
+        fields.as_deref(),
+        cfg,
+        &opts,
+        &p,
+    )
+    .await
+    .map(PyDataFrame)
 }
 
 /// `getappinfo` of many apps at once: one frame with an `sdkappid` column.
@@ -185,14 +224,22 @@ pub fn tim_app_info_many<'py>(
     if is_async {
         into_awaitable(py, run_many(a, p))
     } else {
-        block_on(py, run_many(a, p))?.into_pyobject(py).map(|b| b.into_any())
+        block_on(py, run_many(a, p))?
+            .into_pyobject(py)
+            .map(|b| b.into_any())
     }
 }
 
 /// Generate a UserSig (TLSSigAPIv2).
 #[pyfunction]
 #[pyo3(signature = (sdkappid, secret_key, identifier, expire=86_400, now=None))]
-pub fn gen_usersig(sdkappid: u64, secret_key: &str, identifier: &str, expire: u64, now: Option<u64>) -> PyResult<String> {
+pub fn gen_usersig(
+    sdkappid: u64,
+    secret_key: &str,
+    identifier: &str,
+    expire: u64,
+    now: Option<u64>,
+) -> PyResult<String> {
     guard(|| {
         if secret_key.is_empty() {
             return Err(Error::invalid("secret_key must not be empty"));
@@ -200,14 +247,25 @@ pub fn gen_usersig(sdkappid: u64, secret_key: &str, identifier: &str, expire: u6
         if identifier.is_empty() {
             return Err(Error::invalid("identifier must not be empty"));
         }
-        Ok(usersig::gen_usersig(sdkappid, secret_key, identifier, expire, now.unwrap_or_else(self::now)))
+        Ok(usersig::gen_usersig(
+            sdkappid,
+            secret_key,
+            identifier,
+            expire,
+            now.unwrap_or_else(self::now),
+        ))
     })
 }
 
 /// Decode and verify a UserSig: `(identifier, sdkappid, time, expire)`.
 #[pyfunction]
 #[pyo3(signature = (usersig, sdkappid, secret_key, now=None))]
-pub fn verify_usersig(usersig: &str, sdkappid: u64, secret_key: &str, now: Option<u64>) -> PyResult<(String, u64, u64, u64)> {
+pub fn verify_usersig(
+    usersig: &str,
+    sdkappid: u64,
+    secret_key: &str,
+    now: Option<u64>,
+) -> PyResult<(String, u64, u64, u64)> {
     guard(|| {
         usersig::verify_usersig(usersig, sdkappid, secret_key, now.unwrap_or_else(self::now))
             .map(|i| (i.identifier, i.sdkappid, i.time, i.expire))
@@ -238,5 +296,8 @@ pub fn tim_fields() -> Vec<(&'static str, &'static str, String)> {
 /// `(name, code, domain)` of every region.
 #[pyfunction]
 pub fn tim_regions() -> Vec<(&'static str, &'static str, &'static str)> {
-    tim::REGIONS.iter().map(|r| (r.name, r.code, r.domain)).collect()
+    tim::REGIONS
+        .iter()
+        .map(|r| (r.name, r.code, r.domain))
+        .collect()
 }

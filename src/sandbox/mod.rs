@@ -4,8 +4,8 @@
 //! injects faults on demand.
 
 pub mod baidu;
-pub mod tim;
 pub mod mta;
+pub mod tim;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -1,0 +1,336 @@
+"""Tencent MTA (移动分析) app open API.
+
+Example:
+    >>> import appstats as aps
+    >>> with aps.Sandbox() as sb:
+    ...     df = sb.mta().user_basic("2024-03-01", "2024-03-31")
+    >>> df.columns[:3]
+    ['date', 'new_users', 'active_users']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+
+from . import _native
+from ._common import DateLike, date_str, env, http_kwargs
+from ._output import Output, ProgressArg, check_output, convert, progress_callback
+
+__all__ = ["Mta", "parse", "REPORTS", "METRICS"]
+
+#: Report name → API path.
+REPORTS: dict[str, str] = {name: path for name, path, _ in _native.mta_reports()}
+
+#: Report name → ``[(column, MTA field name, metric id)]``: the documented
+#: mapping of snake_case columns to MTA's original names and ``idx`` ids.
+METRICS: dict[str, list[tuple[str, str, int]]] = {
+    name: list(metrics) for name, _, metrics in _native.mta_reports()
+}
+
+Metrics = Sequence[str | int] | str | int | None
+
+
+def _metrics(metrics: Metrics) -> str | None:
+    if metrics is None:
+        return None
+    if isinstance(metrics, (str, int)):
+        return str(metrics)
+    return ",".join(str(m) for m in metrics)
+
+
+class Mta:
+    """Client of the Tencent MTA app open API (HMAC-signed GET requests).
+
+    Credentials come from the arguments or the ``MTA_APP_ID`` and
+    ``MTA_SECRET_KEY`` environment variables; ``APPSTATS_MTA_BASE_URL``
+    overrides the host. Every request is signed (sorted parameters,
+    PHP-style URL encoding, HMAC-SHA1 keyed with ``secret + "&"``, MD5 of the
+    hex digest). Date-keyed reports longer than 90 days are split into
+    windows fetched concurrently within the rate limit, and every requested
+    date must come back (else :class:`~appstats.IncompleteData`).
+
+    ``metrics`` selects metrics by snake_case name (``"new_users"``), MTA
+    name (``"NewUser"``) or id (``10101``); see :data:`METRICS`. ``version``
+    and ``channel`` filter where the API supports it.
+
+    Example:
+        >>> import appstats as aps
+        >>> with aps.Sandbox() as sb:
+        ...     dau = sb.mta().active_users("2024-03-01", "2024-03-31", metrics=["daily_active_users"])
+        >>> dau.columns
+        ['date', 'daily_active_users']
+    """
+
+    def __init__(
+        self,
+        app_id: str | int | None = None,
+        secret_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float = 30.0,
+        max_attempts: int = 5,
+        backoff: float = 0.2,
+        max_backoff: float = 10.0,
+        max_retry_wait: float = 120.0,
+        rate_limit: int = 10,
+        concurrency: int = 4,
+    ) -> None:
+        from .errors import InvalidArgument
+
+        app = env("MTA_APP_ID", None if app_id is None else str(app_id))
+        key = env("MTA_SECRET_KEY", secret_key)
+        if not app or not key:
+            raise InvalidArgument(
+                "missing MTA credentials: pass app_id= and secret_key= "
+                "(or set MTA_APP_ID and MTA_SECRET_KEY)"
+            )
+        self._native = _native.MtaClient(
+            app,
+            key,
+            base_url=env("APPSTATS_MTA_BASE_URL", base_url),
+            **http_kwargs(
+                timeout, max_attempts, backoff, max_backoff, max_retry_wait, rate_limit, concurrency
+            ),
+        )
+
+    def __repr__(self) -> str:
+        return f"Mta(app_id={self._native.app_id!r}, base_url={self._native.base_url!r})"
+
+    def stats(self) -> dict[str, int]:
+        """Counters of this client: requests, retries, failures, backoff_ms."""
+        return dict(self._native.stats())
+
+    def fetch(self, report: str, start: DateLike, end: DateLike, *, output: Output = "polars",
+              progress: ProgressArg = None, **options: Any) -> Any:
+        """Fetch any report by name (see :data:`REPORTS`) with its options.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     df = sb.mta().fetch("crash", "2024-03-01", "2024-03-07")
+            >>> df.height
+            7
+        """
+        check_output(output)
+        opts = {k: v for k, v in options.items() if v is not None}
+        if "metrics" in opts:
+            opts["metrics"] = _metrics(opts["metrics"])
+        opts = {k: str(v) for k, v in opts.items()}
+        cb, close = progress_callback(progress, f"mta {report}")
+        try:
+            df = self._native.fetch(report, date_str(start, "start"), date_str(end, "end"), opts,
+                                    cb)
+        finally:
+            close()
+        return convert(df, output)
+
+    async def fetch_async(self, report: str, start: DateLike, end: DateLike, *,
+                          output: Output = "polars", progress: ProgressArg = None,
+                          **options: Any) -> Any:
+        """Awaitable twin of :meth:`fetch`."""
+        check_output(output)
+        opts = {k: v for k, v in options.items() if v is not None}
+        if "metrics" in opts:
+            opts["metrics"] = _metrics(opts["metrics"])
+        opts = {k: str(v) for k, v in opts.items()}
+        cb, close = progress_callback(progress, f"mta {report}")
+        try:
+            df = await self._native.fetch_async(report, date_str(start, "start"),
+                                                date_str(end, "end"), opts, cb)
+        finally:
+            close()
+        return convert(df, output)
+
+    def user_basic(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
+                   version: str | None = None, channel: str | None = None,
+                   output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """User basics, offline (``10101``–``10106``): one row per day.
+
+        Columns: ``date, new_users, active_users, sessions, total_users,
+        active_accounts, unique_users`` (Int64).
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     sb.mta().user_basic("2024-03-01", "2024-03-03").height
+            3
+        """
+        return self.fetch("user_basic", start, end, metrics=metrics, version=version,
+                          channel=channel, output=output, progress=progress)
+
+    async def user_basic_async(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
+                               version: str | None = None, channel: str | None = None,
+                               output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Awaitable twin of :meth:`user_basic`."""
+        return await self.fetch_async("user_basic", start, end, metrics=metrics, version=version,
+                                      channel=channel, output=output, progress=progress)
+
+    def realtime(self, metrics: Metrics = None, *, output: Output = "polars",
+                 progress: ProgressArg = None) -> Any:
+        """Today's user basics, realtime (``10101``–``10105``): one row.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     sb.mta().realtime().height
+            1
+        """
+        return self.fetch("realtime", "", "", metrics=metrics, output=output, progress=progress)
+
+    async def realtime_async(self, metrics: Metrics = None, *, output: Output = "polars",
+                             progress: ProgressArg = None) -> Any:
+        """Awaitable twin of :meth:`realtime`."""
+        return await self.fetch_async("realtime", "", "", metrics=metrics, output=output,
+                                      progress=progress)
+
+    def active_users(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
+                     version: str | None = None, channel: str | None = None,
+                     output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """DAU / WAU / MAU (``10201``–``10203``): one row per day."""
+        return self.fetch("active_users", start, end, metrics=metrics, version=version,
+                          channel=channel, output=output, progress=progress)
+
+    async def active_users_async(self, start: DateLike, end: DateLike, metrics: Metrics = None,
+                                 *, version: str | None = None, channel: str | None = None,
+                                 output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Awaitable twin of :meth:`active_users`."""
+        return await self.fetch_async("active_users", start, end, metrics=metrics,
+                                      version=version, channel=channel, output=output,
+                                      progress=progress)
+
+    def terminal(self, start: DateLike, end: DateLike, terminal_type: str | int = "os",
+                 metrics: Metrics = None, *, output: Output = "polars",
+                 progress: ProgressArg = None) -> Any:
+        """Terminals (``ty`` 1–5: os, resolution, network, carrier, device): top 100.
+
+        One row per terminal value: ``terminal_type, rank, terminal,
+        new_users, active_users, sessions``.
+        """
+        return self.fetch("terminal", start, end, terminal_type=terminal_type, metrics=metrics,
+                          output=output, progress=progress)
+
+    async def terminal_async(self, start: DateLike, end: DateLike,
+                             terminal_type: str | int = "os", metrics: Metrics = None, *,
+                             output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Awaitable twin of :meth:`terminal`."""
+        return await self.fetch_async("terminal", start, end, terminal_type=terminal_type,
+                                      metrics=metrics, output=output, progress=progress)
+
+    def usage(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
+              version: str | None = None, channel: str | None = None,
+              output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Usage (``10401``–``10404``): time and pages per user / session, per day."""
+        return self.fetch("usage", start, end, metrics=metrics, version=version, channel=channel,
+                          output=output, progress=progress)
+
+    async def usage_async(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
+                          version: str | None = None, channel: str | None = None,
+                          output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Awaitable twin of :meth:`usage`."""
+        return await self.fetch_async("usage", start, end, metrics=metrics, version=version,
+                                      channel=channel, output=output, progress=progress)
+
+    def frequency(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
+                  output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Use-frequency distribution (``10405`` new, ``10406`` active users).
+
+        One row per bucket: ``bucket, section`` (its label), ``new_users``,
+        ``active_users``.
+        """
+        return self.fetch("frequency", start, end, metrics=metrics, output=output,
+                          progress=progress)
+
+    async def frequency_async(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
+                              output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Awaitable twin of :meth:`frequency`."""
+        return await self.fetch_async("frequency", start, end, metrics=metrics, output=output,
+                                      progress=progress)
+
+    def crash(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
+              version: str | None = None, channel: str | None = None,
+              output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Crashes (``10501`` errors, ``10502`` affected users), per day."""
+        return self.fetch("crash", start, end, metrics=metrics, version=version, channel=channel,
+                          output=output, progress=progress)
+
+    async def crash_async(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
+                          version: str | None = None, channel: str | None = None,
+                          output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Awaitable twin of :meth:`crash`."""
+        return await self.fetch_async("crash", start, end, metrics=metrics, version=version,
+                                      channel=channel, output=output, progress=progress)
+
+    def crash_env(self, start: DateLike, end: DateLike, dimension: str | int = "app_version", *,
+                  output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Crash environments (``ty`` 1–3: app_version, os, device).
+
+        One row per value: ``dimension, value, error_count, error_users``.
+        """
+        return self.fetch("crash_env", start, end, dimension=dimension, output=output,
+                          progress=progress)
+
+    async def crash_env_async(self, start: DateLike, end: DateLike,
+                              dimension: str | int = "app_version", *, output: Output = "polars",
+                              progress: ProgressArg = None) -> Any:
+        """Awaitable twin of :meth:`crash_env`."""
+        return await self.fetch_async("crash_env", start, end, dimension=dimension,
+                                      output=output, progress=progress)
+
+    def error_list(self, start: DateLike, end: DateLike, err_ty: int | None = None, *,
+                   output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Top-100 error list: ``rank, key, error_count, error_users`` + every field sent."""
+        return self.fetch("error_list", start, end, err_ty=err_ty, output=output,
+                          progress=progress)
+
+    async def error_list_async(self, start: DateLike, end: DateLike, err_ty: int | None = None,
+                               *, output: Output = "polars", progress: ProgressArg = None) -> Any:
+        """Awaitable twin of :meth:`error_list`."""
+        return await self.fetch_async("error_list", start, end, err_ty=err_ty, output=output,
+                                      progress=progress)
+
+    def retention(self, start: DateLike, end: DateLike, shape: str = "long",
+                  metrics: Metrics = None, *, output: Output = "polars",
+                  progress: ProgressArg = None) -> Any:
+        """Retention (``11001``–``11009``: day 1–7, 14, 30 returning users).
+
+        Long: ``cohort_date, cohort_end, cohort_size, period, users`` (the
+        same schema as Baidu's long retention, so frames concatenate); wide:
+        ``cohort_date, cohort_end, cohort_size, d1 … d30``.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     r = sb.mta().retention("2024-03-01", "2024-03-10")
+            >>> r.columns
+            ['cohort_date', 'cohort_end', 'cohort_size', 'period', 'users']
+        """
+        return self.fetch("retention", start, end, shape=shape, metrics=metrics, output=output,
+                          progress=progress)
+
+    async def retention_async(self, start: DateLike, end: DateLike, shape: str = "long",
+                              metrics: Metrics = None, *, output: Output = "polars",
+                              progress: ProgressArg = None) -> Any:
+        """Awaitable twin of :meth:`retention`."""
+        return await self.fetch_async("retention", start, end, shape=shape, metrics=metrics,
+                                      output=output, progress=progress)
+
+
+def parse(endpoint: str, text: str | bytes, **options: Any) -> pl.DataFrame:
+    """Parse a saved MTA reply (report name or API path) into the client's frame.
+
+    Example:
+        >>> import appstats as aps
+        >>> raw = '{"ret_code":60000,"ret_msg":"ok","ret_data":' \\
+        ...       '{"2024-03-01":{"DayUv":"1,204","WeekUv":"-","MonthUv":"9000"}}}'
+        >>> aps.mta.parse("active_users", raw).row(0)[1:]
+        (1204, None, 9000)
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    opts = {k: v for k, v in options.items() if v is not None}
+    if "metrics" in opts:
+        opts["metrics"] = _metrics(opts["metrics"])
+    return _native.mta_parse(endpoint, text, {k: str(v) for k, v in opts.items()})
