@@ -11,7 +11,7 @@ PY_TARGET := target/py
 PY_DEPS := "maturin>=1.7,<2" "polars>=1.33" pyarrow pandas tqdm pytest nbclient nbformat \
 	ipykernel matplotlib requests ruff mypy pandas-stubs
 
-.PHONY: venv develop demo test test-rust test-python lint bench wheel clean
+.PHONY: venv develop demo test test-rust test-python lint bench wheel smoke clean
 
 $(VENV)/.deps-stamp: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,14 +38,22 @@ test-rust:
 test-python: develop
 	$(PY) -m pytest -q tests
 
-test: lint test-rust test-python
+test: lint test-rust test-python smoke
 
 bench: develop
 	$(PY) benches/flatten.py
 	$(PY) benches/fetch.py
 
 wheel: venv
+	rm -rf dist
 	CARGO_TARGET_DIR=$(PY_TARGET) $(VENV)/bin/maturin build --release -q -o dist
 
+# The built abi3 wheel in a clean venv (only its declared dependencies).
+smoke: wheel
+	rm -rf .venv-smoke
+	$(PYTHON) -m venv .venv-smoke
+	.venv-smoke/bin/python -m pip install -q dist/appstats-*.whl
+	cd /tmp && $(CURDIR)/.venv-smoke/bin/python $(CURDIR)/tests/smoke_wheel.py
+
 clean:
-	rm -rf $(VENV) target dist out
+	rm -rf $(VENV) .venv-smoke target dist out
