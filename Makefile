@@ -31,6 +31,7 @@ lint: venv
 	cargo fmt --check
 	CARGO_TARGET_DIR=$(RUST_TARGET) cargo clippy --all-targets -- -D warnings
 	$(VENV)/bin/ruff check python tests benches
+	$(VENV)/bin/mypy --strict python/appstats tests/typing_sample.py
 
 test-rust:
 	CARGO_TARGET_DIR=$(RUST_TARGET) cargo test

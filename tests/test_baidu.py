@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import appstats as aps
 import polars as pl
 import pytest
 from conftest import fixture_text
-
-import appstats as aps
 
 S, E = "2024-03-01", "2024-03-31"
 

@@ -19,8 +19,6 @@ from . import baidu, mta, tim
 from ._common import Report
 from ._native import __version__
 from .baidu import BaiduSmartApp
-from .mta import Mta
-from .tim import TencentIm
 from .errors import (
     ApiError,
     AppStatsError,
@@ -35,7 +33,9 @@ from .errors import (
     ServerError,
     TransportError,
 )
+from .mta import Mta
 from .sandbox import Sandbox
+from .tim import TencentIm
 
 __all__ = [
     "__version__",

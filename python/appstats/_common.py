@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from typing import NamedTuple
+from typing import NamedTuple, TypedDict
 
 import polars as pl
 
@@ -32,6 +32,16 @@ def env(name: str, value: str | None) -> str | None:
     return v if v else None
 
 
+class HttpKwargs(TypedDict):
+    timeout: float
+    max_attempts: int
+    backoff: float
+    max_backoff: float
+    max_retry_wait: float
+    rate_limit: int
+    concurrency: int
+
+
 def http_kwargs(
     timeout: float,
     max_attempts: int,
@@ -40,7 +50,7 @@ def http_kwargs(
     max_retry_wait: float,
     rate_limit: int,
     concurrency: int,
-) -> dict[str, float | int]:
+) -> HttpKwargs:
     return {
         "timeout": timeout,
         "max_attempts": max_attempts,

@@ -38,7 +38,7 @@ import pathlib
 import sys
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -100,12 +100,16 @@ def _config(path: str | None) -> dict[str, Any]:
         if path:
             raise InvalidArgument(f"config file {str(p)!r} does not exist")
         return {}
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ImportError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    else:  # pragma: no cover - Python 3.10
+        try:
+            import tomli as tomllib
+        except ImportError:
+            raise InvalidArgument("reading a config file on Python 3.10 needs tomli "
+                                  "(pip install tomli)") from None
     with p.open("rb") as f:
-        return tomllib.load(f)
+        return dict(tomllib.load(f))
 
 
 def _client(provider: str, cfg: dict[str, Any], sb: Sandbox | None) -> Any:
@@ -138,14 +142,15 @@ def _fetch(client: Any, provider: str, report: str, start: str | None, end: str 
         fields = opts.pop("fields", None)
         if opts:
             raise InvalidArgument(f"tim app_info takes only fields=, got {', '.join(opts)}")
-        return client.app_info(fields.split(",") if fields else None, progress=progress)
+        return cast(pl.DataFrame,
+                    client.app_info(fields.split(",") if fields else None, progress=progress))
     if provider == "mta" and report == "realtime":
-        return client.fetch("realtime", "", "", progress=progress, **opts)
+        return cast(pl.DataFrame, client.fetch("realtime", "", "", progress=progress, **opts))
     if not start or not end:
         raise InvalidArgument(f"{provider} {report} needs --start and --end (YYYY-MM-DD)")
     if provider == "baidu":
-        return client.report(report, start, end, progress=progress, **opts).data
-    return client.fetch(report, start, end, progress=progress, **opts)
+        return cast(pl.DataFrame, client.report(report, start, end, progress=progress, **opts).data)
+    return cast(pl.DataFrame, client.fetch(report, start, end, progress=progress, **opts))
 
 
 def _write(df: pl.DataFrame, out: str) -> None:

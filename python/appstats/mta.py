@@ -59,7 +59,8 @@ class Mta:
     Example:
         >>> import appstats as aps
         >>> with aps.Sandbox() as sb:
-        ...     dau = sb.mta().active_users("2024-03-01", "2024-03-31", metrics=["daily_active_users"])
+        ...     m = sb.mta()
+        ...     dau = m.active_users("2024-03-01", "2024-03-31", metrics=["daily_active_users"])
         >>> dau.columns
         ['date', 'daily_active_users']
     """

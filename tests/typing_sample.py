@@ -1,0 +1,47 @@
+"""A script using the whole public API; `mypy --strict` must pass on it."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import appstats as aps
+import polars as pl
+
+
+def main() -> None:
+    start, end = dt.date(2024, 3, 1), "2024-03-31"
+    with aps.Sandbox(seed=7, latency=0.0) as sb:
+        bd: aps.BaiduSmartApp = sb.baidu(page_size=10)
+        trend: pl.DataFrame = bd.user_trend(start, end, gran="day", progress=False)
+        rep: aps.Report = bd.report("source", start, end, level="scene", progress=False)
+        groups: pl.DataFrame | None = rep.groups
+        total: int | None = rep.total
+        bd.retention(start, end, shape="wide", progress=False)
+        bd.terminal(start, end, "os", output="pandas", progress=False)
+        mta: aps.Mta = sb.mta()
+        mta.user_basic(start, end, metrics=["new_users", 10102], progress=False)
+        mta.retention(start, end, progress=lambda done, tot: None)
+        im: aps.TencentIm = sb.tim()
+        im.app_info(fields=["ActiveUserNum"], progress=False)
+        sb.inject("code", 1000, provider="baidu", times=1)
+        n: int = sb.request_count("baidu")
+
+        async def run() -> list[pl.DataFrame]:
+            return list(await asyncio.gather(bd.region_async(start, end, progress=False),
+                                             mta.crash_async(start, end, progress=False)))
+
+        frames = asyncio.run(run())
+        sig: str = aps.tim.gen_usersig(1400000000, "key", "admin")
+        who: tuple[str, int, int, int] = aps.tim.verify_usersig(sig, 1400000000, "key")
+        parsed: pl.DataFrame = aps.baidu.parse("getanalysisregion", '{"errno":0,"data":{}}')
+        print(trend.height, groups is None, total, n, len(frames), who[0], parsed.height)
+    try:
+        aps.BaiduSmartApp(access_token="x").user_trend("2024-03-02", "2024-03-01")
+    except aps.InvalidArgument as e:
+        code: int | None = e.code
+        print(e.message, code)
+
+
+if __name__ == "__main__":
+    main()
