@@ -37,7 +37,7 @@ test-rust:
 	CARGO_TARGET_DIR=$(RUST_TARGET) cargo test
 
 test-python: develop
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q tests --doctest-modules python/appstats
 
 test: lint test-rust test-python smoke
 
