@@ -15,3 +15,6 @@ pub use error::{Error, Result};
 
 #[cfg(feature = "python")]
 pub mod python;
+
+#[cfg(test)]
+mod fuzz_tests;

@@ -179,10 +179,11 @@ pub fn parse_period(
         return Some((d.and_time(NaiveTime::MIN), d));
     }
     // `2019/04` or `201904`: the calendar month.
+    // (`get` instead of indexing: labels may hold non-ASCII text)
     let (y, m) = if t.len() == 7 && (t.as_bytes()[4] == b'/' || t.as_bytes()[4] == b'-') {
-        (t[..4].parse().ok()?, t[5..].parse().ok()?)
+        (t.get(..4)?.parse().ok()?, t.get(5..)?.parse().ok()?)
     } else if t.len() == 6 {
-        (t[..4].parse().ok()?, t[4..].parse().ok()?)
+        (t.get(..4)?.parse().ok()?, t.get(4..)?.parse().ok()?)
     } else {
         return None;
     };
@@ -832,6 +833,9 @@ mod tests {
         assert_eq!(retention_period("第2天"), Some(2));
         assert_eq!(retention_period("第12周"), Some(12));
         assert_eq!(retention_period("active_user_count"), None);
+        // found by the fuzzer: non-ASCII labels of month length
+        assert!(parse_period("重庆", Gran::Month, None).is_none());
+        assert!(parse_period("2019/重", Gran::Month, None).is_none());
     }
 
     #[test]
