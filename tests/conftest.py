@@ -1,14 +1,27 @@
 from __future__ import annotations
 
 import json
+import logging
 import pathlib
 from collections.abc import Iterator
 
 import pytest
 
-import appstats as aps
+# Rust log events reach Python logging through pyo3-log, which caches each
+# logger's level the first time it is used: open the `appstats` loggers to
+# DEBUG before the extension is loaded, so that `caplog` (tests/test_secrets.py)
+# sees every event whatever ran before. Handlers still filter what is shown.
+logging.getLogger("appstats").setLevel(logging.DEBUG)
+
+import appstats as aps  # noqa: E402
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
+
+#: Outcomes of tests/test_fault_matrix.py: (fault, provider) → short text,
+#: printed as a table at the end of the session.
+FAULT_MATRIX: dict[tuple[str, str], str] = {}
+FAULT_MATRIX_PROVIDERS = ("baidu", "mta", "tim")
+FAULT_MATRIX_FAULTS: list[str] = []
 
 
 @pytest.fixture
@@ -23,3 +36,20 @@ def fixture_text(*parts: str) -> str:
 
 def fixture_json(*parts: str) -> dict:
     return json.loads(fixture_text(*parts))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001
+    """Print the provider × fault matrix collected by test_fault_matrix.py."""
+    if not FAULT_MATRIX:
+        return
+    faults = FAULT_MATRIX_FAULTS or sorted({f for f, _ in FAULT_MATRIX})
+    provs = FAULT_MATRIX_PROVIDERS
+    cells = {(f, p): FAULT_MATRIX.get((f, p), "n/a") for f in faults for p in provs}
+    w0 = max(len("fault"), *(len(f) for f in faults))
+    ws = {p: max(len(p), *(len(cells[(f, p)]) for f in faults)) for p in provs}
+    tr = terminalreporter
+    tr.section("fault matrix (provider × fault)")
+    tr.write_line(" | ".join(["fault".ljust(w0)] + [p.ljust(ws[p]) for p in provs]))
+    tr.write_line("-+-".join(["-" * w0] + ["-" * ws[p] for p in provs]))
+    for f in faults:
+        tr.write_line(" | ".join([f.ljust(w0)] + [cells[(f, p)].ljust(ws[p]) for p in provs]))

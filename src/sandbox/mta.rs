@@ -608,6 +608,32 @@ mod tests {
         });
         let e = rt.block_on(c.fetch(&long, &p)).unwrap_err();
         assert!(matches!(e, Error::Incomplete { .. }), "{e}");
+        // windows that keep failing while another came back: their dates
+        // are missing, and named
+        sb.state.clear_faults();
+        sb.state.add_fault(Fault {
+            provider: Some("mta".into()),
+            endpoint: Some("user_basic".into()),
+            kind: FaultKind::Status(500),
+            skip: 1,
+            times: None,
+            offset: None,
+        });
+        let e = rt.block_on(c.fetch(&long, &p)).unwrap_err();
+        assert!(matches!(e, Error::Incomplete { .. }), "{e}");
+        assert!(e.to_string().contains("2 of 3 windows"), "{e}");
+        // ... but when every window fails, the service is down: the error as is
+        sb.state.clear_faults();
+        sb.state.add_fault(Fault {
+            provider: Some("mta".into()),
+            endpoint: Some("user_basic".into()),
+            kind: FaultKind::Status(500),
+            skip: 0,
+            times: None,
+            offset: None,
+        });
+        let e = rt.block_on(c.fetch(&long, &p)).unwrap_err();
+        assert!(matches!(e, Error::Server { code: 500, .. }), "{e}");
         // quota is not retried
         sb.state.clear_faults();
         sb.state.add_fault(Fault {

@@ -191,8 +191,15 @@ impl Client {
                 return Err(err.clone());
             }
             // A window that failed for a reason other than missing data is
-            // reported as is (auth, quota, bad argument ...).
-            if !matches!(err, Error::Incomplete { .. }) {
+            // reported as is (auth, quota, bad argument ...), and so is a
+            // transient failure of every window (the service is down). A
+            // window that kept failing while others came back leaves its
+            // dates missing: reported as incomplete data naming them.
+            let partial = failed.len() < windows.len()
+                && failed
+                    .iter()
+                    .all(|(_, _, e)| matches!(e, Error::Incomplete { .. }) || e.retryable());
+            if !matches!(err, Error::Incomplete { .. }) && !partial {
                 return Err(err.clone());
             }
             let missing: Vec<String> = failed
