@@ -17,7 +17,7 @@ pub enum Error {
     InvalidArgument(String),
 
     /// Credentials are missing, wrong or expired (and could not be renewed).
-    #[error("{provider}: authentication failed (code {code}): {message}")]
+    #[error("{provider}: authentication failed{}: {message}", code_note(*code))]
     Auth {
         provider: &'static str,
         code: i64,
@@ -121,6 +121,7 @@ impl Error {
     /// The provider's numeric code, when there is one.
     pub fn code(&self) -> Option<i64> {
         match self {
+            Error::Auth { code: 0, .. } => None,
             Error::Auth { code, .. }
             | Error::RateLimited { code, .. }
             | Error::QuotaExceeded { code, .. }
@@ -175,6 +176,16 @@ impl Error {
             endpoint: endpoint.to_string(),
             message: msg.into(),
         }
+    }
+}
+
+/// ` (code N)`, or nothing for code 0 (a failure found locally, e.g. a
+/// UserSig that does not verify, has no provider code).
+fn code_note(code: i64) -> String {
+    if code == 0 {
+        String::new()
+    } else {
+        format!(" (code {code})")
     }
 }
 

@@ -389,6 +389,16 @@ impl Column {
         }
     }
 
+    /// Order of rows `a` and `b` (nulls first).
+    pub fn cmp_rows(&self, a: usize, b: usize) -> std::cmp::Ordering {
+        match self {
+            Column::Str(v) => v[a].cmp(&v[b]),
+            Column::Int(v) | Column::Datetime(v) => v[a].cmp(&v[b]),
+            Column::Date(v) => v[a].cmp(&v[b]),
+            Column::Float(v) => v[a].partial_cmp(&v[b]).unwrap_or(std::cmp::Ordering::Equal),
+        }
+    }
+
     pub fn into_series(self, name: &str) -> Series {
         let name = PlSmallStr::from(name);
         match self {
@@ -448,6 +458,24 @@ impl TableBuilder {
             c.pad_to(rows);
         }
         TableBuilder { names, cols, rows }
+    }
+
+    /// Sort the completed rows by the given columns (stable).
+    pub fn sort_by(&mut self, keys: &[usize]) {
+        self.discard_row();
+        let mut idx: Vec<usize> = (0..self.rows).collect();
+        idx.sort_by(|&a, &b| {
+            keys.iter()
+                .map(|&k| self.cols[k].cmp_rows(a, b))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        if idx.windows(2).all(|w| w[0] < w[1]) {
+            return;
+        }
+        for c in &mut self.cols {
+            *c = c.take(&idx);
+        }
     }
 
     /// Rows completed so far.

@@ -115,9 +115,7 @@ MATRIX: dict[str, dict[str, Cell]] = {
     },
     "window_fails_permanently": {
         "baidu": Cell("http_status", 500, {"times": None, "offset": 4},
-                      expect=((aps.IncompleteData, aps.ServerError), ["offset 4"]),
-                      xfail="baidu: a page that keeps failing raises ServerError "
-                            "'HTTP 500' without naming its offset (src/providers/baidu)"),
+                      expect=(aps.IncompleteData, ["offset 4", "HTTP 500"])),
         "mta": Cell("http_status", 500, {"times": None, "skip": 1},
                     expect=(aps.IncompleteData,
                             ["2 of 3 windows", "2024-03-31", "2024-06-28", "2024-06-30"])),

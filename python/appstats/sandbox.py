@@ -82,6 +82,11 @@ class Sandbox:
         return self._native.url
 
     @property
+    def addr(self) -> str:
+        """``host:port`` of the server (for ``TencentIm(resolve_to=...)``)."""
+        return self._native.addr
+
+    @property
     def credentials(self) -> dict[str, str]:
         """The (fake) credentials the sandbox accepts."""
         return dict(self._creds)
@@ -167,7 +172,7 @@ class Sandbox:
         sdkappid, key, region = self.tim_apps()[app]
         kwargs.setdefault("region", region)
         kwargs.setdefault("identifier", self._creds["tim_admin"])
-        return TencentIm(sdkappid, key, resolve_to=self._native.addr, **self._fast(kwargs))
+        return TencentIm(sdkappid, key, resolve_to=self.addr, **self._fast(kwargs))
 
     def inject(
         self,

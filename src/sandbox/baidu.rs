@@ -405,12 +405,29 @@ const SCENE_NAMES: &[&str] = &[
     "其他",
 ];
 
-fn source_metrics(seed: u64, key: &str, i: i64, users: f64, share: f64) -> Map<String, Value> {
+/// Metrics of a source group or scene holding `share` of all users, of
+/// whom `new_ratio` are new (scenes use their group's ratio, so scene
+/// counts add up to the group's).
+/// Mean share of new users over all sources.
+const SOURCE_NEW_RATIO: f64 = 0.75;
+
+fn source_metrics(
+    seed: u64,
+    key: &str,
+    i: i64,
+    users: f64,
+    share: f64,
+    new_ratio: f64,
+) -> Map<String, Value> {
     let u = (users * share).round();
-    let new = (u * (0.6 + 0.3 * unit(seed, key, i))).round();
+    let new = (u * new_ratio).round();
+    let all_new = users * SOURCE_NEW_RATIO;
     let mut m = Map::new();
     m.insert("new_user_count".into(), json!(new as i64));
-    m.insert("new_user_scale".into(), json!(round2(share * 100.0)));
+    m.insert(
+        "new_user_scale".into(),
+        json!(round2(new / all_new * 100.0)),
+    );
     m.insert("user_count".into(), json!(u as i64));
     m.insert("user_scale".into(), json!(round2(share * 100.0)));
     m.insert(
@@ -683,6 +700,7 @@ fn build(
                         1 + (unit(seed, "k", g as i64) * per as f64) as usize
                     };
                     let ssh = shares(seed, &format!("scene{g}"), k.max(1));
+                    let new_ratio = SOURCE_NEW_RATIO + 0.3 * (unit(seed, "new", g as i64) - 0.5);
                     let scenes: Vec<Value> = (0..k)
                         .map(|j| {
                             let mut m = source_metrics(
@@ -691,6 +709,7 @@ fn build(
                                 (g * 100 + j) as i64,
                                 users,
                                 s * ssh[j],
+                                new_ratio,
                             );
                             m.insert(
                                 "sceneId".into(),
@@ -711,7 +730,9 @@ fn build(
                         .collect();
                     let mut o = Map::new();
                     o.insert("name".into(), Value::Array(scenes));
-                    o.extend(source_metrics(seed, "group", g as i64, users, *s));
+                    o.extend(source_metrics(
+                        seed, "group", g as i64, users, *s, new_ratio,
+                    ));
                     Value::Object(o)
                 })
                 .collect()

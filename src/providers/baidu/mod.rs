@@ -251,8 +251,26 @@ impl Client {
         let rest = bounded(futs.collect(), self.http.config().concurrency * 2).await;
         let mut pages = Vec::with_capacity(rest.len() + 1);
         pages.push(first);
-        for p in rest {
-            pages.push(p?);
+        for (p, &offset) in rest.into_iter().zip(&offsets) {
+            match p {
+                Ok(p) => pages.push(p),
+                // A page that kept failing after the first page came back:
+                // say which rows are missing (the cause stays in the message).
+                Err(e) if e.retryable() => {
+                    let last = (offset + self.page_size as i64).min(total);
+                    return Err(Error::incomplete(
+                        PROVIDER,
+                        req.report.endpoint(),
+                        format!(
+                            "the page at offset {offset} (rows {}–{last} of {total}, {} – {}) could not be fetched: {e}",
+                            offset + 1,
+                            win.0,
+                            win.1
+                        ),
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
         }
         let got: usize = pages.iter().map(|p| p.items).sum();
         if got as i64 != total {
@@ -343,6 +361,14 @@ pub fn assemble(
                 groups.append(g);
             }
         }
+    }
+    // Baidu lists periods newest first; every frame is oldest first.
+    match report {
+        Report::UserTrend { .. } | Report::ActivityUser | Report::TpData { .. } => {
+            table.sort_by(&[0])
+        }
+        Report::Retention { .. } => table.sort_by(&[0, 3]),
+        _ => {}
     }
     let polars = |e: polars::error::PolarsError| Error::Internal(format!("building frame: {e}"));
     let data = match report {
