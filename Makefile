@@ -30,7 +30,7 @@ demo: develop
 lint: venv
 	cargo fmt --check
 	CARGO_TARGET_DIR=$(RUST_TARGET) cargo clippy --all-targets -- -D warnings
-	$(VENV)/bin/ruff check python tests benches
+	$(VENV)/bin/ruff check python tests $(wildcard benches)
 	$(VENV)/bin/mypy --strict python/appstats tests/typing_sample.py
 
 test-rust:

@@ -6,9 +6,10 @@ import asyncio
 import logging
 import time
 
-import appstats as aps
 import polars as pl
 import pytest
+
+import appstats as aps
 from appstats import cli
 
 S, E = "2024-03-01", "2024-03-31"

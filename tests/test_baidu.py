@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-import appstats as aps
 import polars as pl
 import pytest
+
+import appstats as aps
 from conftest import fixture_text
 
 S, E = "2024-03-01", "2024-03-31"

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import appstats as aps
 import polars as pl
 import pytest
+
+import appstats as aps
 from conftest import FAULT_MATRIX, FAULT_MATRIX_FAULTS
 
 S, E = "2024-03-01", "2024-03-31"

@@ -7,8 +7,9 @@ import re
 from collections.abc import Callable, Iterable
 from functools import partial
 
-import appstats as aps
 import pytest
+
+import appstats as aps
 from appstats import tim
 
 S, E = "2024-03-01", "2024-03-31"

@@ -7,9 +7,10 @@ import datetime as dt
 import json
 import zlib
 
-import appstats as aps
 import polars as pl
 import pytest
+
+import appstats as aps
 from appstats import tim
 from conftest import fixture_text
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-import appstats as aps
 import polars as pl
+
+import appstats as aps
 
 
 def main() -> None:
