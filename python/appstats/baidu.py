@@ -269,7 +269,8 @@ class BaiduSmartApp:
         Long (default): one row per cohort × period: ``cohort_date,
         cohort_end, cohort_size, period, users`` (``ratio`` with
         ``report_type="ratio"``). ``period`` is N of Baidu's ``第N天/周/月``
-        key (Baidu starts at 2). ``--`` (not known yet) is null.
+        key (Baidu starts at 2: ``第2天`` is the day after the cohort day,
+        which MTA calls period 1). ``--`` (not known yet) is null.
         Wide: ``cohort_date, cohort_end, cohort_size, d2 … dN`` (``w``/``m``
         for weeks/months).
 

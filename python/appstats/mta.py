@@ -293,30 +293,56 @@ class Mta:
                                       progress=progress)
 
     def retention(self, start: DateLike, end: DateLike, shape: str = "long",
-                  metrics: Metrics = None, *, output: Output = "polars",
-                  progress: ProgressArg = None) -> Any:
+                  metrics: Metrics = None, *, cohort_size: bool = True,
+                  output: Output = "polars", progress: ProgressArg = None) -> Any:
         """Retention (``11001``–``11009``: day 1–7, 14, 30 returning users).
 
         Long: ``cohort_date, cohort_end, cohort_size, period, users`` (the
         same schema as Baidu's long retention, so frames concatenate); wide:
-        ``cohort_date, cohort_end, cohort_size, d1 … d30``.
+        ``cohort_date, cohort_end, cohort_size, d1 … d30``. MTA's ``period``
+        N is "N days later" (``D{N}RepeatUser``), which Baidu calls
+        ``第{N+1}天``: subtract 1 from Baidu's period to align the two.
+
+        The retention endpoint sends no cohort size; with ``cohort_size=True``
+        (default) the day's new users (``10101``) are fetched for the same
+        range and filled in (one more request per 90-day window).
 
         Example:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     r = sb.mta().retention("2024-03-01", "2024-03-10")
-            >>> r.columns
-            ['cohort_date', 'cohort_end', 'cohort_size', 'period', 'users']
+            >>> r.columns, r["cohort_size"].null_count()
+            (['cohort_date', 'cohort_end', 'cohort_size', 'period', 'users'], 0)
         """
-        return self.fetch("retention", start, end, shape=shape, metrics=metrics, output=output,
-                          progress=progress)
+        check_output(output)
+        df = self.fetch("retention", start, end, shape=shape, metrics=metrics, progress=progress)
+        if cohort_size:
+            sizes = self.fetch("user_basic", start, end, metrics=["new_users"], progress=False)
+            df = _fill_sizes(df, sizes)
+        return convert(df, output)
 
     async def retention_async(self, start: DateLike, end: DateLike, shape: str = "long",
-                              metrics: Metrics = None, *, output: Output = "polars",
-                              progress: ProgressArg = None) -> Any:
+                              metrics: Metrics = None, *, cohort_size: bool = True,
+                              output: Output = "polars", progress: ProgressArg = None) -> Any:
         """Awaitable twin of :meth:`retention`."""
-        return await self.fetch_async("retention", start, end, shape=shape, metrics=metrics,
-                                      output=output, progress=progress)
+        check_output(output)
+        df = await self.fetch_async("retention", start, end, shape=shape, metrics=metrics,
+                                    progress=progress)
+        if cohort_size:
+            sizes = await self.fetch_async("user_basic", start, end, metrics=["new_users"],
+                                           progress=False)
+            df = _fill_sizes(df, sizes)
+        return convert(df, output)
+
+
+def _fill_sizes(df: pl.DataFrame, sizes: pl.DataFrame) -> pl.DataFrame:
+    """Fill ``cohort_size`` from a ``date, new_users`` frame (kept where sent)."""
+    s = sizes.select(pl.col("date").alias("cohort_date"), pl.col("new_users").alias("_size"))
+    return (
+        df.join(s, on="cohort_date", how="left")
+        .with_columns(pl.coalesce("cohort_size", "_size").alias("cohort_size"))
+        .select(df.columns)
+    )
 
 
 def parse(endpoint: str, text: str | bytes, **options: Any) -> pl.DataFrame:
