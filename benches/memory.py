@@ -1,0 +1,118 @@
+"""Memory benchmark: peak RSS while flattening the 1M-row Baidu source reply.
+
+Each method runs in its own subprocess. The child imports everything, reads
+the reply text (kept alive: the input is counted separately), resets the
+kernel's high-water mark (``/proc/self/clear_refs``), records its RSS as the
+baseline, flattens, and reports ``VmHWM`` − baseline against the resulting
+frame's size (``polars.DataFrame.estimated_size()``, or pandas'
+``memory_usage(deep=True)``). Target: ≤ 2× for appstats.
+
+The appstats delta includes the UTF-8 copy of the text CPython makes (and
+caches on the str) when a str is handed to Rust; it is printed too.
+
+Run: ``python benches/memory.py`` (~1 min) or ``--quick``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _data  # noqa: E402
+
+TARGET = 2.0
+METHODS = ("appstats", "from_dicts", "pandas")
+MB = 1e6
+
+
+def status(field: str) -> int:
+    """A ``/proc/self/status`` field in bytes (e.g. VmRSS, VmHWM)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise KeyError(field)
+
+
+def child(method: str, path: str) -> None:
+    import pandas as pd  # noqa: F401  (imported before the baseline)
+    import polars as pl  # noqa: F401
+
+    import appstats
+    import flatten
+
+    fn = {"appstats": lambda t: appstats.baidu.parse("getanalysissource", t),
+          "from_dicts": flatten.source_dicts, "pandas": flatten.source_pandas}[method]
+    text = Path(path).read_text(encoding="utf-8")
+    text_obj = sys.getsizeof(text)
+    gc.collect()
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+        reset = True
+    except OSError:
+        reset = False  # peak then includes reading the file: an upper bound
+    base = status("VmRSS")
+    df = fn(text)
+    peak = status("VmHWM")
+    after = status("VmRSS")
+    if hasattr(df, "estimated_size"):
+        size = df.estimated_size()
+    else:
+        size = int(df.memory_usage(deep=True).sum())
+    print(json.dumps({"method": method, "rows": len(df), "base": base, "peak": peak,
+                      "after": after, "frame": size, "text_chars": len(text),
+                      "text_obj": text_obj,
+                      "utf8": len(text.encode("utf-8")), "reset": reset}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="20k rows (smoke test)")
+    ap.add_argument("--rows", type=int, help="scene rows (default 1,000,000)")
+    ap.add_argument("--only", choices=METHODS, action="append")
+    ap.add_argument("--child", choices=METHODS, help=argparse.SUPPRESS)
+    ap.add_argument("--path", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(args.child, args.path)
+        return
+    size = args.rows or (20_000 if args.quick else 1_000_000)
+    path, rows = _data.cached("source", size)
+    print(f"Baidu getanalysissource: {rows:,} output rows, "
+          f"{path.stat().st_size / MB:,.1f} MB of JSON ({path})")
+    results = []
+    for m in args.only or METHODS:
+        out = subprocess.run([sys.executable, __file__, "--child", m, "--path", str(path)],
+                             check=True, capture_output=True, text=True)
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        assert r["rows"] == rows, (m, r["rows"], rows)
+        results.append(r)
+    r0 = results[0]
+    print(f"input str: {r0['text_obj'] / MB:,.1f} MB as a Python str "
+          f"({r0['text_chars']:,} chars; its UTF-8 form is {r0['utf8'] / MB:,.1f} MB) — "
+          "not counted below")
+    if not all(r["reset"] for r in results):
+        print("WARNING: /proc/self/clear_refs not writable: peaks include reading the input")
+    print(f"\n{'method':<12} {'peak − base':>12} {'frame':>10} {'ratio':>7} "
+          f"{'kept after':>11}")
+    for r in results:
+        delta = r["peak"] - r["base"]
+        print(f"{r['method']:<12} {delta / MB:>9,.0f} MB {r['frame'] / MB:>7,.0f} MB "
+              f"{delta / r['frame']:>6.2f}× {(r['after'] - r['base']) / MB:>8,.0f} MB")
+    for r in results:
+        if r["method"] == "appstats":
+            delta = r["peak"] - r["base"]
+            ratio = delta / r["frame"]
+            print(f"\nappstats: peak − base = {ratio:.2f}× the frame "
+                  f"(target ≤ {TARGET:g}×: {'met' if ratio <= TARGET else 'NOT met'}); "
+                  f"without the {r['utf8'] / MB:,.0f} MB UTF-8 copy of the input: "
+                  f"{(delta - r['utf8']) / r['frame']:.2f}×")
+
+
+if __name__ == "__main__":
+    main()
