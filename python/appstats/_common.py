@@ -43,14 +43,15 @@ class HttpKwargs(TypedDict):
 
 
 def http_kwargs(
-    timeout: float,
-    max_attempts: int,
-    backoff: float,
-    max_backoff: float,
-    max_retry_wait: float,
-    rate_limit: int,
-    concurrency: int,
+    timeout: float = 30.0,
+    max_attempts: int = 5,
+    backoff: float = 0.2,
+    max_backoff: float = 10.0,
+    max_retry_wait: float = 120.0,
+    rate_limit: int = 10,
+    concurrency: int = 4,
 ) -> HttpKwargs:
+    """HTTP settings passed to the native clients (see each client's docs)."""
     return {
         "timeout": timeout,
         "max_attempts": max_attempts,

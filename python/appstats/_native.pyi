@@ -5,6 +5,8 @@ from typing import Any
 
 import polars as pl
 
+from ._common import HttpKwargs
+
 __version__: str
 
 ProgressCb = Callable[[int, int], Any] | None
@@ -23,13 +25,7 @@ class BaiduClient:
         refresh_token: str | None = None,
         base_url: str | None = None,
         page_size: int = 20,
-        timeout: float = 30.0,
-        max_attempts: int = 5,
-        backoff: float = 0.2,
-        max_backoff: float = 10.0,
-        max_retry_wait: float = 120.0,
-        rate_limit: int = 10,
-        concurrency: int = 4,
+        http: HttpKwargs,
     ) -> None: ...
     def fetch(
         self,
@@ -69,13 +65,7 @@ class MtaClient:
         secret_key: str,
         *,
         base_url: str | None = None,
-        timeout: float = 30.0,
-        max_attempts: int = 5,
-        backoff: float = 0.2,
-        max_backoff: float = 10.0,
-        max_retry_wait: float = 120.0,
-        rate_limit: int = 10,
-        concurrency: int = 4,
+        http: HttpKwargs,
     ) -> None: ...
     def fetch(
         self,
@@ -112,13 +102,7 @@ class TimClient:
         region: str = "china",
         resolve_to: str | None = None,
         usersig_expire: int = 86400,
-        timeout: float = 30.0,
-        max_attempts: int = 5,
-        backoff: float = 0.2,
-        max_backoff: float = 10.0,
-        max_retry_wait: float = 120.0,
-        rate_limit: int = 100,
-        concurrency: int = 8,
+        http: HttpKwargs,
     ) -> None: ...
     def app_info(
         self, fields: list[str] | None = None, progress_cb: ProgressCb = None
@@ -142,13 +126,7 @@ def tim_app_info_many(
     fields: list[str] | None = None,
     resolve_to: str | None = None,
     progress_cb: ProgressCb = None,
-    timeout: float = 30.0,
-    max_attempts: int = 5,
-    backoff: float = 0.2,
-    max_backoff: float = 10.0,
-    max_retry_wait: float = 120.0,
-    rate_limit: int = 100,
-    concurrency: int = 8,
+    http: HttpKwargs,
     is_async: bool = False,
 ) -> Any: ...
 def gen_usersig(

@@ -114,7 +114,7 @@ class BaiduSmartApp:
             refresh_token=env("BAIDU_REFRESH_TOKEN", refresh_token),
             base_url=env("APPSTATS_BAIDU_BASE_URL", base_url),
             page_size=page_size,
-            **http_kwargs(
+            http=http_kwargs(
                 timeout, max_attempts, backoff, max_backoff, max_retry_wait, rate_limit, concurrency
             ),
         )

@@ -92,7 +92,7 @@ class Mta:
             app,
             key,
             base_url=env("APPSTATS_MTA_BASE_URL", base_url),
-            **http_kwargs(
+            http=http_kwargs(
                 timeout, max_attempts, backoff, max_backoff, max_retry_wait, rate_limit, concurrency
             ),
         )

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from . import _native
-from ._common import env, http_kwargs
+from ._common import HttpKwargs, env, http_kwargs
 from ._output import Output, ProgressArg, check_output, convert, progress_callback
 
 __all__ = ["TencentIm", "gen_usersig", "verify_usersig", "parse", "FIELDS", "REGIONS"]
@@ -116,7 +116,7 @@ class TencentIm:
             region=env("TIM_REGION", region) or "china",
             resolve_to=resolve_to,
             usersig_expire=usersig_expire,
-            **self._http,
+            http=self._http,
         )
 
     def __repr__(self) -> str:
@@ -168,7 +168,7 @@ class TencentIm:
         try:
             df = _native.tim_app_info_many(list(apps), identifier=identifier, region=region,
                                            fields=_fields(fields), resolve_to=resolve_to,
-                                           progress_cb=cb, **http)
+                                           progress_cb=cb, http=_many_http(http))
         finally:
             close()
         return convert(df, output)
@@ -184,10 +184,22 @@ class TencentIm:
         try:
             df = await _native.tim_app_info_many(list(apps), identifier=identifier, region=region,
                                                  fields=_fields(fields), resolve_to=resolve_to,
-                                                 progress_cb=cb, is_async=True, **http)
+                                                 progress_cb=cb, http=_many_http(http),
+                                                 is_async=True)
         finally:
             close()
         return convert(df, output)
+
+
+def _many_http(http: dict[str, Any]) -> HttpKwargs:
+    from .errors import InvalidArgument
+
+    known = set(HttpKwargs.__annotations__)
+    if unknown := set(http) - known:
+        raise InvalidArgument(
+            f"unknown option {sorted(unknown)[0]!r}; valid: {', '.join(sorted(known))}"
+        )
+    return http_kwargs(**{"rate_limit": 100, "concurrency": 8, **http})
 
 
 def parse(text: str | bytes) -> pl.DataFrame:

@@ -40,8 +40,7 @@ pub struct BaiduClient {
 impl BaiduClient {
     #[new]
     #[pyo3(signature = (*, access_token=None, client_id=None, client_secret=None, tp_client_id=None,
-        tp_ticket=None, auth_code=None, refresh_token=None, base_url=None, page_size=20, timeout=30.0,
-        max_attempts=5, backoff=0.2, max_backoff=10.0, max_retry_wait=120.0, rate_limit=10, concurrency=4))]
+        tp_ticket=None, auth_code=None, refresh_token=None, base_url=None, page_size=20, http))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         access_token: Option<String>,
@@ -53,13 +52,7 @@ impl BaiduClient {
         refresh_token: Option<String>,
         base_url: Option<String>,
         page_size: u32,
-        timeout: f64,
-        max_attempts: u32,
-        backoff: f64,
-        max_backoff: f64,
-        max_retry_wait: f64,
-        rate_limit: u32,
-        concurrency: usize,
+        http: HttpArgs,
     ) -> PyResult<Self> {
         guard(|| {
             let tp = match (tp_client_id, tp_ticket) {
@@ -103,16 +96,7 @@ impl BaiduClient {
                      (or set BAIDU_ACCESS_TOKEN, or BAIDU_CLIENT_ID and BAIDU_CLIENT_SECRET)",
                 ));
             };
-            let cfg = HttpArgs {
-                timeout,
-                max_attempts,
-                backoff,
-                max_backoff,
-                max_retry_wait,
-                rate_limit,
-                concurrency,
-            }
-            .config()?;
+            let cfg = http.config()?;
             Ok(BaiduClient {
                 inner: Arc::new(Client::new(creds, base_url.as_deref(), cfg, page_size)?),
             })

@@ -68,8 +68,10 @@ pub fn guard<T>(f: impl FnOnce() -> crate::Result<T>) -> PyResult<T> {
     flatten(std::panic::catch_unwind(AssertUnwindSafe(f)))
 }
 
-/// HTTP settings from keyword arguments shared by every client.
-#[derive(Clone, Debug)]
+/// HTTP settings shared by every client, from the dict the Python
+/// wrappers build (`appstats._common.HttpKwargs`).
+#[derive(Clone, Debug, FromPyObject)]
+#[pyo3(from_item_all)]
 pub struct HttpArgs {
     pub timeout: f64,
     pub max_attempts: u32,

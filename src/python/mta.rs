@@ -18,32 +18,16 @@ pub struct MtaClient {
 #[pymethods]
 impl MtaClient {
     #[new]
-    #[pyo3(signature = (app_id, secret_key, *, base_url=None, timeout=30.0, max_attempts=5,
-        backoff=0.2, max_backoff=10.0, max_retry_wait=120.0, rate_limit=10, concurrency=4))]
+    #[pyo3(signature = (app_id, secret_key, *, base_url=None, http))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         app_id: &str,
         secret_key: &str,
         base_url: Option<String>,
-        timeout: f64,
-        max_attempts: u32,
-        backoff: f64,
-        max_backoff: f64,
-        max_retry_wait: f64,
-        rate_limit: u32,
-        concurrency: usize,
+        http: HttpArgs,
     ) -> PyResult<Self> {
         guard(|| {
-            let cfg = HttpArgs {
-                timeout,
-                max_attempts,
-                backoff,
-                max_backoff,
-                max_retry_wait,
-                rate_limit,
-                concurrency,
-            }
-            .config()?;
+            let cfg = http.config()?;
             Ok(MtaClient {
                 inner: Arc::new(Client::new(app_id, secret_key, base_url.as_deref(), cfg)?),
             })
@@ -114,13 +98,12 @@ pub fn mta_parse(
     py.detach(|| guard(|| mta::parse_saved(endpoint, text, &opts).map(PyDataFrame)))
 }
 
+/// `(column, MTA name, metric id)` of one metric.
+type MetricInfo = (&'static str, &'static str, u32);
+
 /// `(report, path, [(name, mta_name, id)])` of every MTA report.
 #[pyfunction]
-pub fn mta_reports() -> Vec<(
-    &'static str,
-    &'static str,
-    Vec<(&'static str, &'static str, u32)>,
-)> {
+pub fn mta_reports() -> Vec<(&'static str, &'static str, Vec<MetricInfo>)> {
     mta::REPORTS
         .iter()
         .map(|(name, path, metrics, _)| {

@@ -43,8 +43,7 @@ pub struct TimClient {
 impl TimClient {
     #[new]
     #[pyo3(signature = (sdkappid, secret_key, *, identifier="admin", region="china", resolve_to=None,
-        usersig_expire=86_400, timeout=30.0, max_attempts=5, backoff=0.2, max_backoff=10.0,
-        max_retry_wait=120.0, rate_limit=100, concurrency=8))]
+        usersig_expire=86_400, http))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         sdkappid: u64,
@@ -53,25 +52,10 @@ impl TimClient {
         region: &str,
         resolve_to: Option<&str>,
         usersig_expire: u64,
-        timeout: f64,
-        max_attempts: u32,
-        backoff: f64,
-        max_backoff: f64,
-        max_retry_wait: f64,
-        rate_limit: u32,
-        concurrency: usize,
+        http: HttpArgs,
     ) -> PyResult<Self> {
         guard(|| {
-            let cfg = HttpArgs {
-                timeout,
-                max_attempts,
-                backoff,
-                max_backoff,
-                max_retry_wait,
-                rate_limit,
-                concurrency,
-            }
-            .config()?;
+            let cfg = http.config()?;
             let opts = options(resolve_to, usersig_expire)?;
             Ok(TimClient {
                 inner: Arc::new(Client::with_options(
@@ -190,8 +174,7 @@ async fn run_many(a: ManyArgs, p: Progress) -> Result<PyDataFrame> {
 /// `getappinfo` of many apps at once: one frame with an `sdkappid` column.
 #[pyfunction]
 #[pyo3(signature = (apps, *, identifier="admin", region="china", fields=None, resolve_to=None,
-    progress_cb=None, timeout=30.0, max_attempts=5, backoff=0.2, max_backoff=10.0, max_retry_wait=120.0,
-    rate_limit=100, concurrency=8, is_async=false))]
+    progress_cb=None, http, is_async=false))]
 #[allow(clippy::too_many_arguments)]
 pub fn tim_app_info_many<'py>(
     py: Python<'py>,
@@ -201,24 +184,9 @@ pub fn tim_app_info_many<'py>(
     fields: Option<Vec<String>>,
     resolve_to: Option<&str>,
     progress_cb: Option<Py<PyAny>>,
-    timeout: f64,
-    max_attempts: u32,
-    backoff: f64,
-    max_backoff: f64,
-    max_retry_wait: f64,
-    rate_limit: u32,
-    concurrency: usize,
+    http: HttpArgs,
     is_async: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let http = HttpArgs {
-        timeout,
-        max_attempts,
-        backoff,
-        max_backoff,
-        max_retry_wait,
-        rate_limit,
-        concurrency,
-    };
     let a = guard(|| many_args(apps, identifier, region, fields, resolve_to, http))?;
     let p = progress(progress_cb);
     if is_async {

@@ -12,7 +12,7 @@ use axum::Router;
 use chrono::{Datelike, NaiveDate};
 use serde_json::{json, Map, Value};
 
-use super::{day_key, generic_fault, json_reply, unit, FaultKind, State};
+use super::{day_key, json_reply, unit, FaultKind, State};
 
 const P: &str = "baidu";
 
@@ -156,22 +156,10 @@ async fn data(
 ) -> Response {
     let p = params(q, &body);
     let offset = int_param(&p, "start_index", 0);
-    let fault = st.take_fault(P, &endpoint, offset);
-    if !st.cfg.latency.is_zero() {
-        tokio::time::sleep(st.cfg.latency).await;
-    }
-    if let Some(FaultKind::Delay(d)) = &fault {
-        tokio::time::sleep(*d).await;
-    }
-    if let Some(r) = fault.as_ref().and_then(generic_fault) {
-        return r;
-    }
-    if let Some(FaultKind::Code(c)) = fault {
-        return json_reply(code_reply(c), None);
-    }
-    if st.over_rate(P) {
-        return json_reply(code_reply(18), None);
-    }
+    let fault = match st.begin(P, &endpoint, offset, code_reply, 18).await {
+        Ok(f) => f,
+        Err(reply) => return reply,
+    };
     let token = p.get("access_token").cloned().unwrap_or_default();
     if fault == Some(FaultKind::ExpireToken) {
         st.expire_token(&token);

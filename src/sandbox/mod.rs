@@ -181,6 +181,38 @@ impl State {
         None
     }
 
+    /// The common start of every simulated request: record it, add the
+    /// latency, apply the faults that need no provider knowledge, and answer
+    /// with the provider's error (built by `error`) for `Code` faults and
+    /// for requests above the rate limit (`rate_code`). `Ok` carries the
+    /// fault the handler itself must apply (truncation, dropped rows, ...).
+    pub async fn begin(
+        &self,
+        provider: &'static str,
+        endpoint: &str,
+        offset: Option<i64>,
+        error: impl Fn(i64) -> String,
+        rate_code: i64,
+    ) -> std::result::Result<Option<FaultKind>, Response> {
+        let fault = self.take_fault(provider, endpoint, offset);
+        if !self.cfg.latency.is_zero() {
+            tokio::time::sleep(self.cfg.latency).await;
+        }
+        if let Some(FaultKind::Delay(d)) = &fault {
+            tokio::time::sleep(*d).await;
+        }
+        if let Some(r) = fault.as_ref().and_then(generic_fault) {
+            return Err(r);
+        }
+        if let Some(FaultKind::Code(c)) = fault {
+            return Err(json_reply(error(c), None));
+        }
+        if self.over_rate(provider) {
+            return Err(json_reply(error(rate_code), None));
+        }
+        Ok(fault)
+    }
+
     /// Requests per provider seen so far.
     pub fn hits(&self) -> Vec<Hit> {
         self.hits.lock().expect("hits lock").clone()

@@ -23,7 +23,7 @@ use axum::Router;
 use chrono::{Datelike, NaiveDate};
 use serde_json::{json, Map, Value};
 
-use super::{day_key, generic_fault, json_reply, unit, FaultKind, State};
+use super::{day_key, json_reply, unit, FaultKind, State};
 use crate::providers::mta::endpoints::{
     retention_day, Metric, ReportKind, MAX_WINDOW_DAYS, REPORTS,
 };
@@ -91,22 +91,10 @@ async fn handle(
 ) -> Response {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
-    let fault = st.take_fault(P, name, None);
-    if !st.cfg.latency.is_zero() {
-        tokio::time::sleep(st.cfg.latency).await;
-    }
-    if let Some(FaultKind::Delay(d)) = &fault {
-        tokio::time::sleep(*d).await;
-    }
-    if let Some(r) = fault.as_ref().and_then(generic_fault) {
-        return r;
-    }
-    if let Some(FaultKind::Code(c)) = fault {
-        return json_reply(code_reply(c), None);
-    }
-    if st.over_rate(P) {
-        return json_reply(code_reply(60005), None);
-    }
+    let fault = match st.begin(P, name, None, code_reply, 60005).await {
+        Ok(f) => f,
+        Err(reply) => return reply,
+    };
     let p: HashMap<&str, &str> = pairs
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))

@@ -18,7 +18,7 @@ use axum::Router;
 use chrono::{Datelike, NaiveDate};
 use serde_json::{json, Map, Value};
 
-use super::{day_key, generic_fault, json_reply, unit, FaultKind, Sandbox, State};
+use super::{day_key, json_reply, unit, FaultKind, Sandbox, State};
 use crate::error::Result;
 use crate::http::HttpConfig;
 use crate::providers::tim::parse::FIELDS;
@@ -125,22 +125,10 @@ async fn getappinfo(
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> Response {
-    let fault = st.take_fault(P, ENDPOINT, None);
-    if !st.cfg.latency.is_zero() {
-        tokio::time::sleep(st.cfg.latency).await;
-    }
-    if let Some(FaultKind::Delay(d)) = &fault {
-        tokio::time::sleep(*d).await;
-    }
-    if let Some(r) = fault.as_ref().and_then(generic_fault) {
-        return r;
-    }
-    if let Some(FaultKind::Code(c)) = fault {
-        return json_reply(fail(c), None);
-    }
-    if st.over_rate(P) {
-        return json_reply(fail(60007), None);
-    }
+    let fault = match st.begin(P, ENDPOINT, None, fail, 60007).await {
+        Ok(f) => f,
+        Err(reply) => return reply,
+    };
     let p: HashMap<String, String> =
         serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
     let get = |k: &str| p.get(k).map(String::as_str).unwrap_or("");
