@@ -44,6 +44,7 @@ test: lint test-rust test-python smoke
 bench: develop
 	$(PY) benches/flatten.py
 	$(PY) benches/fetch.py
+	$(PY) benches/memory.py
 
 wheel: venv
 	rm -rf dist
