@@ -389,6 +389,27 @@ impl Column {
         }
     }
 
+    /// Push row `i` of `other` (a column of the same kind; else null).
+    pub fn push_from(&mut self, other: &Column, i: usize) {
+        match (self, other) {
+            (Column::Str(a), Column::Str(b)) => a.push(b[i].clone()),
+            (Column::Int(a), Column::Int(b)) => a.push(b[i]),
+            (Column::Float(a), Column::Float(b)) => a.push(b[i]),
+            (Column::Date(a), Column::Date(b)) => a.push(b[i]),
+            (Column::Datetime(a), Column::Datetime(b)) => a.push(b[i]),
+            (a, _) => a.push_null(),
+        }
+    }
+
+    /// Add `x` to every value of an integer column.
+    pub fn add_i64(&mut self, x: i64) {
+        if let Column::Int(v) = self {
+            for y in v.iter_mut().flatten() {
+                *y += x;
+            }
+        }
+    }
+
     /// Order of rows `a` and `b` (nulls first).
     pub fn cmp_rows(&self, a: usize, b: usize) -> std::cmp::Ordering {
         match self {
@@ -476,6 +497,14 @@ impl TableBuilder {
         for c in &mut self.cols {
             *c = c.take(&idx);
         }
+    }
+
+    /// Remove every row (keeping the columns and their capacity).
+    pub fn clear(&mut self) {
+        for c in &mut self.cols {
+            c.truncate(0);
+        }
+        self.rows = 0;
     }
 
     /// Rows completed so far.

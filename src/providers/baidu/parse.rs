@@ -48,20 +48,11 @@ struct Envelope<'a> {
     data: Option<&'a RawValue>,
 }
 
+/// The `data` object, for its `time_span` only (offline hourly replies).
 #[derive(Deserialize)]
 struct Data<'a> {
     #[serde(default, borrow)]
-    offset: Option<Cell<'a>>,
-    #[serde(default, borrow)]
-    total: Option<Cell<'a>>,
-    #[serde(default, borrow)]
     time_span: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    sum: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    data_list: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    result: Option<&'a RawValue>,
 }
 
 /// Classify a Baidu error code (gateway `error_code` or business `errno`).
@@ -562,36 +553,37 @@ impl<'de> RowSink<'de> for SourceSink {
 
     fn end_row(&mut self) -> Result<(), String> {
         self.rank += 1;
-        let scenes = std::mem::replace(&mut self.cur_scenes, TableBuilder::new(&scene_schema()));
-        let k = scenes.n_rows();
+        let k = self.cur_scenes.n_rows();
         let g = self.groups.n_rows();
         // group-level row
         self.groups.set(0, &Cell::Int(self.rank))?;
-        if let Some(s) = &self.cur_source {
-            self.groups.set(1, &Cell::Str(Cow::Borrowed(s.as_str())))?;
+        if let Some(src) = &self.cur_source {
+            self.groups
+                .set(1, &Cell::Str(Cow::Borrowed(src.as_str())))?;
         }
         self.groups.set(2, &Cell::Int(k as i64))?;
         self.groups.end_row();
-        // scene-level rows: one per scene, or one with null scene columns
-        let n = k.max(1);
-        let idx = vec![g; n];
-        let mut cols = vec![];
-        cols.push(("group_rank".to_string(), self.groups.col_ref(0).take(&idx)));
-        cols.push(("source_id".to_string(), self.groups.col_ref(1).take(&idx)));
-        let scene_idx: Vec<usize> = (0..k).collect();
-        for (j, name) in scenes.names().iter().enumerate() {
-            let mut c = scenes.col_ref(j).take(&scene_idx);
-            c.pad_to(n);
-            cols.push((name.clone(), c));
+        // scene-level rows, written in place: one per scene (or one with
+        // null scene columns), the group's key and totals beside each
+        let n_scene_cols = self.cur_scenes.names().len();
+        let out = &mut self.scenes;
+        for r in 0..k.max(1) {
+            out.col(0).push_from(self.groups.col_ref(0), g);
+            out.col(1).push_from(self.groups.col_ref(1), g);
+            for j in 0..n_scene_cols {
+                if r < k {
+                    out.col(2 + j).push_from(self.cur_scenes.col_ref(j), r);
+                } else {
+                    out.col(2 + j).push_null();
+                }
+            }
+            for j in 0..SOURCE.len() {
+                out.col(2 + n_scene_cols + j)
+                    .push_from(self.groups.col_ref(3 + j), g);
+            }
+            out.end_row();
         }
-        for (j, (name, _)) in SOURCE.iter().enumerate() {
-            cols.push((
-                format!("group_{name}"),
-                self.groups.col_ref(3 + j).take(&idx),
-            ));
-        }
-        let chunk = TableBuilder::from_columns(cols, n);
-        self.scenes.append(chunk);
+        self.cur_scenes.clear();
         self.cur_source = None;
         self.items += 1;
         Ok(())
@@ -671,65 +663,208 @@ impl<'de> RowSink<'de> for SumSink {
     }
 }
 
-fn run<'de, S: RowSink<'de>>(
-    endpoint: &str,
-    raw: &'de RawValue,
+/// What the envelope and `data` object say besides the rows.
+#[derive(Default)]
+struct Meta {
+    errno: Option<i64>,
+    msg: Option<String>,
+    error_code: Option<i64>,
+    error_msg: Option<String>,
+    has_data: bool,
+    offset: Option<i64>,
+    total: Option<i64>,
+    time_span: Option<String>,
+    list_seen: bool,
+}
+
+/// One pass over a whole reply: the row list goes straight into `sink`,
+/// the `sum` block into `sum`, everything else into [`Meta`].
+struct ReplySeed<'a, S> {
+    sink: &'a mut S,
+    sum: &'a mut SumSink,
+    meta: &'a mut Meta,
+    /// Name of the row list (`data_list`, or `result` for getdata).
+    list_key: &'static str,
+}
+
+struct DataSeed<'a, 'b, S>(&'b mut ReplySeed<'a, S>);
+
+fn num_cell<E: serde::de::Error>(c: Cell, what: &str) -> Result<Option<i64>, E> {
+    c.to_i64().map_err(|e| E::custom(format!("{what}: {e}")))
+}
+
+impl<'de, S: RowSink<'de>> serde::de::Visitor<'de> for ReplySeed<'_, S> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a Baidu reply object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        while let Some(crate::table::Key(k)) = map.next_key()? {
+            match k.as_ref() {
+                "errno" => self.meta.errno = num_cell(map.next_value::<Cell>()?, "errno")?,
+                "error_code" => {
+                    self.meta.error_code = num_cell(map.next_value::<Cell>()?, "error_code")?
+                }
+                "msg" => self.meta.msg = map.next_value::<Cell>()?.to_string_opt(),
+                "error_msg" => self.meta.error_msg = map.next_value::<Cell>()?.to_string_opt(),
+                "data" => {
+                    self.meta.has_data = true;
+                    map.next_value_seed(DataSeed(&mut self))?
+                }
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<'de, S: RowSink<'de>> DeserializeSeed<'de> for DataSeed<'_, '_, S> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, S: RowSink<'de>> serde::de::Visitor<'de> for DataSeed<'_, '_, S> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("the data object")
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let r = self.0;
+        while let Some(crate::table::Key(k)) = map.next_key()? {
+            match k.as_ref() {
+                "offset" => r.meta.offset = num_cell(map.next_value::<Cell>()?, "data.offset")?,
+                "total" => r.meta.total = num_cell(map.next_value::<Cell>()?, "data.total")?,
+                "time_span" => r.meta.time_span = map.next_value::<Cell>()?.to_string_opt(),
+                "sum" => map.next_value_seed(SumSeed(&mut *r.sum))?,
+                key if (key == r.list_key || key == "data_list" || key == "result")
+                    && !r.meta.list_seen =>
+                {
+                    r.meta.list_seen = true;
+                    map.next_value_seed(Rows(&mut *r.sink))?
+                }
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The `sum` block: an object (one row), anything else ignored.
+struct SumSeed<'a>(&'a mut SumSink);
+
+impl<'de> DeserializeSeed<'de> for SumSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for SumSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("the sum block")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        serde::de::Visitor::visit_map(Row(&mut *self.0), map)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+fn sum_sink(report: &Report) -> SumSink {
+    let spec: Vec<(String, Kind)> = metric_fields(report)
+        .iter()
+        .map(|(n, k)| (n.to_string(), *k))
+        .collect();
+    let t = TableBuilder::new(&spec);
+    let pairs: Vec<(&str, &str)> = spec.iter().map(|(n, _)| (n.as_str(), n.as_str())).collect();
+    let fields = FieldMap::new(&t, &pairs);
+    SumSink { t, fields }
+}
+
+/// Parse a whole reply in one pass into `sink`; API errors are classified
+/// (also when the rows could not be read, by a second look at the
+/// envelope alone).
+fn one_pass<'de, S: RowSink<'de>>(
+    report: &Report,
+    text: &'de str,
     sink: &mut S,
-    list: bool,
-) -> Result<()> {
-    let mut de = serde_json::Deserializer::from_str(raw.get());
-    let r = if list {
-        Rows(sink).deserialize(&mut de)
-    } else {
-        Row(sink).deserialize(&mut de)
+) -> Result<(Meta, Option<TableBuilder>)> {
+    let endpoint = report.endpoint();
+    let mut meta = Meta::default();
+    let mut sum = sum_sink(report);
+    let seed = ReplySeed {
+        sink,
+        sum: &mut sum,
+        meta: &mut meta,
+        list_key: if report.is_get() {
+            "result"
+        } else {
+            "data_list"
+        },
     };
-    r.map_err(|e| bad(endpoint, e))
+    let mut de = serde_json::Deserializer::from_str(text);
+    let parsed = de.deserialize_map(seed).and_then(|_| de.end());
+    if let Err(e) = parsed {
+        // an error reply whose data did not fit: report the API error
+        open(endpoint, text)?;
+        return Err(bad(endpoint, e));
+    }
+    if let Some(code) = meta.error_code.filter(|c| *c != 0) {
+        return Err(classify(
+            true,
+            code,
+            meta.error_msg.as_deref().unwrap_or(""),
+        ));
+    }
+    match meta.errno {
+        Some(0) => {}
+        Some(code) => return Err(classify(false, code, meta.msg.as_deref().unwrap_or(""))),
+        None if !meta.has_data => {
+            return Err(bad(endpoint, "reply has neither errno nor error_code"))
+        }
+        None => {}
+    }
+    if !meta.has_data {
+        return Err(bad(endpoint, "reply has no data object"));
+    }
+    let sum = (sum.t.n_rows() > 0).then_some(sum.t);
+    Ok((meta, sum))
 }
 
 /// Parse one reply page. `day` is the date of an hourly request (taken
 /// from `time_span` when not given).
 pub fn parse_page(report: &Report, text: &str, day: Option<NaiveDate>) -> Result<Page> {
-    let endpoint = report.endpoint();
-    let Some(raw) = open(endpoint, text)? else {
-        return Err(bad(endpoint, "reply has no data object"));
-    };
-    let data: Data = serde_json::from_str(raw.get()).map_err(|e| bad(endpoint, e))?;
-    let num = |c: &Option<Cell>, what: &str| -> Result<Option<i64>> {
-        match c {
-            None => Ok(None),
-            Some(c) => c
-                .to_i64()
-                .map_err(|e| bad(endpoint, format!("data.{what}: {e}"))),
-        }
-    };
-    let offset = num(&data.offset, "offset")?;
-    let total = num(&data.total, "total")?;
-    let time_span = data.time_span.as_deref().map(str::to_string);
-    let list = if report.is_get() {
-        data.result.or(data.data_list)
-    } else {
-        data.data_list.or(data.result)
-    };
-    let day = day.or_else(|| span_start(time_span.as_deref()));
-
-    let sum = match data.sum {
-        Some(raw_sum) if raw_sum.get().trim_start().starts_with('{') => {
-            let spec: Vec<(String, Kind)> = metric_fields(report)
-                .iter()
-                .map(|(n, k)| (n.to_string(), *k))
-                .collect();
-            let t = TableBuilder::new(&spec);
-            let pairs: Vec<(&str, &str)> =
-                spec.iter().map(|(n, _)| (n.as_str(), n.as_str())).collect();
-            let fields = FieldMap::new(&t, &pairs);
-            let mut s = SumSink { t, fields };
-            run(endpoint, raw_sum, &mut s, false)?;
-            Some(s.t)
-        }
-        _ => None,
-    };
-
-    let (table, groups, items) = match report {
+    let (meta, table, groups, items, sum) = match report {
         Report::Retention {
             gran, report_type, ..
         } => {
@@ -747,10 +882,8 @@ pub fn parse_page(report: &Report, text: &str, day: Option<NaiveDate>) -> Result
                 cells: vec![],
                 items: 0,
             };
-            if let Some(l) = list {
-                run(endpoint, l, &mut s, true)?;
-            }
-            (s.t, None, s.items)
+            let (meta, sum) = one_pass(report, text, &mut s)?;
+            (meta, s.t, None, s.items, sum)
         }
         Report::Source { .. } => {
             let groups = TableBuilder::new(&schema(&Report::Source {
@@ -769,36 +902,45 @@ pub fn parse_page(report: &Report, text: &str, day: Option<NaiveDate>) -> Result
                 cur_scenes: cur,
                 scene_fields,
                 cur_source: None,
-                rank: offset.unwrap_or(0),
+                rank: 0,
                 items: 0,
             };
-            if let Some(l) = list {
-                run(endpoint, l, &mut s, true)?;
+            let (meta, sum) = one_pass(report, text, &mut s)?;
+            // ranks count from the page's offset (known only after parsing)
+            if let Some(o) = meta.offset.filter(|o| *o != 0) {
+                s.scenes.col(0).add_i64(o);
+                s.groups.col(0).add_i64(o);
             }
-            (s.scenes, Some(s.groups), s.items)
+            (meta, s.scenes, Some(s.groups), s.items, sum)
         }
         Report::VisitAttribute => {
             let mut s = AttributeSink {
                 t: TableBuilder::new(&schema(report)),
                 items: 0,
             };
-            if let Some(l) = list {
-                run(endpoint, l, &mut s, true)?;
-            }
-            (s.t, None, s.items)
+            let (meta, sum) = one_pass(report, text, &mut s)?;
+            (meta, s.t, None, s.items, sum)
+        }
+        Report::UserTrend { gran: Gran::Hour } if day.is_none() => {
+            // offline hourly reply: the day comes from time_span, which may
+            // follow the rows; read it first
+            let day = open(report.endpoint(), text)?
+                .and_then(|raw| serde_json::from_str::<Data>(raw.get()).ok())
+                .and_then(|d| span_start(d.time_span.as_deref()));
+            let mut s = flat_sink(report, day);
+            let (meta, sum) = one_pass(report, text, &mut s)?;
+            (meta, s.t, None, s.items, sum)
         }
         _ => {
             let mut s = flat_sink(report, day);
-            if let Some(l) = list {
-                run(endpoint, l, &mut s, true)?;
-            }
-            (s.t, None, s.items)
+            let (meta, sum) = one_pass(report, text, &mut s)?;
+            (meta, s.t, None, s.items, sum)
         }
     };
     Ok(Page {
-        offset,
-        total,
-        time_span,
+        offset: meta.offset,
+        total: meta.total,
+        time_span: meta.time_span,
         items,
         table,
         groups,
