@@ -333,6 +333,15 @@ impl Column {
         }
     }
 
+    /// Push a date given as days since the epoch.
+    pub fn push_days(&mut self, d: Option<i32>) {
+        if let Column::Date(v) = self {
+            v.push(d);
+        } else {
+            self.push_null();
+        }
+    }
+
     pub fn push_datetime(&mut self, d: Option<NaiveDateTime>) {
         if let Column::Datetime(v) = self {
             v.push(d.map(datetime_to_us));
@@ -484,6 +493,15 @@ impl TableBuilder {
     /// Sort the completed rows by the given columns (stable).
     pub fn sort_by(&mut self, keys: &[usize]) {
         self.discard_row();
+        let order = |a: usize, b: usize| {
+            keys.iter()
+                .map(|&k| self.cols[k].cmp_rows(a, b))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        };
+        if (1..self.rows).all(|i| order(i - 1, i).is_le()) {
+            return; // already in order (the common case)
+        }
         let mut idx: Vec<usize> = (0..self.rows).collect();
         idx.sort_by(|&a, &b| {
             keys.iter()

@@ -298,6 +298,10 @@ def test_offline_parse_of_document_samples() -> None:
                          fixture_text("baidu", "getanalysisretaineduser.week.json"),
                          gran="week", shape="wide")
     assert wk.columns[3:5] == ["w2", "w3"]
+    raw = fixture_text("baidu", "getanalysissource.json").encode()
+    assert aps.baidu.parse("getanalysissource", raw).equals(df)  # bytes: no copy
+    with pytest.raises(aps.InvalidArgument, match="UTF-8"):
+        aps.baidu.parse("getanalysissource", b"\xff\xfe")
     with pytest.raises(aps.MalformedResponse):
         aps.baidu.parse("getanalysisregion", '{"errno":0,"data":{"data_list":[{"name"')
     with pytest.raises(aps.ApiError):

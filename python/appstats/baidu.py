@@ -456,8 +456,6 @@ def parse(endpoint: str, text: str | bytes, **options: Any) -> pl.DataFrame:
         >>> aps.baidu.parse("getanalysisregion", raw)["session_count_district"].to_list()
         [1204]
     """
-    if isinstance(text, bytes):
-        text = text.decode("utf-8")
     opts = {k: str(v) for k, v in options.items() if v is not None}
     data, _summary, _groups, _span, _total = _native.baidu_parse(endpoint, text, opts)
     return data

@@ -355,8 +355,6 @@ def parse(endpoint: str, text: str | bytes, **options: Any) -> pl.DataFrame:
         >>> aps.mta.parse("active_users", raw).row(0)[1:]
         (1204, None, 9000)
     """
-    if isinstance(text, bytes):
-        text = text.decode("utf-8")
     opts = {k: v for k, v in options.items() if v is not None}
     if "metrics" in opts:
         opts["metrics"] = _metrics(opts["metrics"])

@@ -211,6 +211,4 @@ def parse(text: str | bytes) -> pl.DataFrame:
         >>> aps.tim.parse(raw).select("date", "chain_increase").row(0)
         (datetime.date(2016, 6, 5), 8)
     """
-    if isinstance(text, bytes):
-        text = text.decode("utf-8")
     return _native.tim_parse(text)

@@ -183,11 +183,11 @@ impl BaiduClient {
 pub fn baidu_parse(
     py: Python<'_>,
     endpoint: &str,
-    text: &str,
+    text: super::Text,
     options: Option<HashMap<String, String>>,
 ) -> PyResult<ReportTuple> {
     let opts = options.unwrap_or_default();
-    py.detach(|| guard(|| baidu::parse_saved(endpoint, text, &opts).map(to_tuple)))
+    py.detach(|| guard(|| baidu::parse_saved(endpoint, text.as_str()?, &opts).map(to_tuple)))
 }
 
 /// `(report, endpoint)` pairs of every Baidu report.

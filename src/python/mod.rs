@@ -68,6 +68,23 @@ pub fn guard<T>(f: impl FnOnce() -> crate::Result<T>) -> PyResult<T> {
     flatten(std::panic::catch_unwind(AssertUnwindSafe(f)))
 }
 
+/// A saved reply: `str`, or `bytes` (UTF-8, used without a copy).
+#[derive(FromPyObject)]
+pub enum Text {
+    Str(pyo3::pybacked::PyBackedStr),
+    Bytes(pyo3::pybacked::PyBackedBytes),
+}
+
+impl Text {
+    pub fn as_str(&self) -> crate::Result<&str> {
+        match self {
+            Text::Str(s) => Ok(s),
+            Text::Bytes(b) => std::str::from_utf8(b)
+                .map_err(|e| Error::invalid(format!("the reply is not UTF-8: {e}"))),
+        }
+    }
+}
+
 /// HTTP settings shared by every client, from the dict the Python
 /// wrappers build (`appstats._common.HttpKwargs`).
 #[derive(Clone, Debug, FromPyObject)]

@@ -91,11 +91,11 @@ impl MtaClient {
 pub fn mta_parse(
     py: Python<'_>,
     endpoint: &str,
-    text: &str,
+    text: super::Text,
     options: Option<HashMap<String, String>>,
 ) -> PyResult<PyDataFrame> {
     let opts = options.unwrap_or_default();
-    py.detach(|| guard(|| mta::parse_saved(endpoint, text, &opts).map(PyDataFrame)))
+    py.detach(|| guard(|| mta::parse_saved(endpoint, text.as_str()?, &opts).map(PyDataFrame)))
 }
 
 /// `(column, MTA name, metric id)` of one metric.

@@ -248,8 +248,8 @@ pub fn verify_usersig(
 
 /// Parse a saved `getappinfo` reply.
 #[pyfunction]
-pub fn tim_parse(py: Python<'_>, text: &str) -> PyResult<PyDataFrame> {
-    py.detach(|| guard(|| tim::parse::parse_saved(text).map(PyDataFrame)))
+pub fn tim_parse(py: Python<'_>, text: super::Text) -> PyResult<PyDataFrame> {
+    py.detach(|| guard(|| tim::parse::parse_saved(text.as_str()?).map(PyDataFrame)))
 }
 
 /// `(original, snake_case, dtype)` of every field.

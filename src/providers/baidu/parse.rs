@@ -12,7 +12,7 @@ use super::endpoints::{
     SOURCE, TERMINAL, TP_METRICS, USER_TREND,
 };
 use crate::error::{Error, Result};
-use crate::table::{Cell, FieldMap, Kind, Row, RowSink, Rows, TableBuilder};
+use crate::table::{date_to_days, Cell, FieldMap, Kind, Row, RowSink, Rows, TableBuilder};
 
 pub const PROVIDER: &str = "baidu";
 
@@ -417,11 +417,9 @@ fn flat_sink(report: &Report, day: Option<NaiveDate>) -> FlatSink {
 }
 
 /// One retention value: period, as ratio, as count (each may fail).
-type RetentionCell = (
-    i64,
-    Result<Option<f64>, String>,
-    Result<Option<i64>, String>,
-);
+/// (period, value as ratio, value as count): only the value of the
+/// report type is read.
+type RetentionCell = (i64, Option<f64>, Option<i64>);
 
 /// Retention rows: `name`, `active_user_count`, `第N天/周/月`.
 struct RetentionSink {
@@ -460,7 +458,15 @@ impl<'de> RowSink<'de> for RetentionSink {
             "active_user_count" => self.size = cell.to_i64()?,
             k => {
                 if let Some(p) = retention_period(k) {
-                    self.cells.push((p, cell.to_f64(), cell.to_i64()));
+                    let cell = if self.ratio {
+                        (p, cell.to_f64()?, None)
+                    } else {
+                        let i = cell
+                            .to_i64()
+                            .map_err(|e| format!("{e} (use report_type=\"ratio\" for ratios)"))?;
+                        (p, None, i)
+                    };
+                    self.cells.push(cell);
                 }
             }
         }
@@ -474,19 +480,18 @@ impl<'de> RowSink<'de> for RetentionSink {
         if self.cells.is_empty() {
             // No period keys at all: keep the cohort (and its size) with a
             // null period rather than dropping it.
-            self.cells.push((0, Ok(None), Ok(None)));
+            self.cells.push((0, None, None));
         }
+        let (start, end) = (date_to_days(start), date_to_days(end));
         for (p, f, i) in self.cells.drain(..) {
-            self.t.col(0).push_date(Some(start));
-            self.t.col(1).push_date(Some(end));
+            self.t.col(0).push_days(Some(start));
+            self.t.col(1).push_days(Some(end));
             self.t.col(2).push_i64(size);
             self.t.col(3).push_i64((p > 0).then_some(p));
             if self.ratio {
-                self.t.col(4).push_f64(f?);
+                self.t.col(4).push_f64(f);
             } else {
-                self.t.col(4).push_i64(
-                    i.map_err(|e| format!("{e} (use report_type=\"ratio\" for ratios)"))?,
-                );
+                self.t.col(4).push_i64(i);
             }
             self.t.end_row();
         }
