@@ -434,12 +434,53 @@ fn source_metrics(
 }
 
 /// Build the whole reply (all rows, then paged) for a data endpoint.
+/// A generated report: the complete reply (unpaged endpoints) or all its
+/// rows, to be paged.
+enum Generated {
+    Whole(Value),
+    Rows {
+        rows: Vec<Value>,
+        sum: Option<Value>,
+        span: String,
+    },
+}
+
+/// The reply to one request: the report is generated once per parameter
+/// set (paging aside) and cached, so that each page costs only its slice.
 fn build(
     st: &State,
     endpoint: &str,
     p: &Params,
     fault: Option<&FaultKind>,
 ) -> Result<Value, String> {
+    let mut key: Vec<(&String, &String)> = p
+        .iter()
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "start_index" | "max_results" | "max_result" | "access_token"
+            )
+        })
+        .collect();
+    key.sort();
+    let key = format!("baidu {endpoint} {key:?}");
+    let cached = st.cache.lock().expect("cache lock").get(&key).cloned();
+    let gen = match cached.and_then(|g| g.downcast::<Generated>().ok()) {
+        Some(g) => g,
+        None => {
+            let g = Arc::new(generate(st, endpoint, p)?);
+            st.cache.lock().expect("cache lock").insert(key, g.clone());
+            g
+        }
+    };
+    let (rows, sum, span) = match &*gen {
+        Generated::Whole(v) => return Ok(v.clone()),
+        Generated::Rows { rows, sum, span } => (rows, sum.clone(), span.clone()),
+    };
+    page(endpoint, p, fault, rows, sum, span)
+}
+
+fn generate(st: &State, endpoint: &str, p: &Params) -> Result<Generated, String> {
     let seed = st.cfg.seed;
     let start = date_param(p, "start_date").ok_or("start_date must be YYYYMMDD")?;
     let end = date_param(p, "end_date").ok_or("end_date must be YYYYMMDD")?;
@@ -597,9 +638,9 @@ fn build(
                     .collect();
                 o.insert(k.into(), Value::Array(items));
             }
-            return Ok(
+            return Ok(Generated::Whole(
                 json!({"errno": 0, "msg": "success", "data": {"data_list": [Value::Object(o)]}}),
-            );
+            ));
         }
         "getanalysisregion" => {
             let sh = shares(seed, "region", REGIONS.len());
@@ -759,6 +800,18 @@ fn build(
         }
         _ => return Err(format!("unknown endpoint {endpoint}")),
     };
+    Ok(Generated::Rows { rows, sum, span })
+}
+
+/// One page of a generated report, with paging faults applied.
+fn page(
+    endpoint: &str,
+    p: &Params,
+    fault: Option<&FaultKind>,
+    rows: &[Value],
+    sum: Option<Value>,
+    span: String,
+) -> Result<Value, String> {
     let total = rows.len() as i64;
     let start_index = int_param(p, "start_index", 0).ok_or("start_index must be an integer")?;
     let size_key = if endpoint == "getdata" {

@@ -127,6 +127,9 @@ pub struct State {
     /// Single-use refresh tokens still valid.
     pub refresh_tokens: Mutex<HashMap<String, ()>>,
     pub started: Instant,
+    /// Generated reports by request (providers' own keys), so that paging
+    /// through a large report does not regenerate it for every page.
+    pub cache: Mutex<HashMap<String, Arc<dyn std::any::Any + Send + Sync>>>,
 }
 
 impl State {
@@ -138,6 +141,7 @@ impl State {
             tokens: Mutex::new(HashMap::new()),
             refresh_tokens: Mutex::new(HashMap::new()),
             started: Instant::now(),
+            cache: Mutex::new(HashMap::new()),
         }
     }
 
