@@ -323,7 +323,17 @@ pub fn assemble(
     let mut groups = TableBuilder::new(&parse::schema(&Report::Source {
         level: Level::Group,
     }));
-    let mut summary: Option<TableBuilder> = None;
+    // one summary row per window: its dates and the `sum` block
+    let mut sum_spec: Vec<(String, Kind)> = vec![
+        ("start_date".into(), Kind::Date),
+        ("end_date".into(), Kind::Date),
+    ];
+    sum_spec.extend(
+        parse::metric_fields(report)
+            .iter()
+            .map(|(n, k)| (n.to_string(), *k)),
+    );
+    let mut summary = TableBuilder::new(&sum_spec);
     let mut time_span = None;
     let mut total: Option<i64> = None;
     for ((ws, we), window) in pages {
@@ -335,26 +345,14 @@ pub fn assemble(
                 if let Some(t) = p.total {
                     total = Some(total.unwrap_or(0) + t);
                 }
-                let mut s =
-                    TableBuilder::new(&[("start_date", Kind::Date), ("end_date", Kind::Date)]);
-                s.col(0).push_date(Some(ws));
-                s.col(1).push_date(Some(we));
-                s.end_row();
-                let mut s = TableBuilder::from_columns(
-                    s.names()
-                        .iter()
-                        .cloned()
-                        .zip([s.col_ref(0).clone(), s.col_ref(1).clone()])
-                        .collect(),
-                    1,
-                );
-                if let Some(sum) = p.sum {
-                    s = merge_side(s, sum);
-                }
-                match &mut summary {
-                    Some(acc) => acc.append(s),
-                    None => summary = Some(s),
-                }
+                let mut row = TableBuilder::new(&sum_spec[..2]);
+                row.col(0).push_date(Some(ws));
+                row.col(1).push_date(Some(we));
+                row.end_row();
+                summary.append(match p.sum {
+                    Some(sum) => merge_side(row, sum),
+                    None => row,
+                });
             }
             table.append(p.table);
             if let Some(g) = p.groups {
@@ -371,42 +369,34 @@ pub fn assemble(
         _ => {}
     }
     let polars = |e: polars::error::PolarsError| Error::Internal(format!("building frame: {e}"));
-    let data = match report {
-        Report::Retention {
-            gran,
-            report_type,
-            shape: Shape::Wide,
-        } => parse::retention_wide(
+    let groups = match report {
+        Report::Source { .. } => Some(groups.finish().map_err(polars)?),
+        _ => None,
+    };
+    let data = match (report, &groups) {
+        (
+            Report::Retention {
+                gran,
+                report_type,
+                shape: Shape::Wide,
+            },
+            _,
+        ) => parse::retention_wide(
             &table,
             *gran,
             *report_type == endpoints::RetentionType::Ratio,
         )
         .finish()
         .map_err(polars)?,
-        Report::Source {
-            level: Level::Group,
-        } => groups.clone().finish().map_err(polars)?,
+        (
+            Report::Source {
+                level: Level::Group,
+            },
+            Some(g),
+        ) => g.clone(),
         _ => table.finish().map_err(polars)?,
     };
-    let groups = match report {
-        Report::Source { .. } => Some(groups.finish().map_err(polars)?),
-        _ => None,
-    };
-    let summary = match summary {
-        Some(s) => s.finish().map_err(polars)?,
-        None => {
-            let mut spec: Vec<(String, Kind)> = vec![
-                ("start_date".into(), Kind::Date),
-                ("end_date".into(), Kind::Date),
-            ];
-            spec.extend(
-                parse::schema(report)
-                    .into_iter()
-                    .filter(|(n, _)| !n.contains("date")),
-            );
-            crate::table::empty_frame(&spec[..2])
-        }
-    };
+    let summary = summary.finish().map_err(polars)?;
     Ok(ReportFrame {
         data,
         summary,

@@ -298,7 +298,7 @@ pub fn schema(report: &Report) -> Vec<(String, Kind)> {
 }
 
 /// Metric columns (those of the `sum` block) of a report.
-fn metric_fields(report: &Report) -> &'static [(&'static str, Kind)] {
+pub fn metric_fields(report: &Report) -> &'static [(&'static str, Kind)] {
     match report {
         Report::UserTrend { .. } => USER_TREND,
         Report::ActivityUser => ACTIVITY,
