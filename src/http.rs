@@ -208,8 +208,19 @@ impl Http {
             .await
             .map_err(|_| Error::Internal("HTTP semaphore closed".into()))?;
         self.limiter.until_ready().await;
-        self.stats.requests.fetch_add(1, Ordering::Relaxed);
-        let resp = req.send().await.map_err(|e| self.transport(e))?;
+        let request = req.build().map_err(|e| self.transport(e))?;
+        let n = self.stats.requests.fetch_add(1, Ordering::Relaxed) + 1;
+        log::debug!(
+            "{} request #{n}: {} {}",
+            self.provider,
+            request.method(),
+            redact(request.url().as_str())
+        );
+        let resp = self
+            .client
+            .execute(request)
+            .await
+            .map_err(|e| self.transport(e))?;
         let status = resp.status().as_u16();
         let body = resp.bytes().await.map_err(|e| self.transport(e))?;
         match status {

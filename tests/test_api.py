@@ -99,6 +99,7 @@ def test_rust_logs_reach_python_logging(caplog: pytest.LogCaptureFixture) -> Non
             sb.baidu().region(S, E, progress=False)
     msgs = [r.getMessage() for r in caplog.records if r.name.startswith("appstats")]
     assert any("retrying" in m for m in msgs), msgs
+    assert any("request #" in m and "access_token=***" in m for m in msgs), msgs
     assert not any("sandbox-client-secret" in m for m in msgs)
 
 
