@@ -584,24 +584,10 @@ pub fn dates(t: &TableBuilder, col: usize) -> Vec<NaiveDate> {
     }
 }
 
-/// Rows stably sorted by the Date column `col` (nulls last).
-pub fn sort_by_date(t: TableBuilder, col: usize) -> TableBuilder {
-    let Column::Date(v) = t.col_ref(col) else {
-        return t;
-    };
-    let n = t.n_rows();
-    let mut idx: Vec<usize> = (0..n).collect();
-    idx.sort_by_key(|&i| (v[i].is_none(), v[i]));
-    if idx.iter().enumerate().all(|(a, b)| a == *b) {
-        return t;
-    }
-    let cols = t
-        .names()
-        .iter()
-        .enumerate()
-        .map(|(j, name)| (name.clone(), t.col_ref(j).take(&idx)))
-        .collect();
-    TableBuilder::from_columns(cols, n)
+/// Rows stably sorted by the Date column `col` (dates are keys: never null).
+pub fn sort_by_date(mut t: TableBuilder, col: usize) -> TableBuilder {
+    t.sort_by(&[col]);
+    t
 }
 
 /// The final frame of a report from its (stitched) rows.
