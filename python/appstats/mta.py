@@ -101,7 +101,16 @@ class Mta:
         return f"Mta(app_id={self._native.app_id!r}, base_url={self._native.base_url!r})"
 
     def stats(self) -> dict[str, int]:
-        """Counters of this client: requests, retries, failures, backoff_ms."""
+        """Counters of this client: requests, retries, failures, backoff_ms.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     m = sb.mta()
+            ...     _ = m.crash("2024-03-01", "2024-03-02", progress=False)
+            ...     m.stats()["requests"]
+            1
+        """
         return dict(self._native.stats())
 
     def fetch(self, report: str, start: DateLike, end: DateLike, *, output: Output = "polars",
@@ -190,7 +199,15 @@ class Mta:
     def active_users(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
                      version: str | None = None, channel: str | None = None,
                      output: Output = "polars", progress: ProgressArg = None) -> Any:
-        """DAU / WAU / MAU (``10201``–``10203``): one row per day."""
+        """DAU / WAU / MAU (``10201``–``10203``): one row per day.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     df = sb.mta().active_users("2024-03-01", "2024-03-31", progress=False)
+            >>> df.columns
+            ['date', 'daily_active_users', 'weekly_active_users', 'monthly_active_users']
+        """
         return self.fetch("active_users", start, end, metrics=metrics, version=version,
                           channel=channel, output=output, progress=progress)
 
@@ -209,6 +226,13 @@ class Mta:
 
         One row per terminal value: ``terminal_type, rank, terminal,
         new_users, active_users, sessions``.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     df = sb.mta().terminal("2024-03-01", "2024-03-31", "network", progress=False)
+            >>> df["terminal_type"].unique().to_list(), df.height > 0
+            (['network'], True)
         """
         return self.fetch("terminal", start, end, terminal_type=terminal_type, metrics=metrics,
                           output=output, progress=progress)
@@ -223,7 +247,15 @@ class Mta:
     def usage(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
               version: str | None = None, channel: str | None = None,
               output: Output = "polars", progress: ProgressArg = None) -> Any:
-        """Usage (``10401``–``10404``): time and pages per user / session, per day."""
+        """Usage (``10401``–``10404``): time and pages per user / session, per day.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     df = sb.mta().usage("2024-03-01", "2024-03-07", progress=False)
+            >>> str(df.schema["time_per_user"]), df.height
+            ('Float64', 7)
+        """
         return self.fetch("usage", start, end, metrics=metrics, version=version, channel=channel,
                           output=output, progress=progress)
 
@@ -240,6 +272,13 @@ class Mta:
 
         One row per bucket: ``bucket, section`` (its label), ``new_users``,
         ``active_users``.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     df = sb.mta().frequency("2024-03-01", "2024-03-31", progress=False)
+            >>> df.columns
+            ['bucket', 'section', 'new_users', 'active_users']
         """
         return self.fetch("frequency", start, end, metrics=metrics, output=output,
                           progress=progress)
@@ -253,7 +292,15 @@ class Mta:
     def crash(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
               version: str | None = None, channel: str | None = None,
               output: Output = "polars", progress: ProgressArg = None) -> Any:
-        """Crashes (``10501`` errors, ``10502`` affected users), per day."""
+        """Crashes (``10501`` errors, ``10502`` affected users), per day.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     df = sb.mta().crash("2024-03-01", "2024-03-07", progress=False)
+            >>> df.columns, df.height
+            (['date', 'error_count', 'error_users'], 7)
+        """
         return self.fetch("crash", start, end, metrics=metrics, version=version, channel=channel,
                           output=output, progress=progress)
 
@@ -269,6 +316,13 @@ class Mta:
         """Crash environments (``ty`` 1–3: app_version, os, device).
 
         One row per value: ``dimension, value, error_count, error_users``.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     df = sb.mta().crash_env("2024-03-01", "2024-03-31", "os", progress=False)
+            >>> df["dimension"].unique().to_list()
+            ['os']
         """
         return self.fetch("crash_env", start, end, dimension=dimension, output=output,
                           progress=progress)
@@ -282,7 +336,15 @@ class Mta:
 
     def error_list(self, start: DateLike, end: DateLike, err_ty: int | None = None, *,
                    output: Output = "polars", progress: ProgressArg = None) -> Any:
-        """Top-100 error list: ``rank, key, error_count, error_users`` + every field sent."""
+        """Top-100 error list: ``rank, key, error_count, error_users`` + every field sent.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     df = sb.mta().error_list("2024-03-01", "2024-03-31", progress=False)
+            >>> df.columns[:4]
+            ['rank', 'key', 'error_count', 'error_users']
+        """
         return self.fetch("error_list", start, end, err_ty=err_ty, output=output,
                           progress=progress)
 

@@ -145,7 +145,14 @@ class Sandbox:
         )
 
     def mta(self, **kwargs: Any) -> Mta:
-        """An :class:`~appstats.Mta` client signed with the sandbox's key."""
+        """An :class:`~appstats.Mta` client signed with the sandbox's key.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     sb.mta().user_basic("2024-03-01", "2024-03-02", progress=False).height
+            2
+        """
         return Mta(
             app_id=self._creds["mta_app_id"],
             secret_key=self._creds["mta_secret_key"],
@@ -154,7 +161,14 @@ class Sandbox:
         )
 
     def tim_apps(self) -> list[tuple[int, str, str]]:
-        """The simulated Tencent IM apps: ``(sdkappid, secret_key, region)``."""
+        """The simulated Tencent IM apps: ``(sdkappid, secret_key, region)``.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     [(app, region) for app, _key, region in sb.tim_apps()]
+            [(1400000001, 'cn'), (1400000002, 'cn'), (20000001, 'sgp')]
+        """
         out = []
         i = 0
         while f"tim_{i}_sdkappid" in self._creds:
@@ -206,13 +220,39 @@ class Sandbox:
         self._native.inject(kind, value, provider, endpoint, skip, times, offset)
 
     def clear_faults(self) -> None:
-        """Remove every injected fault."""
+        """Remove every injected fault.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     sb.inject("code", 17, times=None)
+            ...     sb.clear_faults()
+            ...     sb.baidu().region("2024-03-01", "2024-03-02", progress=False).height
+            34
+        """
         self._native.clear_faults()
 
     def request_count(self, provider: str | None = None) -> int:
-        """Requests served so far (for one provider or all)."""
+        """Requests served so far (for one provider or all).
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     _ = sb.mta().crash("2024-03-01", "2024-03-02", progress=False)
+            ...     sb.request_count("mta"), sb.request_count("baidu")
+            (1, 0)
+        """
         return self._native.request_count(provider)
 
     def max_per_second(self, provider: str | None = None) -> int:
-        """Most requests seen within any one-second window."""
+        """Most requests seen within any one-second window.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox(pages=8) as sb:
+            ...     bd = sb.baidu(page_size=2, rate_limit=5)
+            ...     _ = bd.visit_page("2024-03-01", "2024-03-02", progress=False)
+            ...     sb.max_per_second("baidu") <= 6
+            True
+        """
         return self._native.max_per_second(provider)

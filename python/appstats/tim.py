@@ -47,6 +47,12 @@ def verify_usersig(usersig: str, sdkappid: int, secret_key: str,
 
     Raises :class:`~appstats.AuthError` when it is malformed, for another
     app, signed with another key, or expired.
+
+    Example:
+        >>> from appstats import tim
+        >>> sig = tim.gen_usersig(1400000000, "key", "admin", expire=60, now=1_700_000_000)
+        >>> tim.verify_usersig(sig, 1400000000, "key", now=1_700_000_030)
+        ('admin', 1400000000, 1700000000, 60)
     """
     return _native.verify_usersig(usersig, sdkappid, secret_key, now)
 
@@ -124,7 +130,16 @@ class TencentIm:
                 f"identifier={self._native.identifier!r}, base_url={self._native.base_url!r})")
 
     def stats(self) -> dict[str, int]:
-        """Counters of this client: requests, retries, failures, backoff_ms."""
+        """Counters of this client: requests, retries, failures, backoff_ms.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     im = sb.tim()
+            ...     _ = im.app_info(progress=False)
+            ...     im.stats()["requests"]
+            1
+        """
         return dict(self._native.stats())
 
     def app_info(self, fields: Sequence[str] | str | None = None, *, output: Output = "polars",
@@ -133,6 +148,13 @@ class TencentIm:
 
         ``fields`` takes original (``"ActiveUserNum"``) or snake_case
         (``"active_user_num"``) names; ``None`` fetches all 36.
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     df = sb.tim().app_info(["UpMsgNum", "down_msg_num"], progress=False)
+            >>> df.columns, df["date"].is_sorted()
+            (['date', 'up_msg_num', 'down_msg_num'], True)
         """
         check_output(output)
         cb, close = progress_callback(progress, "tim getappinfo")
@@ -162,6 +184,15 @@ class TencentIm:
 
         Returns one frame with an ``sdkappid`` column first. If any app
         fails, the error names it (no partial frame).
+
+        Example:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     apps = [(a, k) for a, k, region in sb.tim_apps() if region == "cn"]
+            ...     df = aps.TencentIm.app_info_many(apps, region="cn", resolve_to=sb.addr,
+            ...                                      fields=["ActiveUserNum"], progress=False)
+            >>> df.columns, df["sdkappid"].n_unique()
+            (['sdkappid', 'date', 'active_user_num'], 2)
         """
         check_output(output)
         cb, close = progress_callback(progress, "tim apps")
