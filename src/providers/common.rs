@@ -64,7 +64,7 @@ pub fn retention_wide(long: &TableBuilder, prefix: &str) -> TableBuilder {
         return TableBuilder::new(&spec);
     };
     let n = long.n_rows();
-    let mut ps: Vec<i64> = periods.iter().take(n).flatten().copied().collect();
+    let mut ps: Vec<i64> = periods.iter().take(n).flatten().collect();
     ps.sort_unstable();
     ps.dedup();
     let kind = long.col_ref(4).kind();
@@ -72,18 +72,18 @@ pub fn retention_wide(long: &TableBuilder, prefix: &str) -> TableBuilder {
     let mut t = TableBuilder::new(&spec);
     let mut i = 0;
     while i < n {
-        let key = (starts[i], ends[i]);
+        let key = (starts.get(i), ends.get(i));
         t.col(0).push_date(key.0.map(days_to_date));
         t.col(1).push_date(key.1.map(days_to_date));
-        t.col(2).push_i64(sizes[i]);
-        while i < n && (starts[i], ends[i]) == key {
-            if let Some(p) = periods[i] {
+        t.col(2).push_i64(sizes.get(i));
+        while i < n && (starts.get(i), ends.get(i)) == key {
+            if let Some(p) = periods.get(i) {
                 if let Ok(pos) = ps.binary_search(&p) {
                     let j = 3 + pos;
                     if !t.is_set(j) {
                         match long.col_ref(4) {
-                            Column::Int(v) => t.col(j).push_i64(v[i]),
-                            Column::Float(v) => t.col(j).push_f64(v[i]),
+                            Column::Int(v) => t.col(j).push_i64(v.get(i)),
+                            Column::Float(v) => t.col(j).push_f64(v.get(i)),
                             _ => {}
                         }
                     }

@@ -578,7 +578,7 @@ pub fn dates(t: &TableBuilder, col: usize) -> Vec<NaiveDate> {
             .iter()
             .take(t.n_rows())
             .flatten()
-            .map(|d| days_to_date(*d))
+            .map(days_to_date)
             .collect(),
         _ => vec![],
     }

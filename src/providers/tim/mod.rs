@@ -624,7 +624,12 @@ pub async fn app_info_many_with(
         let n = t.n_rows();
         let mut cols = vec![(
             "sdkappid".to_string(),
-            Column::Int(vec![Some(c.sdkappid as i64); n]),
+            Column::Int(crate::table::Vals::from_options(vec![
+                Some(
+                    c.sdkappid as i64
+                );
+                n
+            ])),
         )];
         cols.extend(
             t.names()

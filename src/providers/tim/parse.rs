@@ -278,10 +278,9 @@ impl<'de> RowSink<'de> for Sink {
         if !self.t.is_set(self.date_col) {
             return Err(format!("Result[{}] has no Date", self.rows));
         }
-        if let Column::Date(v) = self.t.col_ref(self.date_col) {
-            if v.last().is_some_and(|d| d.is_none()) {
-                return Err(format!("Result[{}] has an empty Date", self.rows));
-            }
+        let col = self.t.col_ref(self.date_col);
+        if !col.is_empty() && col.get_days(col.len() - 1).is_none() {
+            return Err(format!("Result[{}] has an empty Date", self.rows));
         }
         self.t.end_row();
         self.rows += 1;
@@ -340,7 +339,7 @@ pub fn parse_reply(text: &str, sel: &Selection, host: &str) -> Result<TableBuild
 fn sort_by_date(t: TableBuilder, date_col: usize) -> Result<TableBuilder> {
     let n = t.n_rows();
     let dates: Vec<Option<i32>> = match t.col_ref(date_col) {
-        Column::Date(v) => v.clone(),
+        Column::Date(v) => v.iter().collect(),
         _ => return Ok(t),
     };
     let mut idx: Vec<usize> = (0..n).collect();
@@ -378,7 +377,7 @@ pub fn missing_days(t: &TableBuilder) -> Vec<chrono::NaiveDate> {
     let Column::Date(v) = t.col_ref(i) else {
         return vec![];
     };
-    let mut days: Vec<i32> = v.iter().flatten().copied().collect();
+    let mut days: Vec<i32> = v.iter().flatten().collect();
     days.sort_unstable();
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
     days.windows(2)
