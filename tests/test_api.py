@@ -165,3 +165,30 @@ def test_deterministic_seed() -> None:
         fa = a.baidu().user_trend(S, E, progress=False)
         assert fa.equals(b.baidu().user_trend(S, E, progress=False))
         assert not fa.equals(c.baidu().user_trend(S, E, progress=False))
+
+
+def test_cli_credentials_from_config_file(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for v in ["BAIDU_ACCESS_TOKEN", "BAIDU_CLIENT_ID", "BAIDU_CLIENT_SECRET"]:
+        monkeypatch.delenv(v, raising=False)
+    with aps.Sandbox() as sb:
+        cfg = tmp_path / "appstats.toml"
+        cfg.write_text(
+            "[baidu]\n"
+            f'client_id = "{sb.credentials["baidu_client_id"]}"\n'
+            f'client_secret = "{sb.credentials["baidu_client_secret"]}"\n'
+            f'base_url = "{sb.url}"\n'
+            "[mta]\n"
+            f'app_id = "{sb.credentials["mta_app_id"]}"\n'
+            f'secret_key = "{sb.credentials["mta_secret_key"]}"\n'
+            f'base_url = "{sb.url}"\n',
+            encoding="utf-8",
+        )
+        out = tmp_path / "region.csv"
+        assert cli.main(["fetch", "baidu", "region", "--config", str(cfg), "--start", S,
+                         "--end", E, "-o", str(out), "-q"]) == 0
+        assert pl.read_csv(out).height == 34
+        out = tmp_path / "dau.parquet"
+        assert cli.main(["fetch", "mta", "active_users", "--config", str(cfg), "--start", S,
+                         "--end", E, "--metrics", "daily_active_users", "-o", str(out),
+                         "-q"]) == 0
+        assert pl.read_parquet(out).columns == ["date", "daily_active_users"]
