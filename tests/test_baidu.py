@@ -338,3 +338,31 @@ def test_panic_becomes_exception() -> None:
 
     with pytest.raises(aps.InternalError, match="panicked"):
         _native._raise_panic()
+
+
+def test_sandbox_rejects_bad_tokens_and_parameters_like_the_service(sb: aps.Sandbox) -> None:
+    import json
+    import urllib.parse
+    import urllib.request
+
+    def call(path: str, query: dict[str, str], body: dict[str, str] | None = None) -> dict:
+        url = f"{sb.url}{path}?{urllib.parse.urlencode(query)}"
+        data = None if body is None else urllib.parse.urlencode(body).encode()
+        with urllib.request.urlopen(url, data=data) as r:  # loopback only
+            return json.loads(r.read())
+
+    tok = call("/oauth/2.0/token", {"grant_type": "client_credentials",
+                                    "client_id": sb.credentials["baidu_client_id"],
+                                    "client_secret": sb.credentials["baidu_client_secret"],
+                                    "scope": "smartapp_snsapi_base"})
+    token = tok["access_token"]
+    assert tok["expires_in"] > 0
+    ep = "/rest/2.0/smartapp/data/getanalysisusertrend"
+    ok = {"start_date": "20240301", "end_date": "20240307", "start_index": "0", "gran": "day"}
+    assert call(ep, {"access_token": token}, ok)["errno"] == 0
+    assert call(ep, {"access_token": "nope"}, ok)["error_code"] == 110
+    assert call(ep, {"access_token": token}, {**ok, "gran": "minute"})["errno"] == 40001
+    assert call(ep, {"access_token": token}, {**ok, "end_date": "20240230"})["errno"] == 40001
+    bad = call("/oauth/2.0/token", {"grant_type": "client_credentials", "client_id": "x",
+                                    "client_secret": "y"})
+    assert bad["error"] == "invalid_client"
