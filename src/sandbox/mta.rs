@@ -583,8 +583,11 @@ mod tests {
         let e = rt.block_on(c.fetch(&r1, &p)).unwrap_err();
         assert!(matches!(e, Error::Incomplete { .. }), "{e}");
         assert!(e.to_string().contains("2024-03-01"), "{e}");
-        // ... also when it is one window of several
+        // ... also when it is one window of several; a window that skips
+        // dates once is fetched again and the frame is complete
         let long = req("user_basic", "2024-01-01", "2024-06-30", &[]);
+        sb.state.clear_faults();
+        let clean = rt.block_on(c.fetch(&long, &p)).unwrap().data;
         sb.state.clear_faults();
         sb.state.add_fault(Fault {
             provider: Some("mta".into()),
@@ -592,6 +595,17 @@ mod tests {
             kind: FaultKind::DropRows(1),
             skip: 1,
             times: Some(1),
+            offset: None,
+        });
+        let again = rt.block_on(c.fetch(&long, &p)).unwrap().data;
+        assert!(again.equals_missing(&clean));
+        sb.state.clear_faults();
+        sb.state.add_fault(Fault {
+            provider: Some("mta".into()),
+            endpoint: Some("user_basic".into()),
+            kind: FaultKind::DropRows(1),
+            skip: 1,
+            times: None,
             offset: None,
         });
         let e = rt.block_on(c.fetch(&long, &p)).unwrap_err();

@@ -15,6 +15,8 @@ use crate::table::TableBuilder;
 pub use endpoints::{Metric, Report, ReportKind, Shape, PROVIDER, REPORTS};
 
 pub const DEFAULT_BASE_URL: &str = "https://openapi.mta.qq.com";
+/// Attempts to get a window whose reply skips requested dates.
+const WINDOW_REFETCHES: u32 = 3;
 
 /// A fetched report.
 #[derive(Debug, Clone)]
@@ -150,18 +152,29 @@ impl Client {
         let url = format!("{}{}", self.base, report.path);
         let params = self.signed_params(report, win);
         let what = format!("{} {} – {}", report.path, win.0, win.1);
-        let rows = self
-            .http
-            .call(
-                &what,
-                |c| Ok(c.get(&url).query(&params)),
-                |reply: Reply| decode(report, &reply),
-            )
-            .await?;
-        if report.kind.date_keyed() {
-            check_dates(report, &rows, win)?;
+        let mut attempt = 1;
+        loop {
+            let rows = self
+                .http
+                .call(
+                    &what,
+                    |c| Ok(c.get(&url).query(&params)),
+                    |reply: Reply| decode(report, &reply),
+                )
+                .await?;
+            if !report.kind.date_keyed() {
+                return Ok(rows);
+            }
+            // a reply that skips dates is fetched again before giving up
+            match check_dates(report, &rows, win) {
+                Ok(()) => return Ok(rows),
+                Err(e) if attempt < WINDOW_REFETCHES => {
+                    log::warn!("mta {what}: {e} (attempt {attempt} of {WINDOW_REFETCHES})");
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
         }
-        Ok(rows)
     }
 
     /// Fetch a whole report: every window (concurrently), stitched in date
