@@ -145,14 +145,20 @@ pub fn datetime_to_us(dt: NaiveDateTime) -> i64 {
 
 /// Parse `YYYY-MM-DD`, `YYYYMMDD` or `YYYY/MM/DD`.
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
-    let t = s.trim();
-    let fmt = match t.len() {
-        8 => "%Y%m%d",
-        10 if t.as_bytes()[4] == b'-' => "%Y-%m-%d",
-        10 if t.as_bytes()[4] == b'/' => "%Y/%m/%d",
+    // Hand-rolled: chrono's format parser was a visible share of the
+    // parse time of date-keyed replies.
+    let b = s.trim().as_bytes();
+    let (y, m, d) = match b.len() {
+        8 => (&b[..4], &b[4..6], &b[6..8]),
+        10 if (b[4] == b'-' || b[4] == b'/') && b[7] == b[4] => (&b[..4], &b[5..7], &b[8..10]),
         _ => return None,
     };
-    NaiveDate::parse_from_str(t, fmt).ok()
+    fn num(digits: &[u8]) -> Option<u32> {
+        digits.iter().try_fold(0u32, |acc, c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    }
+    NaiveDate::from_ymd_opt(num(y)? as i32, num(m)?, num(d)?)
 }
 
 impl<'de: 'a, 'a> de::Deserialize<'de> for Cell<'a> {
@@ -870,6 +876,14 @@ mod tests {
         );
         assert_eq!(parse_date("2019/4/1"), None);
         assert_eq!(parse_date("20191340"), None);
+        assert_eq!(parse_date("2019-04/10"), None);
+        assert_eq!(parse_date("2019-4-100"), None);
+        assert_eq!(parse_date("2019-02-29"), None);
+        assert_eq!(
+            parse_date(" 2020-02-29 "),
+            NaiveDate::from_ymd_opt(2020, 2, 29)
+        );
+        assert_eq!(parse_date("重庆重"), None);
     }
 }
 

@@ -480,7 +480,6 @@ pub fn schema(report: &Report) -> Vec<(String, Kind)> {
 
 /// Parse one reply into the report's rows (long form for retention).
 pub fn parse_rows(report: &Report, text: &str) -> Result<TableBuilder> {
-    let raw = open(report, text)?;
     if report.kind == ReportKind::Retention {
         let mut s = RetentionSink {
             t: TableBuilder::new(RETENTION_LONG),
@@ -489,9 +488,7 @@ pub fn parse_rows(report: &Report, text: &str) -> Result<TableBuilder> {
             size: None,
             cells: vec![],
         };
-        if let Some(raw) = raw {
-            run(report, raw, &mut s)?;
-        }
+        one_pass(report, text, &mut s)?;
         return Ok(s.t);
     }
     let spec = schema(report);
@@ -558,17 +555,65 @@ pub fn parse_rows(report: &Report, text: &str) -> Result<TableBuilder> {
         extras,
         flat,
     };
-    if let Some(raw) = raw {
-        run(report, raw, &mut s)?;
-    }
+    one_pass(report, text, &mut s)?;
     Ok(s.t)
 }
 
-fn run<'de, S: KeyedSink<'de>>(report: &Report, raw: &'de RawValue, sink: &mut S) -> Result<()> {
-    let mut de = serde_json::Deserializer::from_str(raw.get());
-    Payload(sink)
-        .deserialize(&mut de)
-        .map_err(|e| bad(report, e))
+/// The whole reply in one pass: the payload (`ret_data`, or `data`) goes
+/// straight into `sink` (no pre-scan of the envelope).
+struct ReplySeed<'s, S> {
+    sink: &'s mut S,
+    code: Option<Result<Option<i64>, String>>,
+    msg: Option<String>,
+    payload_seen: bool,
+}
+
+impl<'de, S: KeyedSink<'de>> serde::de::Visitor<'de> for &mut ReplySeed<'_, S> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an MTA reply object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(crate::table::Key(k)) = map.next_key()? {
+            match k.as_ref() {
+                "ret_code" => self.code = Some(map.next_value::<Cell>()?.to_i64()),
+                "ret_msg" => self.msg = map.next_value::<Cell>()?.to_string_opt(),
+                "ret_data" | "data" if !self.payload_seen => {
+                    self.payload_seen = true;
+                    map.next_value_seed(Payload(&mut *self.sink))?
+                }
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn one_pass<'de, S: KeyedSink<'de>>(report: &Report, text: &'de str, sink: &mut S) -> Result<()> {
+    let mut seed = ReplySeed {
+        sink,
+        code: None,
+        msg: None,
+        payload_seen: false,
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
+    let parsed = serde::Deserializer::deserialize_map(&mut de, &mut seed).and_then(|_| de.end());
+    if let Err(e) = parsed {
+        // an error reply whose payload did not fit: report the API error
+        open(report, text)?;
+        return Err(bad(report, e));
+    }
+    let code = match seed.code {
+        None => return Err(bad(report, "reply has no ret_code")),
+        Some(Ok(Some(c))) => c,
+        Some(_) => return Err(bad(report, "ret_code is not a number")),
+    };
+    if code != OK {
+        return Err(classify(code, seed.msg.as_deref().unwrap_or("")));
+    }
+    Ok(())
 }
 
 /// Date values of column `col` (null dates skipped).
