@@ -153,12 +153,10 @@ class BaiduSmartApp:
         args = self._args(report, start, end, options)
         cb, close = progress_callback(progress, f"baidu {report}")
         try:
-            data, summary, groups, span, total = self._native.fetch(*args, cb)
+            raw = self._native.fetch(*args, cb)
         finally:
             close()
-        return Report(convert(data, output), convert(summary, output),  # type: ignore[arg-type]
-                      None if groups is None else convert(groups, output),  # type: ignore[arg-type]
-                      span, total)
+        return _report(raw, output)
 
     async def report_async(
         self,
@@ -185,12 +183,10 @@ class BaiduSmartApp:
         args = self._args(report, start, end, options)
         cb, close = progress_callback(progress, f"baidu {report}")
         try:
-            data, summary, groups, span, total = await self._native.fetch_async(*args, cb)
+            raw = await self._native.fetch_async(*args, cb)
         finally:
             close()
-        return Report(convert(data, output), convert(summary, output),  # type: ignore[arg-type]
-                      None if groups is None else convert(groups, output),  # type: ignore[arg-type]
-                      span, total)
+        return _report(raw, output)
 
     def _get(self, report: str, start: DateLike, end: DateLike, output: Output,
              progress: ProgressArg, **options: Any) -> Any:
@@ -440,6 +436,14 @@ class BaiduSmartApp:
         m = None if metrics is None else ",".join(metrics)
         return await self._get_async("tp_data", start, end, output, progress, scene=scene,
                                      metrics=m)
+
+
+def _report(raw: _native.ReportTuple, output: str) -> Report:
+    """A native ``(data, summary, groups, time_span, total)`` as a :class:`Report`."""
+    data, summary, groups, span, total = raw
+    return Report(convert(data, output), convert(summary, output),  # type: ignore[arg-type]
+                  None if groups is None else convert(groups, output),  # type: ignore[arg-type]
+                  span, total)
 
 
 def parse(endpoint: str, text: str | bytes, **options: Any) -> pl.DataFrame:

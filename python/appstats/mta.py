@@ -41,6 +41,14 @@ def _metrics(metrics: Metrics) -> str | None:
     return ",".join(str(m) for m in metrics)
 
 
+def _options(options: dict[str, Any]) -> dict[str, str]:
+    """Report options as the native layer takes them (``None`` dropped)."""
+    opts = {k: v for k, v in options.items() if v is not None}
+    if "metrics" in opts:
+        opts["metrics"] = _metrics(opts["metrics"])
+    return {k: str(v) for k, v in opts.items()}
+
+
 class Mta:
     """Client of the Tencent MTA app open API (HMAC-signed GET requests).
 
@@ -125,10 +133,7 @@ class Mta:
             7
         """
         check_output(output)
-        opts = {k: v for k, v in options.items() if v is not None}
-        if "metrics" in opts:
-            opts["metrics"] = _metrics(opts["metrics"])
-        opts = {k: str(v) for k, v in opts.items()}
+        opts = _options(options)
         cb, close = progress_callback(progress, f"mta {report}")
         try:
             df = self._native.fetch(report, date_str(start, "start"), date_str(end, "end"), opts,
@@ -142,10 +147,7 @@ class Mta:
                           **options: Any) -> Any:
         """Awaitable twin of :meth:`fetch`."""
         check_output(output)
-        opts = {k: v for k, v in options.items() if v is not None}
-        if "metrics" in opts:
-            opts["metrics"] = _metrics(opts["metrics"])
-        opts = {k: str(v) for k, v in opts.items()}
+        opts = _options(options)
         cb, close = progress_callback(progress, f"mta {report}")
         try:
             df = await self._native.fetch_async(report, date_str(start, "start"),
@@ -417,7 +419,4 @@ def parse(endpoint: str, text: str | bytes, **options: Any) -> pl.DataFrame:
         >>> aps.mta.parse("active_users", raw).row(0)[1:]
         (1204, None, 9000)
     """
-    opts = {k: v for k, v in options.items() if v is not None}
-    if "metrics" in opts:
-        opts["metrics"] = _metrics(opts["metrics"])
-    return _native.mta_parse(endpoint, text, {k: str(v) for k, v in opts.items()})
+    return _native.mta_parse(endpoint, text, _options(options))
