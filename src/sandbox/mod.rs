@@ -110,6 +110,27 @@ pub struct Fault {
     pub offset: Option<i64>,
 }
 
+impl Fault {
+    /// A fault of `provider`/`endpoint` that lets `skip` requests through,
+    /// then fires `times` times (`None`: always), at any page offset.
+    pub fn on(
+        provider: &str,
+        endpoint: &str,
+        kind: FaultKind,
+        skip: u32,
+        times: Option<u32>,
+    ) -> Self {
+        Fault {
+            provider: Some(provider.to_string()),
+            endpoint: Some(endpoint.to_string()),
+            kind,
+            skip,
+            times,
+            offset: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Hit {
     pub provider: &'static str,

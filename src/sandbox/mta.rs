@@ -557,14 +557,8 @@ mod tests {
             FaultKind::Reset,
         ] {
             sb.state.clear_faults();
-            sb.state.add_fault(Fault {
-                provider: Some("mta".into()),
-                endpoint: Some("user_basic".into()),
-                kind: kind.clone(),
-                skip: 0,
-                times: Some(1),
-                offset: None,
-            });
+            sb.state
+                .add_fault(Fault::on("mta", "user_basic", kind.clone(), 0, Some(1)));
             let r = rt
                 .block_on(c.fetch(&r1, &p))
                 .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
@@ -572,14 +566,13 @@ mod tests {
         }
         // a missing date is never silent
         sb.state.clear_faults();
-        sb.state.add_fault(Fault {
-            provider: Some("mta".into()),
-            endpoint: Some("user_basic".into()),
-            kind: FaultKind::DropRows(2),
-            skip: 0,
-            times: None,
-            offset: None,
-        });
+        sb.state.add_fault(Fault::on(
+            "mta",
+            "user_basic",
+            FaultKind::DropRows(2),
+            0,
+            None,
+        ));
         let e = rt.block_on(c.fetch(&r1, &p)).unwrap_err();
         assert!(matches!(e, Error::Incomplete { .. }), "{e}");
         assert!(e.to_string().contains("2024-03-01"), "{e}");
@@ -589,51 +582,47 @@ mod tests {
         sb.state.clear_faults();
         let clean = rt.block_on(c.fetch(&long, &p)).unwrap().data;
         sb.state.clear_faults();
-        sb.state.add_fault(Fault {
-            provider: Some("mta".into()),
-            endpoint: Some("user_basic".into()),
-            kind: FaultKind::DropRows(1),
-            skip: 1,
-            times: Some(1),
-            offset: None,
-        });
+        sb.state.add_fault(Fault::on(
+            "mta",
+            "user_basic",
+            FaultKind::DropRows(1),
+            1,
+            Some(1),
+        ));
         let again = rt.block_on(c.fetch(&long, &p)).unwrap().data;
         assert!(again.equals_missing(&clean));
         sb.state.clear_faults();
-        sb.state.add_fault(Fault {
-            provider: Some("mta".into()),
-            endpoint: Some("user_basic".into()),
-            kind: FaultKind::DropRows(1),
-            skip: 1,
-            times: None,
-            offset: None,
-        });
+        sb.state.add_fault(Fault::on(
+            "mta",
+            "user_basic",
+            FaultKind::DropRows(1),
+            1,
+            None,
+        ));
         let e = rt.block_on(c.fetch(&long, &p)).unwrap_err();
         assert!(matches!(e, Error::Incomplete { .. }), "{e}");
         // windows that keep failing while another came back: their dates
         // are missing, and named
         sb.state.clear_faults();
-        sb.state.add_fault(Fault {
-            provider: Some("mta".into()),
-            endpoint: Some("user_basic".into()),
-            kind: FaultKind::Status(500),
-            skip: 1,
-            times: None,
-            offset: None,
-        });
+        sb.state.add_fault(Fault::on(
+            "mta",
+            "user_basic",
+            FaultKind::Status(500),
+            1,
+            None,
+        ));
         let e = rt.block_on(c.fetch(&long, &p)).unwrap_err();
         assert!(matches!(e, Error::Incomplete { .. }), "{e}");
         assert!(e.to_string().contains("2 of 3 windows"), "{e}");
         // ... but when every window fails, the service is down: the error as is
         sb.state.clear_faults();
-        sb.state.add_fault(Fault {
-            provider: Some("mta".into()),
-            endpoint: Some("user_basic".into()),
-            kind: FaultKind::Status(500),
-            skip: 0,
-            times: None,
-            offset: None,
-        });
+        sb.state.add_fault(Fault::on(
+            "mta",
+            "user_basic",
+            FaultKind::Status(500),
+            0,
+            None,
+        ));
         let e = rt.block_on(c.fetch(&long, &p)).unwrap_err();
         assert!(matches!(e, Error::Server { code: 500, .. }), "{e}");
         // quota is not retried
