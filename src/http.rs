@@ -3,12 +3,10 @@
 //! concurrency and progress events.
 
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use rand::Rng;
 use tokio::sync::Semaphore;
 
@@ -147,8 +145,12 @@ impl Progress {
 /// The HTTP layer of one client.
 pub struct Http {
     provider: &'static str,
-    client: reqwest::Client,
-    limiter: DefaultDirectRateLimiter,
+    /// The connection pool and the process that built it: a forked child
+    /// must not reuse the parent's connections (their sockets are shared
+    /// with the parent and registered with the parent's runtime), so a new
+    /// pool is built the first time a new process sends a request.
+    client: Mutex<(u32, reqwest::Client)>,
+    pacer: Pacer,
     sem: Semaphore,
     cfg: HttpConfig,
     pub stats: Stats,
@@ -166,25 +168,11 @@ impl std::fmt::Debug for Http {
 impl Http {
     pub fn new(provider: &'static str, cfg: HttpConfig) -> Result<Self> {
         cfg.validate()?;
-        let mut builder = reqwest::Client::builder()
-            .timeout(cfg.timeout)
-            .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("appstats/", env!("CARGO_PKG_VERSION")))
-            .pool_max_idle_per_host(cfg.concurrency.max(1));
-        for (host, addr) in &cfg.resolve {
-            builder = builder.resolve(host, *addr);
-        }
-        let client = builder
-            .build()
-            .map_err(|e| Error::Internal(format!("cannot build HTTP client: {e}")))?;
-        let rate = NonZeroU32::new(cfg.rate_per_sec).expect("validated");
-        // Burst of one: requests are spaced evenly, so no one-second window
-        // ever holds more than `rate_per_sec` (+1 at its edge) requests.
-        let quota = Quota::per_second(rate).allow_burst(NonZeroU32::MIN);
+        let client = build_client(&cfg)?;
         Ok(Http {
             provider,
-            client,
-            limiter: RateLimiter::direct(quota),
+            client: Mutex::new((std::process::id(), client)),
+            pacer: Pacer::new(cfg.rate_per_sec),
             sem: Semaphore::new(cfg.concurrency),
             cfg,
             stats: Stats::default(),
@@ -199,15 +187,29 @@ impl Http {
         self.provider
     }
 
+    /// This process's connection pool (rebuilt once after a `fork()`).
+    fn client(&self) -> Result<reqwest::Client> {
+        let pid = std::process::id();
+        let mut slot = self.client.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.0 != pid {
+            *slot = (pid, build_client(&self.cfg)?);
+        }
+        Ok(slot.1.clone())
+    }
+
     /// One attempt: wait for a concurrency slot and the rate limiter, send,
     /// read the whole body. HTTP 429/5xx become retryable errors.
-    async fn attempt(&self, req: reqwest::RequestBuilder) -> Result<Reply> {
+    async fn attempt(
+        &self,
+        client: &reqwest::Client,
+        req: reqwest::RequestBuilder,
+    ) -> Result<Reply> {
         let _permit = self
             .sem
             .acquire()
             .await
             .map_err(|_| Error::Internal("HTTP semaphore closed".into()))?;
-        self.limiter.until_ready().await;
+        self.pacer.wait().await;
         let request = req.build().map_err(|e| self.transport(e))?;
         let n = self.stats.requests.fetch_add(1, Ordering::Relaxed) + 1;
         log::debug!(
@@ -216,8 +218,7 @@ impl Http {
             request.method(),
             redact(request.url().as_str())
         );
-        let resp = self
-            .client
+        let resp = client
             .execute(request)
             .await
             .map_err(|e| self.transport(e))?;
@@ -275,8 +276,9 @@ impl Http {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let result = match build(&self.client) {
-                Ok(req) => self.attempt(req).await.and_then(&decode),
+            let client = self.client()?;
+            let result = match build(&client) {
+                Ok(req) => self.attempt(&client, req).await.and_then(&decode),
                 Err(e) => return Err(e),
             };
             match result {
@@ -325,6 +327,52 @@ impl Http {
             }
         }
     }
+}
+
+/// Spaces requests evenly at `rate` per second (a burst of one), so no
+/// one-second window ever holds more than `rate` (+1 at its edge) requests.
+///
+/// Waits use tokio's timer, which lives in the runtime: a timer thread of
+/// its own (as `governor`'s `futures-timer` has) would not exist in a
+/// forked child, and every wait there would hang.
+struct Pacer {
+    interval: Duration,
+    next: Mutex<Option<tokio::time::Instant>>,
+}
+
+impl Pacer {
+    fn new(rate_per_sec: u32) -> Self {
+        Pacer {
+            interval: Duration::from_secs(1) / rate_per_sec.max(1),
+            next: Mutex::new(None),
+        }
+    }
+
+    /// Reserve the next free slot and sleep until it.
+    async fn wait(&self) {
+        let slot = {
+            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+            let now = tokio::time::Instant::now();
+            let slot = next.map_or(now, |n| n.max(now));
+            *next = Some(slot + self.interval);
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+}
+
+fn build_client(cfg: &HttpConfig) -> Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .timeout(cfg.timeout)
+        .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
+        .user_agent(concat!("appstats/", env!("CARGO_PKG_VERSION")))
+        .pool_max_idle_per_host(cfg.concurrency.max(1));
+    for (host, addr) in &cfg.resolve {
+        builder = builder.resolve(host, *addr);
+    }
+    builder
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot build HTTP client: {e}")))
 }
 
 /// Full-jitter-ish exponential backoff: `base * 2^(n-1)`, capped, then

@@ -4,8 +4,10 @@
 //! the shared tokio runtime, and hand back Polars frames. Exceptions are the
 //! classes defined in `appstats/errors.py`.
 
+mod awaitable;
 mod baidu;
 mod errors;
+mod lifecycle;
 mod mta;
 mod sandbox;
 mod tim;
@@ -23,14 +25,50 @@ use crate::error::Error;
 use crate::http::{HttpConfig, Progress, ProgressFn};
 pub use errors::to_py;
 
+pub use awaitable::into_awaitable;
+
+/// How often a blocking call on the main thread looks for Ctrl-C / Jupyter's
+/// interrupt (signals are only delivered to Python's main thread).
+const SIGNAL_POLL: Duration = Duration::from_millis(50);
+
 /// Run a core future to completion with the GIL released; panics become
-/// `appstats.InternalError`.
+/// `appstats.InternalError`. On the main thread the wait wakes every
+/// [`SIGNAL_POLL`] to run Python's signal handlers: a `KeyboardInterrupt`
+/// drops the future (and its in-flight requests) and is raised at once.
 pub fn block_on<T: Send>(
     py: Python<'_>,
     fut: impl Future<Output = crate::Result<T>> + Send,
 ) -> PyResult<T> {
-    let r = py.detach(|| crate::runtime::runtime().block_on(AssertUnwindSafe(fut).catch_unwind()));
-    flatten(r)
+    let fut = AssertUnwindSafe(fut).catch_unwind();
+    if !is_main_thread(py)? {
+        return flatten(py.detach(|| crate::runtime::runtime().block_on(fut)));
+    }
+    let r = py.detach(|| {
+        crate::runtime::runtime().block_on(async {
+            tokio::pin!(fut);
+            let mut tick = tokio::time::interval(SIGNAL_POLL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tokio::select! {
+                    biased;
+                    r = &mut fut => return Ok::<_, PyErr>(r),
+                    _ = tick.tick() => {
+                        // This is the caller's own thread, not a runtime
+                        // thread: the interpreter is alive while it waits.
+                        Python::attach(|py| py.check_signals())?;
+                    }
+                }
+            }
+        })
+    });
+    flatten(r?)
+}
+
+fn is_main_thread(py: Python<'_>) -> PyResult<bool> {
+    let threading = py.import("threading")?;
+    let main = threading.call_method0("main_thread")?;
+    Ok(threading.call_method0("current_thread")?.is(&main))
 }
 
 fn flatten<T>(r: std::thread::Result<crate::Result<T>>) -> PyResult<T> {
@@ -48,19 +86,6 @@ fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
         .or_else(|| p.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".into());
     format!("appstats panicked ({msg}); please report this bug")
-}
-
-/// Wrap a core future as a Python awaitable (runs on the shared runtime).
-pub fn into_awaitable<'py, T>(
-    py: Python<'py>,
-    fut: impl Future<Output = crate::Result<T>> + Send + 'static,
-) -> PyResult<Bound<'py, PyAny>>
-where
-    T: for<'a> IntoPyObject<'a> + Send + 'static,
-{
-    pyo3_async_runtimes::tokio::future_into_py(py, async move {
-        flatten(AssertUnwindSafe(fut).catch_unwind().await)
-    })
 }
 
 /// Catch panics in synchronous code that does not need the runtime.
@@ -126,11 +151,10 @@ pub fn progress(cb: Option<Py<PyAny>>) -> Progress {
     let f: Option<ProgressFn> = cb.map(|cb| {
         let cb = Arc::new(cb);
         Arc::new(move |done: u64, total: u64| {
-            Python::attach(|py| {
-                if let Err(e) = cb.call1(py, (done, total)) {
-                    log::warn!("progress callback failed: {e}");
-                }
-            })
+            let failed = lifecycle::attach(|py| cb.call1(py, (done, total)).err()).flatten();
+            if let Some(e) = failed {
+                log::warn!("progress callback failed: {e}");
+            }
         }) as ProgressFn
     });
     Progress::new(f)
@@ -161,8 +185,8 @@ fn _serde_parse(py: Python<'_>, text: &str) -> PyResult<usize> {
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    let _ = pyo3_log::try_init();
-    let _ = pyo3_async_runtimes::tokio::init_with_runtime(crate::runtime::runtime());
+    lifecycle::install_logger(m.py())?;
+    lifecycle::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<baidu::BaiduClient>()?;
     m.add_class::<sandbox::NativeSandbox>()?;
