@@ -4,9 +4,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# cargo test (no `python` feature) and maturin (with it) build polars with
-# different features: separate target dirs avoid rebuilding it each time.
-RUST_TARGET := target/rust
+# One build of Polars: maturin builds the extension in target/py, and
+# tools/cargo-py runs clippy and the Rust tests with the same features,
+# profile and PyO3 environment there (see Cargo.toml's feature alignment).
 PY_TARGET := target/py
 PY_DEPS := "maturin>=1.7,<2" "polars>=1.33" pyarrow pandas tqdm pytest nbclient nbformat \
 	ipykernel matplotlib requests ruff mypy pandas-stubs
@@ -29,12 +29,13 @@ demo: develop
 
 lint: venv
 	cargo fmt --check
-	CARGO_TARGET_DIR=$(RUST_TARGET) cargo clippy --all-targets -- -D warnings
 	$(VENV)/bin/ruff check python tests $(wildcard benches)
 	$(VENV)/bin/mypy --strict python/appstats tests/typing_sample.py
 
-test-rust:
-	CARGO_TARGET_DIR=$(RUST_TARGET) cargo test
+# clippy (-D warnings, python feature, every target) and the Rust tests in
+# one build that reuses the extension's dependencies.
+test-rust: develop
+	tools/cargo-py clippy-test
 
 test-python: develop
 	$(PY) -m pytest -q tests --doctest-modules python/appstats
