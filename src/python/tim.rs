@@ -23,6 +23,7 @@ fn options(resolve_to: Option<&str>, usersig_expire: u64) -> Result<ClientOption
     Ok(ClientOptions {
         usersig_expire,
         resolve_to,
+        ..Default::default()
     })
 }
 

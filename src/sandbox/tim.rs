@@ -6,7 +6,6 @@
 //! 70016.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -45,7 +44,8 @@ pub struct TimConfig {
     pub admin: String,
     /// Days served.
     pub days: usize,
-    /// Newest day served; `None` = yesterday (UTC).
+    /// Newest day served; `None` = yesterday, China time (UTC+8), as the
+    /// real service.
     pub end_date: Option<NaiveDate>,
 }
 
@@ -305,10 +305,8 @@ fn day_values(seed: u64, app: &TimApp, d: NaiveDate) -> Map<String, Value> {
 /// The newest day served.
 pub fn end_date(st: &State) -> NaiveDate {
     st.cfg.tim.end_date.unwrap_or_else(|| {
-        chrono::Utc::now()
-            .date_naive()
-            .pred_opt()
-            .unwrap_or_default()
+        let today = crate::providers::common::today_cn();
+        today.pred_opt().unwrap_or(today)
     })
 }
 
@@ -362,14 +360,16 @@ pub fn client(sb: &Sandbox, index: usize, cfg: HttpConfig) -> Result<tim::Client
         Some(&sb.state.cfg.tim.admin),
         &app.region,
         cfg,
-        &options(sb.addr),
+        &options(sb),
     )
 }
 
-/// Client options that route every region's domain to the sandbox.
-pub fn options(addr: SocketAddr) -> ClientOptions {
+/// Client options that route every region's domain to the sandbox and
+/// expect the days it serves.
+pub fn options(sb: &Sandbox) -> ClientOptions {
     ClientOptions {
-        resolve_to: Some(addr),
+        resolve_to: Some(sb.addr),
+        window_end: Some(end_date(&sb.state)),
         ..Default::default()
     }
 }
@@ -455,7 +455,7 @@ mod tests {
                 "china",
                 Some(&f),
                 quick(),
-                &options(sb.addr),
+                &options(&sb),
                 &p,
             ))
             .unwrap();
@@ -469,7 +469,7 @@ mod tests {
         let p = Progress::default();
         let app = sb.state.cfg.tim.apps[0].clone();
         let mk = |key: &str, id: Option<&str>, region: &str| {
-            tim::Client::with_options(app.sdkappid, key, id, region, quick(), &options(sb.addr))
+            tim::Client::with_options(app.sdkappid, key, id, region, quick(), &options(&sb))
                 .unwrap()
         };
         let code = |c: tim::Client| rt.block_on(c.app_info(None, &p)).unwrap_err().code();
@@ -477,7 +477,7 @@ mod tests {
         assert_eq!(code(mk(&app.secret_key, Some("bob"), "cn")), Some(60010));
         assert_eq!(code(mk(&app.secret_key, None, "sgp")), Some(70016));
         let unknown =
-            tim::Client::with_options(999, "k", None, "cn", quick(), &options(sb.addr)).unwrap();
+            tim::Client::with_options(999, "k", None, "cn", quick(), &options(&sb)).unwrap();
         assert_eq!(code(unknown), Some(60006));
         // A client whose clock is two days behind signs expired UserSigs:
         // renewed once, still expired → a clear, final error.

@@ -11,6 +11,7 @@ use polars::prelude::DataFrame;
 
 use crate::error::{Error, Result};
 use crate::http::{bounded, Http, HttpConfig, Progress, Reply};
+use crate::providers::common::DateCoverage;
 use crate::table::TableBuilder;
 pub use endpoints::{Metric, Report, ReportKind, Shape, PROVIDER, REPORTS};
 
@@ -36,10 +37,7 @@ pub struct Request {
     pub end: NaiveDate,
 }
 
-/// Today in China (MTA's time zone, UTC+8).
-pub fn today_cn() -> NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
-}
+pub use crate::providers::common::today_cn;
 
 impl Request {
     /// Validate a report name, dates and options (see
@@ -267,8 +265,8 @@ pub fn check_dates(
     rows: &TableBuilder,
     win: (NaiveDate, NaiveDate),
 ) -> Result<()> {
-    let all = parse::dates(rows, 0);
-    if let Some(out) = all.iter().find(|d| **d < win.0 || **d > win.1) {
+    let cov = DateCoverage::of(win, parse::dates(rows, 0));
+    if let Some(out) = cov.outside.first() {
         return Err(Error::malformed(
             PROVIDER,
             report.path,
@@ -278,28 +276,13 @@ pub fn check_dates(
             ),
         ));
     }
-    let got: std::collections::HashSet<NaiveDate> = all.into_iter().collect();
-    let missing: Vec<NaiveDate> = win
-        .0
-        .iter_days()
-        .take_while(|d| *d <= win.1)
-        .filter(|d| !got.contains(d))
-        .collect();
-    if missing.is_empty() {
+    if cov.is_complete() {
         return Ok(());
     }
-    let shown: Vec<String> = missing.iter().take(10).map(|d| d.to_string()).collect();
     Err(Error::incomplete(
         PROVIDER,
         report.path,
-        format!(
-            "{} date(s) missing from the reply for {} – {}: {}{}",
-            missing.len(),
-            win.0,
-            win.1,
-            shown.join(", "),
-            if missing.len() > 10 { ", ..." } else { "" }
-        ),
+        cov.describe_missing(),
     ))
 }
 
@@ -378,7 +361,7 @@ mod tests {
         let e = check_dates(&r, &rows, (d("2024-02-28"), d("2024-03-02"))).unwrap_err();
         let msg = e.to_string();
         assert!(matches!(e, Error::Incomplete { .. }));
-        assert!(msg.contains("2 date(s) missing") && msg.contains("2024-02-28, 2024-02-29"));
+        assert!(msg.contains("2 day(s) missing") && msg.contains("2024-02-28, 2024-02-29"));
         let e = check_dates(&r, &rows, (d("2024-03-01"), d("2024-03-01"))).unwrap_err();
         assert!(e.to_string().contains("outside"), "{e}");
     }
