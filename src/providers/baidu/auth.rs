@@ -140,6 +140,7 @@ struct Token {
 fn decode_token(reply: Reply) -> Result<Token> {
     let text = std::str::from_utf8(&reply.body)
         .map_err(|e| Error::malformed(PROVIDER, "oauth/token", e))?;
+    let text = crate::table::strip_bom(text);
     let r: TokenReply =
         serde_json::from_str(text).map_err(|e| Error::malformed(PROVIDER, "oauth/token", e))?;
     if let Some(code) = r.error_code.filter(|c| *c != 0) {

@@ -104,6 +104,7 @@ fn bad(report: &Report, e: impl fmt::Display) -> Error {
 
 /// Check the envelope and return the raw payload (`ret_data` or `data`).
 pub fn open<'a>(report: &Report, text: &'a str) -> Result<Option<&'a RawValue>> {
+    let text = crate::table::strip_bom(text);
     let env: Envelope = serde_json::from_str(text).map_err(|e| bad(report, e))?;
     let code = match &env.ret_code {
         None => return Err(bad(report, "reply has no ret_code")),
@@ -236,7 +237,7 @@ impl<'de, S: KeyedSink<'de>> Visitor<'de> for Entry<'_, '_, S> {
         self.scalar(Cell::Int(v))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.scalar(i64::try_from(v).map_or(Cell::Float(v as f64), Cell::Int))
+        self.scalar(Cell::from_u64(v))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
         self.scalar(Cell::Float(v))
@@ -300,11 +301,37 @@ struct TableSink {
     /// Keep unknown fields as String columns (error list).
     extras: bool,
     flat: bool,
+    /// Key of the current row in a keyed object (error messages).
+    row_key: RowKey,
 }
 
 impl TableSink {
     fn field(&self, key: &str) -> Option<usize> {
         self.fields.iter().find(|(k, _)| k == key).map(|(_, i)| *i)
+    }
+}
+
+/// Where the current row is, for error messages: its key in a keyed
+/// object (`ret_data["2024-03-01"]`) or its index in an array.
+#[derive(Default)]
+struct RowKey {
+    key: String,
+    keyed: bool,
+}
+
+impl RowKey {
+    fn set(&mut self, key: Option<&str>) {
+        self.key.clear();
+        self.keyed = key.is_some();
+        self.key.push_str(key.unwrap_or(""));
+    }
+
+    fn describe(&self, index: usize) -> String {
+        if self.keyed {
+            format!("ret_data[{:?}]", self.key)
+        } else {
+            format!("ret_data[{index}]")
+        }
     }
 }
 
@@ -323,9 +350,12 @@ impl<'de> RowSink<'de> for TableSink {
             }
             None => return Ok(()),
         };
-        self.t
-            .set(i, &cell)
-            .map_err(|e| format!("field {key:?}: {e}"))
+        self.t.set(i, &cell).map_err(|e| {
+            format!(
+                "{}: field {key:?}: {e}",
+                self.row_key.describe(self.t.n_rows())
+            )
+        })
     }
 
     fn end_row(&mut self) -> Result<(), String> {
@@ -342,6 +372,7 @@ impl<'de> RowSink<'de> for TableSink {
 
 impl<'de> KeyedSink<'de> for TableSink {
     fn begin(&mut self, key: Option<&str>) -> Result<(), String> {
+        self.row_key.set(key);
         if let (Some(k), Some(i)) = (key, self.key_col) {
             self.t
                 .set(i, &Cell::Str(Cow::Borrowed(k)))
@@ -362,10 +393,25 @@ struct RetentionSink {
     date: Option<NaiveDate>,
     size: Option<i64>,
     cells: Vec<(i64, Option<i64>)>,
+    row_key: RowKey,
+    /// Cohorts read so far (error messages).
+    cohorts: usize,
 }
 
 impl<'de> RowSink<'de> for RetentionSink {
     fn cell(&mut self, key: &str, cell: Cell<'de>) -> Result<(), String> {
+        self.read(key, cell)
+            .map_err(|e| format!("{}: {e}", self.row_key.describe(self.cohorts)))
+    }
+
+    fn end_row(&mut self) -> Result<(), String> {
+        self.cohorts += 1;
+        self.emit()
+    }
+}
+
+impl RetentionSink {
+    fn read(&mut self, key: &str, cell: Cell) -> Result<(), String> {
         match key {
             "Date" | "date" => {
                 if self.date.is_none() {
@@ -374,7 +420,7 @@ impl<'de> RowSink<'de> for RetentionSink {
                         _ => None,
                     };
                     if self.date.is_none() {
-                        return Err(format!("retention date {cell:?} is not a date"));
+                        return Err(format!("retention date {} is not a date", cell.describe()));
                     }
                 }
             }
@@ -391,7 +437,7 @@ impl<'de> RowSink<'de> for RetentionSink {
         Ok(())
     }
 
-    fn end_row(&mut self) -> Result<(), String> {
+    fn emit(&mut self) -> Result<(), String> {
         let date = self.date.take().ok_or("retention row without a date")?;
         let size = self.size.take();
         for &p in &self.periods {
@@ -414,6 +460,7 @@ impl<'de> RowSink<'de> for RetentionSink {
 
 impl<'de> KeyedSink<'de> for RetentionSink {
     fn begin(&mut self, key: Option<&str>) -> Result<(), String> {
+        self.row_key.set(key);
         self.date = None;
         self.size = None;
         self.cells.clear();
@@ -480,6 +527,7 @@ pub fn schema(report: &Report) -> Vec<(String, Kind)> {
 
 /// Parse one reply into the report's rows (long form for retention).
 pub fn parse_rows(report: &Report, text: &str) -> Result<TableBuilder> {
+    let text = crate::table::strip_bom(text);
     if report.kind == ReportKind::Retention {
         let mut s = RetentionSink {
             t: TableBuilder::new(RETENTION_LONG),
@@ -487,6 +535,8 @@ pub fn parse_rows(report: &Report, text: &str) -> Result<TableBuilder> {
             date: None,
             size: None,
             cells: vec![],
+            row_key: RowKey::default(),
+            cohorts: 0,
         };
         one_pass(report, text, &mut s)?;
         return Ok(s.t);
@@ -554,6 +604,7 @@ pub fn parse_rows(report: &Report, text: &str) -> Result<TableBuilder> {
         consts,
         extras,
         flat,
+        row_key: RowKey::default(),
     };
     one_pass(report, text, &mut s)?;
     Ok(s.t)

@@ -292,6 +292,7 @@ impl<'de> RowSink<'de> for Sink {
 /// sorted by date. `host` is only used in error messages.
 pub fn parse_reply(text: &str, sel: &Selection, host: &str) -> Result<TableBuilder> {
     let bad = |e: &dyn std::fmt::Display| Error::malformed(PROVIDER, ENDPOINT, e);
+    let text = crate::table::strip_bom(text);
     let env: Envelope = serde_json::from_str(text).map_err(|e| bad(&e))?;
     let info = env.error_info.as_deref().unwrap_or("");
     let code = match &env.error_code {
