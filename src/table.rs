@@ -254,38 +254,43 @@ pub fn parse_int_str(s: &str) -> Result<Option<i64>, String> {
         return Ok(None);
     };
     // value = digits × 10^scale, computed exactly on the decimal digits
-    let mut digits: Vec<u8> = w
+    // (without allocating: this is the path of every "1,234")
+    let int_digits = w.int.len() - w.int.bytes().filter(|b| *b == b',').count();
+    let total = int_digits + w.frac.len();
+    let scale = w.exp - w.frac.len() as i64;
+    let keep = if scale < 0 {
+        total.saturating_sub(usize::try_from(scale.unsigned_abs()).unwrap_or(usize::MAX))
+    } else {
+        total
+    };
+    let digits = w
         .int
         .bytes()
         .filter(|b| *b != b',')
         .chain(w.frac.bytes())
-        .collect();
-    let scale = w.exp - w.frac.len() as i64;
-    if scale < 0 {
-        let cut = digits.len().saturating_sub(scale.unsigned_abs() as usize);
-        if digits[cut..].iter().any(|d| *d != b'0') {
-            return Err(format!("expected an integer, got {s:?}"));
-        }
-        digits.truncate(cut);
-    }
-    let first = digits
-        .iter()
-        .position(|d| *d != b'0')
-        .unwrap_or(digits.len());
-    let significant = &digits[first..];
-    if significant.is_empty() {
-        return Ok(Some(0));
-    }
-    let width = significant.len() as i64 + scale.max(0);
-    if width > 19 {
-        return Err(too_big(&format!("{s:?}")));
-    }
+        .map(|b| b - b'0');
     let mut v: i128 = 0;
-    for d in significant {
-        v = v * 10 + i128::from(d - b'0');
+    let mut significant = 0usize;
+    for (i, d) in digits.enumerate() {
+        if i >= keep {
+            if d != 0 {
+                return Err(format!("expected an integer, got {s:?}"));
+            }
+            continue;
+        }
+        if v != 0 || d != 0 {
+            significant += 1;
+            if significant > 19 {
+                return Err(too_big(&format!("{s:?}")));
+            }
+        }
+        v = v * 10 + i128::from(d);
     }
-    for _ in 0..scale.max(0) {
-        v *= 10;
+    if v != 0 && scale > 0 {
+        if significant as i64 + scale > 19 {
+            return Err(too_big(&format!("{s:?}")));
+        }
+        v *= 10i128.pow(scale as u32);
     }
     if w.neg {
         v = -v;
@@ -359,6 +364,36 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
         })
     }
     NaiveDate::from_ymd_opt(num(y)? as i32, num(m)?, num(d)?)
+}
+
+/// Parse a date-time: `YYYY-MM-DD HH:MM[:SS]` (also with `/` or no
+/// separators in the date, `T` between date and time, fractional seconds),
+/// or a date alone (midnight).
+pub fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
+    let t = s.trim();
+    let (date, time) = match t.find([' ', 'T']) {
+        Some(i) => (&t[..i], t[i + 1..].trim()),
+        None => (t, ""),
+    };
+    let d = parse_date(date)?;
+    if time.is_empty() {
+        return Some(d.and_time(chrono::NaiveTime::MIN));
+    }
+    let time = chrono::NaiveTime::parse_from_str(time, "%H:%M:%S%.f")
+        .or_else(|_| chrono::NaiveTime::parse_from_str(time, "%H:%M"))
+        .ok()?;
+    Some(d.and_time(time))
+}
+
+/// A date-time from a Unix timestamp in seconds (10 digits or fewer) or
+/// milliseconds (13 digits), as some APIs send them.
+fn epoch_datetime(v: i64) -> Option<NaiveDateTime> {
+    let dt = if v.unsigned_abs() >= 100_000_000_000 {
+        chrono::DateTime::from_timestamp_millis(v)
+    } else {
+        chrono::DateTime::from_timestamp(v, 0)
+    };
+    dt.map(|d| d.naive_utc())
 }
 
 impl<'de: 'a, 'a> de::Deserialize<'de> for Cell<'a> {
@@ -653,7 +688,26 @@ impl Column {
                 )),
                 other => return Err(format!("expected a date, got {}", other.describe())),
             }),
-            Column::Datetime(_) => return Err("datetime cells are built by the parser".into()),
+            Column::Datetime(v) => v.push(match cell {
+                Cell::Null => None,
+                Cell::Str(s) if is_missing_marker(s) => None,
+                Cell::Str(s) => {
+                    Some(datetime_to_us(parse_datetime(s).ok_or_else(|| {
+                        format!("expected a date and time, got {s:?}")
+                    })?))
+                }
+                Cell::Int(i) => {
+                    Some(datetime_to_us(epoch_datetime(*i).ok_or_else(|| {
+                        format!("expected a date and time, got {i}")
+                    })?))
+                }
+                other => {
+                    return Err(format!(
+                        "expected a date and time, got {}",
+                        other.describe()
+                    ))
+                }
+            }),
         }
         Ok(())
     }
@@ -1120,6 +1174,40 @@ mod tests {
             assert!(Column::new(kind).push_cell(&v[10]).is_err());
         }
         assert_eq!(v[5].to_string_opt(), None);
+    }
+
+    #[test]
+    fn datetimes() {
+        let dt = |s: &str| parse_datetime(s).map(|d| d.to_string());
+        assert_eq!(
+            dt("2024-03-01 10:00:00").as_deref(),
+            Some("2024-03-01 10:00:00")
+        );
+        assert_eq!(
+            dt("2024/03/01 10:05").as_deref(),
+            Some("2024-03-01 10:05:00")
+        );
+        assert_eq!(
+            dt("2024-03-01T10:05:06.5").as_deref(),
+            Some("2024-03-01 10:05:06.500")
+        );
+        assert_eq!(dt("20240301").as_deref(), Some("2024-03-01 00:00:00"));
+        for bad in [
+            "2024-03-01 25:00:00",
+            "yesterday",
+            "2024-03-01 10",
+            "10:00:00",
+        ] {
+            assert_eq!(dt(bad), None, "{bad}");
+        }
+        let mut c = Column::new(Kind::Datetime);
+        c.push_cell(&Cell::Int(1_709_287_200)).unwrap(); // seconds
+        c.push_cell(&Cell::Int(1_709_287_200_000)).unwrap(); // milliseconds
+        c.push_cell(&Cell::Str("--".into())).unwrap();
+        assert_eq!(c.get_i64(0), c.get_i64(1));
+        assert_eq!(c.get_i64(2), None);
+        assert!(c.push_cell(&Cell::Str("soon".into())).is_err());
+        assert!(c.push_cell(&Cell::Float(1.5)).is_err());
     }
 
     #[test]

@@ -103,10 +103,17 @@ def test_crash_env_every_dimension(sb: aps.Sandbox, n: int, name: str) -> None:
     assert m.crash_env(S, E, n, progress=False).equals(df)
 
 
-def test_error_list_keeps_every_field(sb: aps.Sandbox) -> None:
+ERROR_LIST_SCHEMA = {
+    "rank": pl.Int64, "key": pl.String, "error_count": pl.Int64, "error_users": pl.Int64,
+    "crash_id": pl.String, "error_msg": pl.String, "app_version": pl.String,
+    "first_time": pl.Datetime("us"),
+}
+
+
+def test_error_list_has_one_schema(sb: aps.Sandbox) -> None:
     df = sb.mta().error_list(S, E, progress=False)
-    assert df.columns[:4] == ["rank", "key", "error_count", "error_users"]
-    assert {"error_msg", "app_version", "first_time"} <= set(df.columns)
+    assert dict(df.schema) == ERROR_LIST_SCHEMA
+    assert df["first_time"].null_count() == 0
     assert df["rank"].to_list() == list(range(1, df.height + 1))
     assert df.schema["error_count"] == pl.Int64
     assert df["error_msg"].null_count() == 0
@@ -340,8 +347,15 @@ def test_offline_parse_fixtures() -> None:
 
     errs = aps.mta.parse("error_list", fixture_text("mta", "error_list.json"))
     assert errs.height == 2
-    assert {"error_msg", "crash_id", "first_time", "app_version"} <= set(errs.columns)
+    assert dict(errs.schema) == ERROR_LIST_SCHEMA  # the fixture's CrashId included
+    assert errs["crash_id"].to_list() == ["12345", None]
+    assert errs["first_time"][0] == dt.datetime(2024, 3, 1, 10, 0)
     assert errs["error_count"].to_list() == [50, 9]
+    # the same columns whatever the reply: empty, without labels, with unknown fields
+    for text in ('{"ret_code":60000,"ret_data":[]}',
+                 '{"ret_code":60000,"ret_data":[{"ErrorNum":"1","ErrorUser":"1"}]}',
+                 '{"ret_code":60000,"ret_data":[{"ErrorNum":"1","Stack":"x","Extra":[1]}]}'):
+        assert dict(aps.mta.parse("error_list", text).schema) == ERROR_LIST_SCHEMA, text
 
     freq = aps.mta.parse("frequency", fixture_text("mta", "frequency.json"))
     assert freq["section"].to_list() == ["1-2次", "3-5次", "50次以上"]

@@ -338,7 +338,8 @@ class Mta:
 
     def error_list(self, start: DateLike, end: DateLike, err_ty: int | None = None, *,
                    output: Output = "polars", progress: ProgressArg = None) -> Any:
-        """Top-100 error list: ``rank, key, error_count, error_users`` + every field sent.
+        """Top-100 error list: ``rank, key, error_count, error_users, crash_id, error_msg,
+        app_version, first_time`` (a fixed schema; other fields of the reply are not read).
 
         Example:
             >>> import appstats as aps

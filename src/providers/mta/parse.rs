@@ -261,36 +261,8 @@ impl<'de, S: KeyedSink<'de>> Visitor<'de> for Entry<'_, '_, S> {
 
 // ---------------------------------------------------------------- sinks
 
-/// `ErrorMsg` → `error_msg`, `crashId` → `crash_id`, `a b` → `a_b`.
-pub fn snake_case(key: &str) -> String {
-    let mut out = String::with_capacity(key.len() + 4);
-    let mut prev_lower = false;
-    for c in key.trim().chars() {
-        if c.is_ascii_uppercase() {
-            if prev_lower {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-            prev_lower = false;
-        } else if c.is_alphanumeric() {
-            out.push(c);
-            prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
-        } else {
-            if !out.is_empty() && !out.ends_with('_') {
-                out.push('_');
-            }
-            prev_lower = false;
-        }
-    }
-    let t = out.trim_matches('_');
-    if t.is_empty() {
-        "field".to_string()
-    } else {
-        t.to_string()
-    }
-}
-
-/// Rows of a flat table: an optional key column, labels, metrics, extras.
+/// Rows of a flat table: an optional key column, labels and metrics;
+/// other fields are not read.
 struct TableSink {
     t: TableBuilder,
     /// reply key → column (MTA names, snake_case names, label fields).
@@ -298,8 +270,6 @@ struct TableSink {
     key_col: Option<usize>,
     rank_col: Option<usize>,
     consts: Vec<(usize, String)>,
-    /// Keep unknown fields as String columns (error list).
-    extras: bool,
     flat: bool,
     /// Key of the current row in a keyed object (error messages).
     row_key: RowKey,
@@ -337,18 +307,8 @@ impl RowKey {
 
 impl<'de> RowSink<'de> for TableSink {
     fn cell(&mut self, key: &str, cell: Cell<'de>) -> Result<(), String> {
-        let i = match self.field(key) {
-            Some(i) => i,
-            None if self.extras => {
-                let mut name = snake_case(key);
-                while self.t.index(&name).is_some() {
-                    name.push_str("_raw");
-                }
-                let i = self.t.add_column(&name, Kind::Str);
-                self.fields.push((key.to_string(), i));
-                i
-            }
-            None => return Ok(()),
+        let Some(i) = self.field(key) else {
+            return Ok(());
         };
         self.t.set(i, &cell).map_err(|e| {
             format!(
@@ -498,8 +458,40 @@ fn head_columns(report: &Report) -> Vec<(&'static str, Kind)> {
     }
 }
 
-/// Output schema of a report (fixed per request; `error_list` adds one
-/// String column per extra field its rows carry).
+/// The columns after the metrics, by report, with the reply keys they are
+/// read from (MTA's spelling, snake_case and camelCase).
+fn tail_columns(report: &Report) -> &'static [(&'static str, Kind, &'static [&'static str])] {
+    match report.kind {
+        ReportKind::ErrorList => ERROR_LIST_LABELS,
+        _ => &[],
+    }
+}
+
+/// `error_list` label columns. The vendor documents no row shape for
+/// `get_err_list`; these are the fields seen in its replies (`CrashId` in
+/// the fixture, the rest in the sandbox's reading). Other fields are not
+/// read: every report's schema is fixed.
+const ERROR_LIST_LABELS: &[(&str, Kind, &[&str])] = &[
+    ("crash_id", Kind::Str, &["CrashId", "crash_id", "crashId"]),
+    (
+        "error_msg",
+        Kind::Str,
+        &["ErrorMsg", "error_msg", "errorMsg"],
+    ),
+    (
+        "app_version",
+        Kind::Str,
+        &["AppVersion", "app_version", "appVersion"],
+    ),
+    (
+        "first_time",
+        Kind::Datetime,
+        &["FirstTime", "first_time", "firstTime"],
+    ),
+];
+
+/// Output schema of a report: fixed per report and options, whatever the
+/// reply holds.
 pub fn schema(report: &Report) -> Vec<(String, Kind)> {
     if report.kind == ReportKind::Retention {
         let mut s: Vec<(String, Kind)> = RETENTION_LONG
@@ -522,6 +514,11 @@ pub fn schema(report: &Report) -> Vec<(String, Kind)> {
         .map(|(n, k)| (n.to_string(), k))
         .collect();
     s.extend(report.metrics.iter().map(|m| (m.name.to_string(), m.kind)));
+    s.extend(
+        tail_columns(report)
+            .iter()
+            .map(|(n, k, _)| (n.to_string(), *k)),
+    );
     s
 }
 
@@ -554,7 +551,6 @@ pub fn parse_rows(report: &Report, text: &str) -> Result<TableBuilder> {
     let mut consts = vec![];
     let mut key_col = None;
     let mut rank_col = None;
-    let mut extras = false;
     let mut flat = false;
     let mut label = |src: &[&str], out: &str| {
         if let Some(i) = col(out) {
@@ -584,7 +580,9 @@ pub fn parse_rows(report: &Report, text: &str) -> Result<TableBuilder> {
         ReportKind::ErrorList => {
             key_col = col("key");
             rank_col = col("rank");
-            extras = true;
+            for (name, _, keys) in ERROR_LIST_LABELS {
+                label(keys, name);
+            }
         }
         ReportKind::Realtime => {
             label(&["Date", "date"], "date");
@@ -602,7 +600,6 @@ pub fn parse_rows(report: &Report, text: &str) -> Result<TableBuilder> {
         key_col,
         rank_col,
         consts,
-        extras,
         flat,
         row_key: RowKey::default(),
     };
@@ -889,34 +886,68 @@ mod tests {
         assert_eq!(strs(&df, "dimension")[0].as_deref(), Some("app_version"));
 
         let df = parse_reply(&report("error_list", &[]), fixture!("error_list")).unwrap();
-        assert_eq!(
-            df.get_column_names(),
-            [
-                "rank",
-                "key",
-                "error_count",
-                "error_users",
-                "error_msg",
-                "crash_id",
+        let schema = [
+            ("rank", DataType::Int64),
+            ("key", DataType::String),
+            ("error_count", DataType::Int64),
+            ("error_users", DataType::Int64),
+            ("crash_id", DataType::String),
+            ("error_msg", DataType::String),
+            ("app_version", DataType::String),
+            (
                 "first_time",
-                "app_version"
-            ]
-        );
+                DataType::Datetime(polars::prelude::TimeUnit::Microseconds, None),
+            ),
+        ]
+        .map(|(n, t)| (n.to_string(), t));
+        assert_eq!(dtypes(&df), schema);
         assert_eq!(
             strs(&df, "crash_id"),
             [Some("12345".into()), None],
-            "numbers in extra fields are kept as text"
+            "numbers in text fields are kept as text"
         );
         assert_eq!(strs(&df, "app_version"), [None, Some("3.2.1".into())]);
         assert_eq!(ints(&df, "error_count"), [Some(50), Some(9)]);
-        // keyed form: the key is kept
+        assert_eq!(ints(&df, "rank"), [Some(1), Some(2)]);
+        assert_eq!(
+            date_strs(&df, "first_time")[0],
+            "2024-03-01 10:00:00.000000"
+        );
+        // keyed form: the key is kept; unknown fields are not read
         let df = parse_reply(
             &report("error_list", &[]),
-            r#"{"ret_code":60000,"ret_data":{"abc":{"ErrorNum":"1","ErrorUser":"1","Stack":"x"}}}"#,
+            r#"{"ret_code":60000,"ret_data":{"abc":{"ErrorNum":"1","ErrorUser":"1","Stack":"x","crashId":"c1"}}}"#,
         )
         .unwrap();
         assert_eq!(strs(&df, "key"), [Some("abc".into())]);
-        assert_eq!(strs(&df, "stack"), [Some("x".into())]);
+        assert_eq!(strs(&df, "crash_id"), [Some("c1".into())]);
+        assert_eq!(dtypes(&df), schema);
+        // the same schema for an empty reply and for a subset of metrics
+        let empty = parse_reply(&report("error_list", &[]), fixture!("empty")).unwrap();
+        assert_eq!(dtypes(&empty), schema);
+        let one = parse_reply(
+            &report("error_list", &[("metrics", "error_users")]),
+            fixture!("error_list"),
+        )
+        .unwrap();
+        assert_eq!(
+            one.get_column_names(),
+            [
+                "rank",
+                "key",
+                "error_users",
+                "crash_id",
+                "error_msg",
+                "app_version",
+                "first_time"
+            ]
+        );
+        let e = parse_reply(
+            &report("error_list", &[]),
+            r#"{"ret_code":60000,"ret_data":[{"ErrorNum":"1","FirstTime":"soon"}]}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("FirstTime"), "{e}");
     }
 
     #[test]
@@ -1059,14 +1090,5 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ints(&df, "error_count"), [Some(5)]);
-    }
-
-    #[test]
-    fn snake_names() {
-        assert_eq!(snake_case("ErrorMsg"), "error_msg");
-        assert_eq!(snake_case("crashId"), "crash_id");
-        assert_eq!(snake_case("App Version"), "app_version");
-        assert_eq!(snake_case("  "), "field");
-        assert_eq!(snake_case("版本"), "版本");
     }
 }
