@@ -11,7 +11,7 @@ PY_TARGET := target/py
 PY_DEPS := "maturin>=1.7,<2" "polars>=1.33" pyarrow pandas tqdm pytest nbclient nbformat \
 	ipykernel matplotlib requests ruff mypy pandas-stubs
 
-.PHONY: venv develop demo test test-rust test-python lint bench wheel smoke clean
+.PHONY: venv develop demo test test-rust test-python lint bench wheel sdist smoke clean
 
 $(VENV)/.deps-stamp: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,11 +51,20 @@ wheel: venv
 	rm -rf dist
 	CARGO_TARGET_DIR=$(PY_TARGET) $(VENV)/bin/maturin build --release -q -o dist
 
-# The built abi3 wheel in a clean venv (only its declared dependencies).
-smoke: wheel
+# The sdist, a wheel built from it by pip (PEP 517, isolated build env with
+# maturin from PyPI), installed in a clean venv with only its declared
+# dependencies. pip runs under the dev venv's interpreter and shares the
+# target dir, so the dependencies are not compiled again.
+sdist: venv
+	rm -rf dist/sdist
+	$(VENV)/bin/maturin sdist -o dist/sdist
+	CARGO_TARGET_DIR=$(CURDIR)/$(PY_TARGET) $(PY) -m pip wheel -q --no-deps \
+		-w dist/sdist dist/sdist/appstats-*.tar.gz
+
+smoke: sdist
 	rm -rf .venv-smoke
 	$(PYTHON) -m venv .venv-smoke
-	.venv-smoke/bin/python -m pip install -q dist/appstats-*.whl
+	.venv-smoke/bin/python -m pip install -q dist/sdist/appstats-*.whl
 	cd /tmp && $(CURDIR)/.venv-smoke/bin/python $(CURDIR)/tests/smoke_wheel.py
 
 clean:
