@@ -9,9 +9,10 @@ PY := $(VENV)/bin/python
 # profile and PyO3 environment there (see Cargo.toml's feature alignment).
 PY_TARGET := target/py
 PY_DEPS := "maturin>=1.7,<2" "polars>=1.33" pyarrow pandas tqdm pytest nbclient nbformat \
-	ipykernel matplotlib requests ruff mypy pandas-stubs
+	ipykernel matplotlib requests ruff mypy pandas-stubs \
+	"mkdocs>=1.6" "mkdocs-material>=9.5" "mkdocstrings[python]>=0.26" "mkdocs-jupyter>=0.25"
 
-.PHONY: venv develop demo test test-rust test-python lint bench wheel sdist smoke clean
+.PHONY: venv develop demo test test-rust test-python lint docs bench wheel sdist smoke clean
 
 $(VENV)/.deps-stamp: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +41,14 @@ test-rust: develop
 test-python: develop
 	$(PY) -m pytest -q tests --doctest-modules python/appstats
 
-test: lint test-rust test-python smoke
+# The docs site (site/): README, API reference from the docstrings and
+# stubs, the notebooks executed against the sandbox. --strict: a broken
+# reference fails the build.
+docs: develop
+	rm -rf .cache/mkdocs-jupyter
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet -d site
+
+test: lint test-rust test-python docs smoke
 
 bench: develop
 	$(PY) benches/flatten.py
@@ -68,4 +76,4 @@ smoke: sdist
 	cd /tmp && $(CURDIR)/.venv-smoke/bin/python $(CURDIR)/tests/smoke_wheel.py
 
 clean:
-	rm -rf $(VENV) .venv-smoke target dist out
+	rm -rf $(VENV) .venv-smoke target dist out site .cache

@@ -5,7 +5,7 @@ Tencent Cloud IM. Every method returns a typed ``polars.DataFrame`` (pandas
 or Arrow with ``output=``), fetches every page, checks row counts, retries
 retryable errors, and raises an :class:`AppStatsError` subclass otherwise.
 
-Example:
+Examples:
     >>> import appstats as aps
     >>> with aps.Sandbox(seed=7) as sb:
     ...     trend = sb.baidu().user_trend("2024-03-01", "2024-03-31")

@@ -1,6 +1,6 @@
 """Baidu smart program (智能小程序) data API.
 
-Example:
+Examples:
     >>> import appstats as aps
     >>> with aps.Sandbox(seed=7) as sb:
     ...     bd = sb.baidu()
@@ -70,7 +70,7 @@ class BaiduSmartApp:
     retryable errors with backoff, and returns a Polars DataFrame (or pandas
     / Arrow with ``output=``). Each has an ``_async`` twin.
 
-    Example:
+    Examples:
         >>> import appstats as aps
         >>> with aps.Sandbox() as sb:
         ...     bd = sb.baidu()
@@ -142,7 +142,7 @@ class BaiduSmartApp:
     ) -> Report:
         """Fetch any report by name, with its summary (``sum``) and metadata.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     r = sb.baidu().report("user_trend", "2024-03-01", "2024-03-07", gran="day")
@@ -170,7 +170,7 @@ class BaiduSmartApp:
     ) -> Report:
         """Awaitable twin of :meth:`report`.
 
-        Example:
+        Examples:
             >>> import asyncio, appstats as aps
             >>> async def main():
             ...     with aps.Sandbox() as sb:
@@ -204,7 +204,7 @@ class BaiduSmartApp:
     def stats(self) -> dict[str, int]:
         """Counters of this client: requests, retries, failures, backoff_ms.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     bd = sb.baidu()
@@ -225,7 +225,7 @@ class BaiduSmartApp:
         (``period_start``, ``period_end``). Ratios are percent; durations
         seconds.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.baidu().user_trend("2024-03-01", "2024-03-31", gran="week")
@@ -243,7 +243,7 @@ class BaiduSmartApp:
                       output: Output = "polars", progress: ProgressArg = None) -> Any:
         """Active users (``getanalysisactivityuser``): DAU/WAU/MAU, activity degrees, lost users.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.baidu().activity_user("2024-03-01", "2024-03-07")
@@ -270,7 +270,7 @@ class BaiduSmartApp:
         Wide: ``cohort_date, cohort_end, cohort_size, d2 … dN`` (``w``/``m``
         for weeks/months).
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     wide = sb.baidu().retention("2024-03-01", "2024-03-31", shape="wide")
@@ -294,7 +294,7 @@ class BaiduSmartApp:
         One row per attribute value: ``attribute`` (age/sex/interest),
         ``attribute_id``, ``name``, ``count_ratio`` (percent).
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.baidu().visit_attribute("2024-03-01", "2024-03-31")
@@ -312,7 +312,7 @@ class BaiduSmartApp:
                output: Output = "polars", progress: ProgressArg = None) -> Any:
         """Regions (``getanalysisregion``): one row per province/region.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.baidu().region("2024-03-01", "2024-03-31")
@@ -333,7 +333,7 @@ class BaiduSmartApp:
         ``terminal_type`` accepts ``"brand"`` or ``"terminal_brand"`` etc.
         With ``network`` Baidu sends fewer metrics: the others are null.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.baidu().terminal("2024-03-01", "2024-03-31", "network")
@@ -352,7 +352,7 @@ class BaiduSmartApp:
                    output: Output = "polars", progress: ProgressArg = None) -> Any:
         """Pages (``getanalysisvisitpage``): page views, stay time, bounce, entries/exits.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox(pages=45) as sb:
             ...     df = sb.baidu().visit_page("2024-03-01", "2024-03-31")
@@ -370,7 +370,7 @@ class BaiduSmartApp:
                         output: Output = "polars", progress: ProgressArg = None) -> Any:
         """Visit habits (``getanalysisvisitcharacter``): depth, time, interval or frequency.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.baidu().visit_character("2024-03-01", "2024-03-31", "frequency")
@@ -396,7 +396,7 @@ class BaiduSmartApp:
         one row with null scene columns. ``level="group"``: one row per
         group with ``scene_count``.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox(sources=5) as sb:
             ...     g = sb.baidu().source("2024-03-01", "2024-03-31", level="group")
@@ -418,7 +418,7 @@ class BaiduSmartApp:
         Needs a TP token (``tp_client_id`` + ``tp_ticket``). ``metrics``
         defaults to every known metric.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.baidu_tp().tp_data("2024-03-01", "2024-03-05", scene=1,
@@ -453,7 +453,7 @@ def parse(endpoint: str, text: str | bytes, **options: Any) -> pl.DataFrame:
     (``source``); options as for the report (e.g. ``gran="week"``,
     ``shape="wide"``, ``level="group"``).
 
-    Example:
+    Examples:
         >>> import appstats as aps
         >>> raw = '{"errno":0,"msg":"ok","data":{"offset":0,"total":1,"data_list":' \\
         ...       '[{"name":"北京","session_count_district":"1,204"}]}}'

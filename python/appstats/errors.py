@@ -3,7 +3,7 @@
 Every error appstats raises is an :class:`AppStatsError`. Messages never
 contain secrets (keys, tokens, signatures, UserSigs).
 
-Example:
+Examples:
     >>> import appstats as aps
     >>> try:
     ...     aps.BaiduSmartApp(access_token="t").user_trend("2024-03-02", "2024-03-01")

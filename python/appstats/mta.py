@@ -1,6 +1,6 @@
 """Tencent MTA (移动分析) app open API.
 
-Example:
+Examples:
     >>> import appstats as aps
     >>> with aps.Sandbox() as sb:
     ...     df = sb.mta().user_basic("2024-03-01", "2024-03-31")
@@ -64,7 +64,7 @@ class Mta:
     name (``"NewUser"``) or id (``10101``); see :data:`METRICS`. ``version``
     and ``channel`` filter where the API supports it.
 
-    Example:
+    Examples:
         >>> import appstats as aps
         >>> with aps.Sandbox() as sb:
         ...     m = sb.mta()
@@ -111,7 +111,7 @@ class Mta:
     def stats(self) -> dict[str, int]:
         """Counters of this client: requests, retries, failures, backoff_ms.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     m = sb.mta()
@@ -125,7 +125,7 @@ class Mta:
               progress: ProgressArg = None, **options: Any) -> Any:
         """Fetch any report by name (see :data:`REPORTS`) with its options.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.mta().fetch("crash", "2024-03-01", "2024-03-07")
@@ -164,7 +164,7 @@ class Mta:
         Columns: ``date, new_users, active_users, sessions, total_users,
         active_accounts, unique_users`` (Int64).
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     sb.mta().user_basic("2024-03-01", "2024-03-03").height
@@ -184,7 +184,7 @@ class Mta:
                  progress: ProgressArg = None) -> Any:
         """Today's user basics, realtime (``10101``–``10105``): one row.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     sb.mta().realtime().height
@@ -203,7 +203,7 @@ class Mta:
                      output: Output = "polars", progress: ProgressArg = None) -> Any:
         """DAU / WAU / MAU (``10201``–``10203``): one row per day.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.mta().active_users("2024-03-01", "2024-03-31", progress=False)
@@ -229,7 +229,7 @@ class Mta:
         One row per terminal value: ``terminal_type, rank, terminal,
         new_users, active_users, sessions``.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.mta().terminal("2024-03-01", "2024-03-31", "network", progress=False)
@@ -251,7 +251,7 @@ class Mta:
               output: Output = "polars", progress: ProgressArg = None) -> Any:
         """Usage (``10401``–``10404``): time and pages per user / session, per day.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.mta().usage("2024-03-01", "2024-03-07", progress=False)
@@ -275,7 +275,7 @@ class Mta:
         One row per bucket: ``bucket, section`` (its label), ``new_users``,
         ``active_users``.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.mta().frequency("2024-03-01", "2024-03-31", progress=False)
@@ -296,7 +296,7 @@ class Mta:
               output: Output = "polars", progress: ProgressArg = None) -> Any:
         """Crashes (``10501`` errors, ``10502`` affected users), per day.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.mta().crash("2024-03-01", "2024-03-07", progress=False)
@@ -319,7 +319,7 @@ class Mta:
 
         One row per value: ``dimension, value, error_count, error_users``.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.mta().crash_env("2024-03-01", "2024-03-31", "os", progress=False)
@@ -340,7 +340,7 @@ class Mta:
                    output: Output = "polars", progress: ProgressArg = None) -> Any:
         """Top-100 error list: ``rank, key, error_count, error_users`` + every field sent.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.mta().error_list("2024-03-01", "2024-03-31", progress=False)
@@ -371,7 +371,7 @@ class Mta:
         (default) the day's new users (``10101``) are fetched for the same
         range and filled in (one more request per 90-day window).
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     r = sb.mta().retention("2024-03-01", "2024-03-10")
@@ -412,7 +412,7 @@ def _fill_sizes(df: pl.DataFrame, sizes: pl.DataFrame) -> pl.DataFrame:
 def parse(endpoint: str, text: str | bytes, **options: Any) -> pl.DataFrame:
     """Parse a saved MTA reply (report name or API path) into the client's frame.
 
-    Example:
+    Examples:
         >>> import appstats as aps
         >>> raw = '{"ret_code":60000,"ret_msg":"ok","ret_data":' \\
         ...       '{"2024-03-01":{"DayUv":"1,204","WeekUv":"-","MonthUv":"9000"}}}'

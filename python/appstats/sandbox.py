@@ -44,7 +44,7 @@ class Sandbox:
         pages: pages in the Baidu page report.
         token_ttl: lifetime (seconds) of issued tokens.
 
-    Example:
+    Examples:
         >>> import appstats as aps
         >>> with aps.Sandbox(seed=1) as sb:
         ...     sb.inject("code", 1000, endpoint="getanalysisregion")  # one internal error
@@ -147,7 +147,7 @@ class Sandbox:
     def mta(self, **kwargs: Any) -> Mta:
         """An :class:`~appstats.Mta` client signed with the sandbox's key.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     sb.mta().user_basic("2024-03-01", "2024-03-02", progress=False).height
@@ -163,7 +163,7 @@ class Sandbox:
     def tim_apps(self) -> list[tuple[int, str, str]]:
         """The simulated Tencent IM apps: ``(sdkappid, secret_key, region)``.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     [(app, region) for app, _key, region in sb.tim_apps()]
@@ -210,7 +210,7 @@ class Sandbox:
             times: how often it fires (``None``: always).
             offset: only for the page at this ``start_index``.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     sb.inject("http_status", 502, times=2)
@@ -222,7 +222,7 @@ class Sandbox:
     def clear_faults(self) -> None:
         """Remove every injected fault.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     sb.inject("code", 17, times=None)
@@ -235,7 +235,7 @@ class Sandbox:
     def request_count(self, provider: str | None = None) -> int:
         """Requests served so far (for one provider or all).
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     _ = sb.mta().crash("2024-03-01", "2024-03-02", progress=False)
@@ -247,7 +247,7 @@ class Sandbox:
     def max_per_second(self, provider: str | None = None) -> int:
         """Most requests seen within any one-second window.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox(pages=8) as sb:
             ...     bd = sb.baidu(page_size=2, rate_limit=5)

@@ -1,6 +1,6 @@
 """Tencent Cloud IM ``getappinfo``: 30 days of app operations data.
 
-Example:
+Examples:
     >>> import appstats as aps
     >>> with aps.Sandbox() as sb:
     ...     df = sb.tim().app_info(fields=["ActiveUserNum", "max_online_num"])
@@ -32,7 +32,7 @@ def gen_usersig(sdkappid: int, secret_key: str, identifier: str, expire: int = 8
                 now: int | None = None) -> str:
     """Generate a UserSig (TLSSigAPIv2: HMAC-SHA256, zlib, URL-safe base64).
 
-    Example:
+    Examples:
         >>> from appstats import tim
         >>> sig = tim.gen_usersig(1400000000, "key", "admin", now=1_700_000_000)
         >>> tim.verify_usersig(sig, 1400000000, "key", now=1_700_000_100)[0]
@@ -48,7 +48,7 @@ def verify_usersig(usersig: str, sdkappid: int, secret_key: str,
     Raises :class:`~appstats.AuthError` when it is malformed, for another
     app, signed with another key, or expired.
 
-    Example:
+    Examples:
         >>> from appstats import tim
         >>> sig = tim.gen_usersig(1400000000, "key", "admin", expire=60, now=1_700_000_000)
         >>> tim.verify_usersig(sig, 1400000000, "key", now=1_700_000_030)
@@ -75,7 +75,7 @@ class TencentIm:
     UserSig, caches it, renews it before expiry and once more when the
     service says it expired (``70001``/``70052``).
 
-    Example:
+    Examples:
         >>> import appstats as aps
         >>> with aps.Sandbox() as sb:
         ...     df = sb.tim().app_info()
@@ -132,7 +132,7 @@ class TencentIm:
     def stats(self) -> dict[str, int]:
         """Counters of this client: requests, retries, failures, backoff_ms.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     im = sb.tim()
@@ -149,7 +149,7 @@ class TencentIm:
         ``fields`` takes original (``"ActiveUserNum"``) or snake_case
         (``"active_user_num"``) names; ``None`` fetches all 36.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.tim().app_info(["UpMsgNum", "down_msg_num"], progress=False)
@@ -185,7 +185,7 @@ class TencentIm:
         Returns one frame with an ``sdkappid`` column first. If any app
         fails, the error names it (no partial frame).
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     apps = [(a, k) for a, k, region in sb.tim_apps() if region == "cn"]
@@ -236,7 +236,7 @@ def _many_http(http: dict[str, Any]) -> HttpKwargs:
 def parse(text: str | bytes) -> pl.DataFrame:
     """Parse a saved ``getappinfo`` reply (all 37 columns, date ascending).
 
-    Example:
+    Examples:
         >>> import appstats as aps
         >>> raw = '{"ErrorCode":0,"Result":[{"Date":"20160605","ChainIncrease":"8"}]}'
         >>> aps.tim.parse(raw).select("date", "chain_increase").row(0)
