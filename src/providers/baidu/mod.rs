@@ -85,12 +85,7 @@ impl Client {
         if page_size == 0 || page_size > 1000 {
             return Err(Error::invalid("page_size must be between 1 and 1000"));
         }
-        let base = base_url.unwrap_or(DEFAULT_BASE_URL).trim_end_matches('/');
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(Error::invalid(format!(
-                "base_url must start with http:// or https://, got {base:?}"
-            )));
-        }
+        let base = &crate::url::parse_base_url(base_url.unwrap_or(DEFAULT_BASE_URL))?;
         Ok(Client {
             http: Http::new(PROVIDER, cfg)?,
             auth: Auth::new(creds, base)?,
