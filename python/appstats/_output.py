@@ -162,7 +162,8 @@ def _caller_stacklevel() -> int:
 
 def warn_if_recent(end: str | None, what: str) -> None:
     """Warn (:class:`~appstats.PartialDataWarning`) when ``end`` is today or
-    later in China time: the providers have data up to yesterday only."""
+    later in China time: the providers have data up to yesterday only.
+    (Emitted before the fetch, so it also explains an ``IncompleteData``.)"""
     if not end:
         return
     try:
@@ -180,32 +181,44 @@ def warn_if_recent(end: str | None, what: str) -> None:
         )
 
 
+def _begin(desc: str, output: str, progress: ProgressArg, end: str | None,
+           validate: Callable[[], object] | None) -> tuple[NativeProgress, Callable[[], None]]:
+    """Everything before the first request: the arguments checked, the
+    recent-data warning (it also explains an error the fetch may raise),
+    then the progress callback."""
+    check_output(output)
+    check_progress(progress)
+    if validate is not None:
+        validate()
+    warn_if_recent(end, desc)
+    return _progress(progress, desc)
+
+
 def call(fetch: Callable[[NativeProgress], Any], *, desc: str, output: str,
-         progress: ProgressArg, end: str | None = None) -> Any:
+         progress: ProgressArg, end: str | None = None,
+         validate: Callable[[], object] | None = None) -> Any:
     """The one path of every blocking fetch.
 
-    Checks ``output`` and ``progress`` (before any request), runs
-    ``fetch(progress_callback)`` with the bar, warns about recent dates,
-    and converts the frame (or each frame of a :class:`Report`).
+    Checks ``output``, ``progress`` and (with ``validate``) the request,
+    before any request; warns about recent dates; runs
+    ``fetch(progress_callback)`` with the bar; and converts the frame (or
+    each frame of a :class:`Report`).
     """
-    check_output(output)
-    cb, close = _progress(progress, desc)
+    cb, close = _begin(desc, output, progress, end, validate)
     try:
         raw = fetch(cb)
     finally:
         close()
-    warn_if_recent(end, desc)
     return _convert_result(raw, output)
 
 
 async def call_async(fetch: Callable[[NativeProgress], Awaitable[Any]], *, desc: str,
-                     output: str, progress: ProgressArg, end: str | None = None) -> Any:
+                     output: str, progress: ProgressArg, end: str | None = None,
+                     validate: Callable[[], object] | None = None) -> Any:
     """Awaitable twin of :func:`call`."""
-    check_output(output)
-    cb, close = _progress(progress, desc)
+    cb, close = _begin(desc, output, progress, end, validate)
     try:
         raw = await fetch(cb)
     finally:
         close()
-    warn_if_recent(end, desc)
     return _convert_result(raw, output)

@@ -159,7 +159,8 @@ class BaiduSmartApp:
             raw = self._native.fetch(*args, cb)
             return _report(raw) if full else raw[0]
 
-        return call(fetch, desc=f"baidu {report}", output=output, progress=progress, end=args[2])
+        return call(fetch, desc=f"baidu {report}", output=output, progress=progress, end=args[2],
+                    validate=lambda: self._native.validate(*args))
 
     async def _fetch_async(self, report: str, start: DateLike, end: DateLike,
                            options: dict[str, Any], output: Output, progress: ProgressArg,
@@ -171,7 +172,7 @@ class BaiduSmartApp:
             return _report(raw) if full else raw[0]
 
         return await call_async(fetch, desc=f"baidu {report}", output=output, progress=progress,
-                                end=args[2])
+                                end=args[2], validate=lambda: self._native.validate(*args))
 
     def report(
         self,

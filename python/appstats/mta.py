@@ -156,7 +156,8 @@ class Mta:
                 df = _fill_sizes(df, new)
             return _report(df, windows) if full else df
 
-        return call(fetch, desc=f"mta {report}", output=output, progress=progress, end=args[2])
+        return call(fetch, desc=f"mta {report}", output=output, progress=progress, end=args[2],
+                    validate=lambda: self._native.validate(*args))
 
     async def _fetch_async(self, report: str, start: DateLike, end: DateLike,
                            options: dict[str, Any], output: Output, progress: ProgressArg,
@@ -172,7 +173,7 @@ class Mta:
             return _report(df, windows) if full else df
 
         return await call_async(fetch, desc=f"mta {report}", output=output, progress=progress,
-                                end=args[2])
+                                end=args[2], validate=lambda: self._native.validate(*args))
 
     def report(self, report: str, start: DateLike, end: DateLike, *, output: Output = "polars",
                progress: ProgressArg = None, **options: Any) -> Report:
