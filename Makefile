@@ -9,9 +9,13 @@ PY := $(VENV)/bin/python
 # profile and PyO3 environment there (see Cargo.toml's feature alignment).
 PY_TARGET := target/py
 PY_DEPS := "maturin>=1.7,<2" "polars>=1.33" pyarrow pandas tqdm pytest nbclient nbformat \
-	ipykernel matplotlib requests ruff mypy pandas-stubs
+	ipykernel matplotlib requests ruff mypy pandas-stubs \
+	"mkdocs>=1.6" "mkdocs-material>=9.5" "mkdocstrings[python]>=0.26" "mkdocs-jupyter>=0.25"
 
-.PHONY: venv develop demo test test-rust test-python lint bench wheel smoke clean
+.PHONY: help venv develop demo test test-rust test-python lint format docs bench wheel sdist smoke clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 22
 
 $(VENV)/.deps-stamp: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,44 +23,68 @@ $(VENV)/.deps-stamp: pyproject.toml
 	$(PY) -m pip install -q $(PY_DEPS)
 	touch $@
 
-venv: $(VENV)/.deps-stamp
+venv: $(VENV)/.deps-stamp ## create .venv with the dev dependencies
 
-develop: venv
+develop: venv ## build the extension into .venv (release)
 	CARGO_TARGET_DIR=$(PY_TARGET) $(VENV)/bin/maturin develop --release -q
 
-demo: develop
+demo: develop ## pull every report from the sandbox into out/*.parquet
 	$(VENV)/bin/appstats demo --out out
 
-lint: venv
+# stubtest imports the built extension: _native.pyi must match it.
+lint: develop ## cargo fmt --check, ruff, mypy --strict, stubtest of _native.pyi
 	cargo fmt --check
 	$(VENV)/bin/ruff check python tests $(wildcard benches)
 	$(VENV)/bin/mypy --strict python/appstats tests/typing_sample.py
+	$(PY) -m mypy.stubtest appstats._native --mypy-config-file pyproject.toml
+
+# (ruff format is not applied yet: the code base predates it; see
+# .pre-commit-config.yaml)
+format: venv ## cargo fmt and ruff's safe fixes (import order, ...)
+	cargo fmt
+	$(VENV)/bin/ruff check --fix python tests $(wildcard benches)
 
 # clippy (-D warnings, python feature, every target) and the Rust tests in
 # one build that reuses the extension's dependencies.
-test-rust: develop
+test-rust: develop ## clippy -D warnings and the Rust tests, one build
 	tools/cargo-py clippy-test
 
-test-python: develop
+test-python: develop ## pytest, doctests and notebooks
 	$(PY) -m pytest -q tests --doctest-modules python/appstats
 
-test: lint test-rust test-python smoke
+# The docs site (site/): README, API reference from the docstrings and
+# stubs, the notebooks executed against the sandbox. --strict: a broken
+# reference fails the build.
+docs: develop ## the docs site into site/ (mkdocs --strict, notebooks executed)
+	rm -rf .cache/mkdocs-jupyter
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet -d site
 
-bench: develop
+test: lint test-rust test-python docs smoke ## everything CI checks
+
+bench: develop ## the benchmarks in benches/ (ratios against baselines)
 	$(PY) benches/flatten.py
 	$(PY) benches/fetch.py
 	$(PY) benches/memory.py
 
-wheel: venv
+wheel: venv ## build the abi3 wheel into dist/
 	rm -rf dist
 	CARGO_TARGET_DIR=$(PY_TARGET) $(VENV)/bin/maturin build --release -q -o dist
 
-# The built abi3 wheel in a clean venv (only its declared dependencies).
-smoke: wheel
+# The sdist, a wheel built from it by pip (PEP 517, isolated build env with
+# maturin from PyPI), installed in a clean venv with only its declared
+# dependencies. pip runs under the dev venv's interpreter and shares the
+# target dir, so the dependencies are not compiled again.
+sdist: venv ## the sdist and a wheel built from it (dist/sdist)
+	rm -rf dist/sdist
+	$(VENV)/bin/maturin sdist -o dist/sdist
+	CARGO_TARGET_DIR=$(CURDIR)/$(PY_TARGET) $(PY) -m pip wheel -q --no-deps \
+		-w dist/sdist dist/sdist/appstats-*.tar.gz
+
+smoke: sdist ## install the sdist-built wheel in a clean venv and use it
 	rm -rf .venv-smoke
 	$(PYTHON) -m venv .venv-smoke
-	.venv-smoke/bin/python -m pip install -q dist/appstats-*.whl
+	.venv-smoke/bin/python -m pip install -q dist/sdist/appstats-*.whl
 	cd /tmp && $(CURDIR)/.venv-smoke/bin/python $(CURDIR)/tests/smoke_wheel.py
 
-clean:
-	rm -rf $(VENV) .venv-smoke target dist out
+clean: ## remove .venv, target, dist, out, site
+	rm -rf $(VENV) .venv-smoke target dist out site .cache

@@ -201,7 +201,8 @@ pub const SECRET_PARAMS: &[&str] = &[
     "code",
 ];
 
-/// Replace the values of secret parameters in a URL or message by `***`.
+/// Replace the values of secret parameters in a URL or message, and the
+/// userinfo of URLs (`http://user:password@host`), by `***`.
 pub fn redact(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -229,7 +230,7 @@ pub fn redact(text: &str) -> String {
         out.push(c);
         rest = &rest[c.len_utf8()..];
     }
-    out
+    crate::url::redact_userinfo(&out)
 }
 
 #[cfg(test)]
@@ -247,6 +248,10 @@ mod tests {
         );
         assert_eq!(redact("no secrets here"), "no secrets here");
         assert_eq!(redact("postcode=1"), "postcode=1");
+        assert_eq!(
+            redact("url (http://user:PASSW0RD@127.0.0.1:9/x?sign=1)"),
+            "url (http://***@127.0.0.1:9/x?sign=***)"
+        );
     }
 
     #[test]

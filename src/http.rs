@@ -51,6 +51,14 @@ pub struct HttpConfig {
     pub resolve: Vec<(String, SocketAddr)>,
 }
 
+/// The defaults of a client that documents no others: 10 requests per
+/// second, 4 in flight, the timeout and retries of [`HttpConfig::new`].
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig::new(10, 4)
+    }
+}
+
 impl HttpConfig {
     pub fn new(rate_per_sec: u32, concurrency: usize) -> Self {
         HttpConfig {

@@ -10,6 +10,7 @@ pub mod providers;
 pub mod runtime;
 pub mod sandbox;
 pub mod table;
+pub mod url;
 
 pub use error::{Error, Result};
 

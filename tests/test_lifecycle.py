@@ -58,3 +58,26 @@ def test_ctrl_c_interrupts_a_blocking_call_promptly() -> None:
     secs = float(lines[lines.index("after") + 1])
     assert secs < 0.5, r.stdout
     assert r.stdout.rstrip().endswith("ok")
+
+
+def test_cancelling_an_async_call_stops_its_requests() -> None:
+    """`asyncio.wait_for` timing out aborts the Rust task: no request after."""
+    import asyncio
+    import time
+
+    import appstats as aps
+
+    with aps.Sandbox(latency=0.2, pages=400) as sb:
+        bd = sb.baidu(concurrency=2)
+
+        async def main() -> None:
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(
+                    bd.visit_page_async("2024-03-01", "2024-03-31", progress=False), 0.7
+                )
+
+        asyncio.run(main())
+        at_cancel = sb.request_count()
+        time.sleep(0.8)  # > latency: a request still in flight would have landed
+        assert sb.request_count() <= at_cancel + 1  # at most one already on the wire
+        assert at_cancel < 20  # far from the 20 pages of the whole report

@@ -23,6 +23,11 @@ def main() -> None:
         mta: aps.Mta = sb.mta()
         mta.user_basic(start, end, metrics=["new_users", 10102], progress=False)
         mta.retention(start, end, progress=lambda done, tot: None)
+        mrep: aps.Report = mta.report("crash", start, end, progress=False)
+        windows: pl.DataFrame = mrep.summary
+        defaults: dict[str, float] = aps.mta.HTTP_DEFAULTS
+        opts: aps.HttpOptions = {"timeout": 5.0}
+        aps.Mta("1", "key", **opts)
         im: aps.TencentIm = sb.tim()
         im.app_info(fields=["ActiveUserNum"], progress=False)
         sb.inject("code", 1000, provider="baidu", times=1)
@@ -33,6 +38,10 @@ def main() -> None:
                                              mta.crash_async(start, end, progress=False)))
 
         frames = asyncio.run(run())
+        many: pl.DataFrame = asyncio.run(aps.TencentIm.app_info_many_async(
+            [(a, k) for a, k, r in sb.tim_apps() if r == "cn"], resolve_to=sb.addr,
+            progress=False, concurrency=2))
+        print(windows.height, len(defaults), many.height, aps.PartialDataWarning.__name__)
         sig: str = aps.tim.gen_usersig(1400000000, "key", "admin")
         who: tuple[str, int, int, int] = aps.tim.verify_usersig(sig, 1400000000, "key")
         parsed: pl.DataFrame = aps.baidu.parse("getanalysisregion", '{"errno":0,"data":{}}')

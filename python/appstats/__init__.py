@@ -5,7 +5,7 @@ Tencent Cloud IM. Every method returns a typed ``polars.DataFrame`` (pandas
 or Arrow with ``output=``), fetches every page, checks row counts, retries
 retryable errors, and raises an :class:`AppStatsError` subclass otherwise.
 
-Example:
+Examples:
     >>> import appstats as aps
     >>> with aps.Sandbox(seed=7) as sb:
     ...     trend = sb.baidu().user_trend("2024-03-01", "2024-03-31")
@@ -15,27 +15,20 @@ Example:
 
 from __future__ import annotations
 
-from . import baidu, mta, tim
-from ._common import Report
-from ._native import __version__
-from .baidu import BaiduSmartApp
-from .errors import (
-    ApiError,
-    AppStatsError,
-    AuthError,
-    IncompleteData,
-    InternalError,
-    InvalidArgument,
-    MalformedResponse,
-    MissingDependency,
-    QuotaExceeded,
-    RateLimited,
-    ServerError,
-    TransportError,
-)
-from .mta import Mta
-from .sandbox import Sandbox
-from .tim import TencentIm
+import logging as _logging
+
+# A library does not print log records unless the application configures
+# logging (e.g. a retry's "giving up" line beside the exception it raises).
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())
+
+from . import baidu, errors, mta, tim  # noqa: E402
+from ._common import HttpOptions, Report  # noqa: E402
+from ._native import __version__  # noqa: E402
+from .baidu import BaiduSmartApp  # noqa: E402
+from .errors import *  # noqa: E402, F403
+from .mta import Mta  # noqa: E402
+from .sandbox import Sandbox  # noqa: E402
+from .tim import TencentIm  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -45,18 +38,8 @@ __all__ = [
     "BaiduSmartApp",
     "Mta",
     "TencentIm",
+    "HttpOptions",
     "Report",
     "Sandbox",
-    "AppStatsError",
-    "InvalidArgument",
-    "AuthError",
-    "RateLimited",
-    "QuotaExceeded",
-    "ServerError",
-    "ApiError",
-    "TransportError",
-    "MalformedResponse",
-    "IncompleteData",
-    "InternalError",
-    "MissingDependency",
 ]
+__all__ += errors.__all__

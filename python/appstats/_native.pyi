@@ -1,20 +1,48 @@
-"""Type stubs of the Rust extension module (use the wrappers in appstats.*)."""
+"""Type stubs of the Rust extension module (use the wrappers in appstats.*).
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+`make lint` checks them against the built extension (`mypy.stubtest`).
+"""
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, final
 
 import polars as pl
 
-from ._common import HttpKwargs
+from ._common import HttpOptions
+
+__all__ = [
+    "_close",
+    "_after_fork_in_child",
+    "__version__",
+    "BaiduClient",
+    "Sandbox",
+    "baidu_parse",
+    "baidu_reports",
+    "MtaClient",
+    "mta_parse",
+    "mta_reports",
+    "TimClient",
+    "tim_app_info_many",
+    "tim_app_info_many_async",
+    "gen_usersig",
+    "verify_usersig",
+    "tim_parse",
+    "tim_fields",
+    "tim_regions",
+    "_raise_panic",
+    "_serde_parse",
+    "http_defaults",
+]
 
 __version__: str
 
-ProgressCb = Callable[[int, int], Any] | None
-ReportTuple = tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame | None, str | None, int | None]
+_ProgressCb = Callable[[int, int], Any] | None
+_ReportTuple = tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame | None, str | None, int | None]
 
+@final
 class BaiduClient:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         access_token: str | None = None,
         client_id: str | None = None,
@@ -24,25 +52,25 @@ class BaiduClient:
         auth_code: str | None = None,
         refresh_token: str | None = None,
         base_url: str | None = None,
-        page_size: int = 20,
-        http: HttpKwargs,
-    ) -> None: ...
+        page_size: int | None = None,
+        http: HttpOptions | None = None,
+    ) -> BaiduClient: ...
     def fetch(
         self,
         report: str,
         start: str,
         end: str,
         options: dict[str, str] | None = None,
-        progress_cb: ProgressCb = None,
-    ) -> ReportTuple: ...
+        progress_cb: _ProgressCb = None,
+    ) -> _ReportTuple: ...
     def fetch_async(
         self,
         report: str,
         start: str,
         end: str,
         options: dict[str, str] | None = None,
-        progress_cb: ProgressCb = None,
-    ) -> Awaitable[ReportTuple]: ...
+        progress_cb: _ProgressCb = None,
+    ) -> Awaitable[_ReportTuple]: ...
     def validate(
         self, report: str, start: str, end: str, options: dict[str, str] | None = None
     ) -> None: ...
@@ -55,34 +83,40 @@ class BaiduClient:
 
 def baidu_parse(
     endpoint: str, text: str | bytes, options: dict[str, str] | None = None
-) -> ReportTuple: ...
+) -> _ReportTuple: ...
 def baidu_reports() -> list[tuple[str, str]]: ...
 
+_MtaFetched = tuple[pl.DataFrame, list[tuple[str, str]]]
+
+@final
 class MtaClient:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         app_id: str,
         secret_key: str,
         *,
         base_url: str | None = None,
-        http: HttpKwargs,
-    ) -> None: ...
+        http: HttpOptions | None = None,
+    ) -> MtaClient: ...
     def fetch(
         self,
         report: str,
         start: str,
         end: str,
         options: dict[str, str] | None = None,
-        progress_cb: ProgressCb = None,
-    ) -> pl.DataFrame: ...
+        progress_cb: _ProgressCb = None,
+    ) -> _MtaFetched: ...
     def fetch_async(
         self,
         report: str,
         start: str,
         end: str,
         options: dict[str, str] | None = None,
-        progress_cb: ProgressCb = None,
-    ) -> Awaitable[pl.DataFrame]: ...
+        progress_cb: _ProgressCb = None,
+    ) -> Awaitable[_MtaFetched]: ...
+    def validate(
+        self, report: str, start: str, end: str, options: dict[str, str] | None = None
+    ) -> None: ...
     def stats(self) -> dict[str, int]: ...
     @property
     def base_url(self) -> str: ...
@@ -94,23 +128,24 @@ def mta_parse(
 ) -> pl.DataFrame: ...
 def mta_reports() -> list[tuple[str, str, list[tuple[str, str, int]]]]: ...
 
+@final
 class TimClient:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         sdkappid: int,
         secret_key: str,
         *,
-        identifier: str = "admin",
-        region: str = "china",
+        identifier: str | None = None,
+        region: str | None = None,
         resolve_to: str | None = None,
-        usersig_expire: int = 86400,
-        http: HttpKwargs,
-    ) -> None: ...
+        usersig_expire: int | None = None,
+        http: HttpOptions | None = None,
+    ) -> TimClient: ...
     def app_info(
-        self, fields: list[str] | None = None, progress_cb: ProgressCb = None
+        self, fields: list[str] | None = None, progress_cb: _ProgressCb = None
     ) -> pl.DataFrame: ...
     def app_info_async(
-        self, fields: list[str] | None = None, progress_cb: ProgressCb = None
+        self, fields: list[str] | None = None, progress_cb: _ProgressCb = None
     ) -> Awaitable[pl.DataFrame]: ...
     def stats(self) -> dict[str, int]: ...
     @property
@@ -121,18 +156,31 @@ class TimClient:
     def identifier(self) -> str: ...
 
 def tim_app_info_many(
-    apps: list[tuple[int, str]],
+    apps: Iterable[tuple[int, str]],
     *,
-    identifier: str = "admin",
-    region: str = "china",
+    identifier: str | None = None,
+    region: str | None = None,
     fields: list[str] | None = None,
     resolve_to: str | None = None,
-    progress_cb: ProgressCb = None,
-    http: HttpKwargs,
-    is_async: bool = False,
-) -> Any: ...
+    progress_cb: _ProgressCb = None,
+    http: HttpOptions | None = None,
+) -> pl.DataFrame: ...
+def tim_app_info_many_async(
+    apps: Iterable[tuple[int, str]],
+    *,
+    identifier: str | None = None,
+    region: str | None = None,
+    fields: list[str] | None = None,
+    resolve_to: str | None = None,
+    progress_cb: _ProgressCb = None,
+    http: HttpOptions | None = None,
+) -> Awaitable[pl.DataFrame]: ...
 def gen_usersig(
-    sdkappid: int, secret_key: str, identifier: str, expire: int = 86400, now: int | None = None
+    sdkappid: int,
+    secret_key: str,
+    identifier: str,
+    expire: int | None = None,
+    now: int | None = None,
 ) -> str: ...
 def verify_usersig(
     usersig: str, sdkappid: int, secret_key: str, now: int | None = None
@@ -141,17 +189,20 @@ def tim_parse(text: str | bytes) -> pl.DataFrame: ...
 def tim_fields() -> list[tuple[str, str, str]]: ...
 def tim_regions() -> list[tuple[str, str, str]]: ...
 
+@final
 class Sandbox:
-    def __init__(
-        self,
-        seed: int = 7,
-        latency: float = 0.0,
+    def __new__(
+        cls,
+        seed: int | None = None,
+        latency: float | None = None,
         rate_limit: int | None = None,
-        sources: int = 12,
-        scenes_per_source: int = 4,
-        pages: int = 30,
-        token_ttl: int = 2592000,
-    ) -> None: ...
+        sources: int | None = None,
+        scenes_per_source: int | None = None,
+        pages: int | None = None,
+        token_ttl: int | None = None,
+    ) -> Sandbox: ...
+    @property
+    def seed(self) -> int: ...
     @property
     def url(self) -> str: ...
     @property
@@ -162,17 +213,20 @@ class Sandbox:
     def inject(
         self,
         kind: str,
-        value: float | None = None,
-        provider: str | None = None,
-        endpoint: str | None = None,
-        skip: int = 0,
-        times: int | None = 1,
-        offset: int | None = None,
+        value: float | None,
+        provider: str | None,
+        endpoint: str | None,
+        skip: int,
+        times: int | None,
+        offset: int | None,
     ) -> None: ...
     def clear_faults(self) -> None: ...
     def request_count(self, provider: str | None = None) -> int: ...
     def max_per_second(self, provider: str | None = None) -> int: ...
     def close(self) -> None: ...
 
+def http_defaults(provider: str) -> dict[str, float]: ...
 def _raise_panic() -> None: ...
 def _serde_parse(text: str) -> int: ...
+def _close() -> None: ...
+def _after_fork_in_child() -> None: ...

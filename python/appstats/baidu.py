@@ -1,6 +1,6 @@
 """Baidu smart program (智能小程序) data API.
 
-Example:
+Examples:
     >>> import appstats as aps
     >>> with aps.Sandbox(seed=7) as sb:
     ...     bd = sb.baidu()
@@ -11,15 +11,19 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
 
 from . import _native
-from ._common import DateLike, Report, date_str, env, http_kwargs
-from ._output import Output, ProgressArg, check_output, convert, progress_callback
+from ._common import DateLike, Report, check_str, date_str, env, http_options, names
+from ._output import NativeProgress, Output, ProgressArg, call, call_async
 
-__all__ = ["BaiduSmartApp", "parse", "REPORTS", "COLUMNS"]
+__all__ = ["BaiduSmartApp", "parse", "REPORTS", "COLUMNS", "HTTP_DEFAULTS"]
+
+#: Defaults of the HTTP settings (see :class:`appstats.HttpOptions`).
+HTTP_DEFAULTS: dict[str, float] = dict(_native.http_defaults("baidu"))
 
 #: Report name → Baidu endpoint.
 REPORTS: dict[str, str] = dict(_native.baidu_reports())
@@ -63,14 +67,26 @@ class BaiduSmartApp:
     ``BAIDU_TP_CLIENT_ID`` + ``BAIDU_TP_TICKET`` (for :meth:`tp_data`), plus
     ``BAIDU_AUTH_CODE`` or ``BAIDU_REFRESH_TOKEN`` for a program authorised
     to that platform (read the newest single-use refresh token back with
-    :meth:`refresh_token`). ``APPSTATS_BAIDU_BASE_URL`` overrides the host.
+    :meth:`refresh_token`). ``base_url`` (or ``APPSTATS_BAIDU_BASE_URL``)
+    overrides the host: scheme, host and an optional path prefix, no query
+    or fragment.
+
+    ``page_size`` is the rows asked per page (1 – 1000, default 20). The
+    HTTP settings ``timeout``, ``max_attempts``, ``backoff``,
+    ``max_backoff``, ``max_retry_wait``, ``rate_limit`` and ``concurrency``
+    are described in :class:`~appstats.HttpOptions`; those not given keep
+    :data:`HTTP_DEFAULTS`.
 
     Every fetching method fetches all pages (concurrently once the first
     page reveals ``total``), checks the rows against ``total``, retries
     retryable errors with backoff, and returns a Polars DataFrame (or pandas
-    / Arrow with ``output=``). Each has an ``_async`` twin.
+    / Arrow with ``output=``). Each has an ``_async`` twin. ``progress``:
+    ``None`` (default) shows a tqdm bar when tqdm is installed and the call
+    takes over half a second, ``True`` requires it, ``False`` shows
+    nothing, a callable gets ``(done, total)``. A range ending today or
+    later (China time) gives a :class:`~appstats.PartialDataWarning`.
 
-    Example:
+    Examples:
         >>> import appstats as aps
         >>> with aps.Sandbox() as sb:
         ...     bd = sb.baidu()
@@ -90,15 +106,21 @@ class BaiduSmartApp:
         auth_code: str | None = None,
         refresh_token: str | None = None,
         base_url: str | None = None,
-        page_size: int = 20,
-        timeout: float = 30.0,
-        max_attempts: int = 5,
-        backoff: float = 0.2,
-        max_backoff: float = 10.0,
-        max_retry_wait: float = 120.0,
-        rate_limit: int = 10,
-        concurrency: int = 4,
+        page_size: int | None = None,
+        timeout: float | None = None,
+        max_attempts: int | None = None,
+        backoff: float | None = None,
+        max_backoff: float | None = None,
+        max_retry_wait: float | None = None,
+        rate_limit: int | None = None,
+        concurrency: int | None = None,
     ) -> None:
+        given = {"access_token": access_token, "client_id": client_id,
+                 "client_secret": client_secret, "tp_client_id": tp_client_id,
+                 "tp_ticket": tp_ticket, "auth_code": auth_code, "refresh_token": refresh_token,
+                 "base_url": base_url}
+        for name, value in given.items():
+            check_str(value, name)
         explicit = any(
             v is not None
             for v in (access_token, client_id, client_secret, tp_client_id, tp_ticket)
@@ -114,9 +136,8 @@ class BaiduSmartApp:
             refresh_token=env("BAIDU_REFRESH_TOKEN", refresh_token),
             base_url=env("APPSTATS_BAIDU_BASE_URL", base_url),
             page_size=page_size,
-            http=http_kwargs(
-                timeout, max_attempts, backoff, max_backoff, max_retry_wait, rate_limit, concurrency
-            ),
+            http=http_options(timeout, max_attempts, backoff, max_backoff, max_retry_wait,
+                              rate_limit, concurrency),
         )
 
     def __repr__(self) -> str:
@@ -130,6 +151,29 @@ class BaiduSmartApp:
         opts = {k: str(v) for k, v in options.items() if v is not None}
         return report, date_str(start, "start"), date_str(end, "end"), opts
 
+    def _fetch(self, report: str, start: DateLike, end: DateLike, options: dict[str, Any],
+               output: Output, progress: ProgressArg, full: bool) -> Any:
+        args = self._args(report, start, end, options)
+
+        def fetch(cb: NativeProgress) -> Any:
+            raw = self._native.fetch(*args, cb)
+            return _report(raw) if full else raw[0]
+
+        return call(fetch, desc=f"baidu {report}", output=output, progress=progress, end=args[2],
+                    validate=lambda: self._native.validate(*args))
+
+    async def _fetch_async(self, report: str, start: DateLike, end: DateLike,
+                           options: dict[str, Any], output: Output, progress: ProgressArg,
+                           full: bool) -> Any:
+        args = self._args(report, start, end, options)
+
+        async def fetch(cb: NativeProgress) -> Any:
+            raw = await self._native.fetch_async(*args, cb)
+            return _report(raw) if full else raw[0]
+
+        return await call_async(fetch, desc=f"baidu {report}", output=output, progress=progress,
+                                end=args[2], validate=lambda: self._native.validate(*args))
+
     def report(
         self,
         report: str,
@@ -140,23 +184,21 @@ class BaiduSmartApp:
         progress: ProgressArg = None,
         **options: Any,
     ) -> Report:
-        """Fetch any report by name, with its summary (``sum``) and metadata.
+        """Fetch any report by name (see :data:`REPORTS`), with its summary and metadata.
 
-        Example:
+        The same name and return type as :meth:`appstats.Mta.report`: the
+        rows are ``.data`` (what the report's own method returns), Baidu's
+        ``sum`` block per request window is ``.summary``; ``options`` are the
+        report method's keyword arguments (``gran="week"``, ...).
+
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     r = sb.baidu().report("user_trend", "2024-03-01", "2024-03-07", gran="day")
-            >>> r.data.height, r.total, r.summary.height
-            (7, 7, 1)
+            >>> r.data.height, r.total, r.summary.height, r.time_span
+            (7, 7, 1, '2024/03/01 - 2024/03/07')
         """
-        check_output(output)
-        args = self._args(report, start, end, options)
-        cb, close = progress_callback(progress, f"baidu {report}")
-        try:
-            raw = self._native.fetch(*args, cb)
-        finally:
-            close()
-        return _report(raw, output)
+        return self._fetch(report, start, end, options, output, progress, True)  # type: ignore[no-any-return]
 
     async def report_async(
         self,
@@ -170,7 +212,7 @@ class BaiduSmartApp:
     ) -> Report:
         """Awaitable twin of :meth:`report`.
 
-        Example:
+        Examples:
             >>> import asyncio, appstats as aps
             >>> async def main():
             ...     with aps.Sandbox() as sb:
@@ -179,23 +221,15 @@ class BaiduSmartApp:
             >>> asyncio.run(main())
             34
         """
-        check_output(output)
-        args = self._args(report, start, end, options)
-        cb, close = progress_callback(progress, f"baidu {report}")
-        try:
-            raw = await self._native.fetch_async(*args, cb)
-        finally:
-            close()
-        return _report(raw, output)
+        return await self._fetch_async(report, start, end, options, output, progress, True)  # type: ignore[no-any-return]
 
     def _get(self, report: str, start: DateLike, end: DateLike, output: Output,
              progress: ProgressArg, **options: Any) -> Any:
-        return self.report(report, start, end, output=output, progress=progress, **options).data
+        return self._fetch(report, start, end, options, output, progress, False)
 
     async def _get_async(self, report: str, start: DateLike, end: DateLike, output: Output,
                          progress: ProgressArg, **options: Any) -> Any:
-        r = await self.report_async(report, start, end, output=output, progress=progress, **options)
-        return r.data
+        return await self._fetch_async(report, start, end, options, output, progress, False)
 
     def refresh_token(self) -> str | None:
         """The newest refresh token of an authorised program (store it: it is single-use)."""
@@ -204,7 +238,7 @@ class BaiduSmartApp:
     def stats(self) -> dict[str, int]:
         """Counters of this client: requests, retries, failures, backoff_ms.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     bd = sb.baidu()
@@ -225,7 +259,7 @@ class BaiduSmartApp:
         (``period_start``, ``period_end``). Ratios are percent; durations
         seconds.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.baidu().user_trend("2024-03-01", "2024-03-31", gran="week")
@@ -243,7 +277,7 @@ class BaiduSmartApp:
                       output: Output = "polars", progress: ProgressArg = None) -> Any:
         """Active users (``getanalysisactivityuser``): DAU/WAU/MAU, activity degrees, lost users.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.baidu().activity_user("2024-03-01", "2024-03-07")
@@ -270,7 +304,7 @@ class BaiduSmartApp:
         Wide: ``cohort_date, cohort_end, cohort_size, d2 … dN`` (``w``/``m``
         for weeks/months).
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     wide = sb.baidu().retention("2024-03-01", "2024-03-31", shape="wide")
@@ -294,7 +328,7 @@ class BaiduSmartApp:
         One row per attribute value: ``attribute`` (age/sex/interest),
         ``attribute_id``, ``name``, ``count_ratio`` (percent).
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.baidu().visit_attribute("2024-03-01", "2024-03-31")
@@ -312,7 +346,7 @@ class BaiduSmartApp:
                output: Output = "polars", progress: ProgressArg = None) -> Any:
         """Regions (``getanalysisregion``): one row per province/region.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.baidu().region("2024-03-01", "2024-03-31")
@@ -333,7 +367,7 @@ class BaiduSmartApp:
         ``terminal_type`` accepts ``"brand"`` or ``"terminal_brand"`` etc.
         With ``network`` Baidu sends fewer metrics: the others are null.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.baidu().terminal("2024-03-01", "2024-03-31", "network")
@@ -352,7 +386,7 @@ class BaiduSmartApp:
                    output: Output = "polars", progress: ProgressArg = None) -> Any:
         """Pages (``getanalysisvisitpage``): page views, stay time, bounce, entries/exits.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox(pages=45) as sb:
             ...     df = sb.baidu().visit_page("2024-03-01", "2024-03-31")
@@ -370,7 +404,7 @@ class BaiduSmartApp:
                         output: Output = "polars", progress: ProgressArg = None) -> Any:
         """Visit habits (``getanalysisvisitcharacter``): depth, time, interval or frequency.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.baidu().visit_character("2024-03-01", "2024-03-31", "frequency")
@@ -396,7 +430,7 @@ class BaiduSmartApp:
         one row with null scene columns. ``level="group"``: one row per
         group with ``scene_count``.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox(sources=5) as sb:
             ...     g = sb.baidu().source("2024-03-01", "2024-03-31", level="group")
@@ -418,7 +452,7 @@ class BaiduSmartApp:
         Needs a TP token (``tp_client_id`` + ``tp_ticket``). ``metrics``
         defaults to every known metric.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.baidu_tp().tp_data("2024-03-01", "2024-03-05", scene=1,
@@ -426,24 +460,26 @@ class BaiduSmartApp:
             >>> df.columns
             ['date', 'tp_day_user_count']
         """
-        m = None if metrics is None else ",".join(metrics)
+        m = _metric_list(metrics)
         return self._get("tp_data", start, end, output, progress, scene=scene, metrics=m)
 
     async def tp_data_async(self, start: DateLike, end: DateLike, scene: int,
                             metrics: list[str] | None = None, *,
                             output: Output = "polars", progress: ProgressArg = None) -> Any:
         """Awaitable twin of :meth:`tp_data`."""
-        m = None if metrics is None else ",".join(metrics)
+        m = _metric_list(metrics)
         return await self._get_async("tp_data", start, end, output, progress, scene=scene,
                                      metrics=m)
 
 
-def _report(raw: _native.ReportTuple, output: str) -> Report:
+def _metric_list(metrics: Sequence[str] | str | None) -> str | None:
+    m = names(metrics, "metrics")
+    return None if m is None else ",".join(m)
+
+
+def _report(raw: _native._ReportTuple) -> Report:
     """A native ``(data, summary, groups, time_span, total)`` as a :class:`Report`."""
-    data, summary, groups, span, total = raw
-    return Report(convert(data, output), convert(summary, output),  # type: ignore[arg-type]
-                  None if groups is None else convert(groups, output),  # type: ignore[arg-type]
-                  span, total)
+    return Report(*raw)
 
 
 def parse(endpoint: str, text: str | bytes, **options: Any) -> pl.DataFrame:
@@ -453,7 +489,7 @@ def parse(endpoint: str, text: str | bytes, **options: Any) -> pl.DataFrame:
     (``source``); options as for the report (e.g. ``gran="week"``,
     ``shape="wide"``, ``level="group"``).
 
-    Example:
+    Examples:
         >>> import appstats as aps
         >>> raw = '{"errno":0,"msg":"ok","data":{"offset":0,"total":1,"data_list":' \\
         ...       '[{"name":"北京","session_count_district":"1,204"}]}}'

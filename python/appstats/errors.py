@@ -1,9 +1,10 @@
-"""The exception hierarchy of appstats.
+"""The exception hierarchy of appstats, and its warning.
 
 Every error appstats raises is an :class:`AppStatsError`. Messages never
-contain secrets (keys, tokens, signatures, UserSigs).
+contain secrets (keys, tokens, signatures, UserSigs). The one warning,
+:class:`PartialDataWarning`, goes through :mod:`warnings`.
 
-Example:
+Examples:
     >>> import appstats as aps
     >>> try:
     ...     aps.BaiduSmartApp(access_token="t").user_trend("2024-03-02", "2024-03-01")
@@ -27,6 +28,7 @@ __all__ = [
     "IncompleteData",
     "InternalError",
     "MissingDependency",
+    "PartialDataWarning",
 ]
 
 
@@ -106,3 +108,14 @@ class InternalError(AppStatsError):
 
 class MissingDependency(AppStatsError, ImportError):
     """An optional dependency is needed; the message names the pip extra."""
+
+
+class PartialDataWarning(UserWarning):
+    """The requested range reaches today (China time) or later.
+
+    The providers publish a day's numbers the next day: rows for today and
+    later dates are partial or missing. Emitted with :func:`warnings.warn`
+    after such a fetch, pointing at the caller's line; silence it with
+    ``warnings.filterwarnings("ignore", category=aps.PartialDataWarning)``
+    or turn it into an error with ``"error"``.
+    """

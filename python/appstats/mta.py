@@ -1,6 +1,6 @@
 """Tencent MTA (移动分析) app open API.
 
-Example:
+Examples:
     >>> import appstats as aps
     >>> with aps.Sandbox() as sb:
     ...     df = sb.mta().user_basic("2024-03-01", "2024-03-31")
@@ -16,10 +16,13 @@ from typing import Any
 import polars as pl
 
 from . import _native
-from ._common import DateLike, date_str, env, http_kwargs
-from ._output import Output, ProgressArg, check_output, convert, progress_callback
+from ._common import DateLike, Report, check_str, date_str, env, http_options, names
+from ._output import NativeProgress, Output, ProgressArg, call, call_async
 
-__all__ = ["Mta", "parse", "REPORTS", "METRICS"]
+__all__ = ["Mta", "parse", "REPORTS", "METRICS", "HTTP_DEFAULTS"]
+
+#: Defaults of the HTTP settings (see :class:`appstats.HttpOptions`).
+HTTP_DEFAULTS: dict[str, float] = dict(_native.http_defaults("mta"))
 
 #: Report name → API path.
 REPORTS: dict[str, str] = {name: path for name, path, _ in _native.mta_reports()}
@@ -33,19 +36,11 @@ METRICS: dict[str, list[tuple[str, str, int]]] = {
 Metrics = Sequence[str | int] | str | int | None
 
 
-def _metrics(metrics: Metrics) -> str | None:
-    if metrics is None:
-        return None
-    if isinstance(metrics, (str, int)):
-        return str(metrics)
-    return ",".join(str(m) for m in metrics)
-
-
 def _options(options: dict[str, Any]) -> dict[str, str]:
     """Report options as the native layer takes them (``None`` dropped)."""
     opts = {k: v for k, v in options.items() if v is not None}
     if "metrics" in opts:
-        opts["metrics"] = _metrics(opts["metrics"])
+        opts["metrics"] = ",".join(names(opts["metrics"], "metrics") or [])
     return {k: str(v) for k, v in opts.items()}
 
 
@@ -61,10 +56,19 @@ class Mta:
     date must come back (else :class:`~appstats.IncompleteData`).
 
     ``metrics`` selects metrics by snake_case name (``"new_users"``), MTA
-    name (``"NewUser"``) or id (``10101``); see :data:`METRICS`. ``version``
-    and ``channel`` filter where the API supports it.
+    name (``"NewUser"``) or id (``10101``); see :data:`METRICS`. ``None``
+    selects all; an empty list is an error (as for every provider's
+    selection). ``version`` and ``channel`` filter where the API supports it.
 
-    Example:
+    ``base_url`` (or ``APPSTATS_MTA_BASE_URL``): scheme, host and an
+    optional path prefix, no query or fragment. The HTTP settings
+    ``timeout``, ``max_attempts``, ``backoff``, ``max_backoff``,
+    ``max_retry_wait``, ``rate_limit`` and ``concurrency`` are described in
+    :class:`~appstats.HttpOptions`; those not given keep
+    :data:`HTTP_DEFAULTS`. Every fetching method has an ``_async`` twin and
+    takes ``output`` and ``progress`` as :class:`~appstats.BaiduSmartApp`'s.
+
+    Examples:
         >>> import appstats as aps
         >>> with aps.Sandbox() as sb:
         ...     m = sb.mta()
@@ -79,30 +83,34 @@ class Mta:
         secret_key: str | None = None,
         *,
         base_url: str | None = None,
-        timeout: float = 30.0,
-        max_attempts: int = 5,
-        backoff: float = 0.2,
-        max_backoff: float = 10.0,
-        max_retry_wait: float = 120.0,
-        rate_limit: int = 10,
-        concurrency: int = 4,
+        timeout: float | None = None,
+        max_attempts: int | None = None,
+        backoff: float | None = None,
+        max_backoff: float | None = None,
+        max_retry_wait: float | None = None,
+        rate_limit: int | None = None,
+        concurrency: int | None = None,
     ) -> None:
         from .errors import InvalidArgument
 
+        if isinstance(app_id, bool) or not isinstance(app_id, (str, int, type(None))):
+            raise InvalidArgument(f"app_id must be a string or an integer, got "
+                                  f"{type(app_id).__name__}")
+        check_str(secret_key, "secret_key")
+        check_str(base_url, "base_url")
         app = env("MTA_APP_ID", None if app_id is None else str(app_id))
         key = env("MTA_SECRET_KEY", secret_key)
         if not app or not key:
             raise InvalidArgument(
-                "missing MTA credentials: pass app_id= and secret_key= "
+                "missing MTA credentials: pass app_id and secret_key "
                 "(or set MTA_APP_ID and MTA_SECRET_KEY)"
             )
         self._native = _native.MtaClient(
             app,
             key,
             base_url=env("APPSTATS_MTA_BASE_URL", base_url),
-            http=http_kwargs(
-                timeout, max_attempts, backoff, max_backoff, max_retry_wait, rate_limit, concurrency
-            ),
+            http=http_options(timeout, max_attempts, backoff, max_backoff, max_retry_wait,
+                              rate_limit, concurrency),
         )
 
     def __repr__(self) -> str:
@@ -111,7 +119,7 @@ class Mta:
     def stats(self) -> dict[str, int]:
         """Counters of this client: requests, retries, failures, backoff_ms.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     m = sb.mta()
@@ -121,40 +129,102 @@ class Mta:
         """
         return dict(self._native.stats())
 
+    # ------------------------------------------------------------ plumbing
+
+    def _prepare(self, report: str, start: DateLike, end: DateLike,
+                 options: dict[str, Any]) -> tuple[tuple[str, str, str, dict[str, str]], bool]:
+        """Native arguments, and whether to fill ``cohort_size`` (retention)."""
+        from .errors import InvalidArgument
+
+        opts = dict(options)
+        sizes = opts.pop("cohort_size", True) if report == "retention" else False
+        if not isinstance(sizes, bool):
+            raise InvalidArgument(f"cohort_size must be True or False, got {sizes!r}")
+        s = "" if report == "realtime" else date_str(start, "start")
+        e = "" if report == "realtime" else date_str(end, "end")
+        return (report, s, e, _options(opts)), sizes
+
+    def _fetch(self, report: str, start: DateLike, end: DateLike, options: dict[str, Any],
+               output: Output, progress: ProgressArg, full: bool) -> Any:
+        args, sizes = self._prepare(report, start, end, options)
+
+        def fetch(cb: NativeProgress) -> Any:
+            df, windows = self._native.fetch(*args, cb)
+            if sizes:
+                new, _ = self._native.fetch("user_basic", args[1], args[2],
+                                            {"metrics": "new_users"}, None)
+                df = _fill_sizes(df, new)
+            return _report(df, windows) if full else df
+
+        return call(fetch, desc=f"mta {report}", output=output, progress=progress, end=args[2],
+                    validate=lambda: self._native.validate(*args))
+
+    async def _fetch_async(self, report: str, start: DateLike, end: DateLike,
+                           options: dict[str, Any], output: Output, progress: ProgressArg,
+                           full: bool) -> Any:
+        args, sizes = self._prepare(report, start, end, options)
+
+        async def fetch(cb: NativeProgress) -> Any:
+            df, windows = await self._native.fetch_async(*args, cb)
+            if sizes:
+                new, _ = await self._native.fetch_async("user_basic", args[1], args[2],
+                                                        {"metrics": "new_users"}, None)
+                df = _fill_sizes(df, new)
+            return _report(df, windows) if full else df
+
+        return await call_async(fetch, desc=f"mta {report}", output=output, progress=progress,
+                                end=args[2], validate=lambda: self._native.validate(*args))
+
+    def report(self, report: str, start: DateLike, end: DateLike, *, output: Output = "polars",
+               progress: ProgressArg = None, **options: Any) -> Report:
+        """Fetch any report by name (see :data:`REPORTS`) as a :class:`~appstats.Report`.
+
+        The same name and return type as :meth:`appstats.BaiduSmartApp.report`:
+        ``.data`` holds exactly what the report's own method returns (for
+        ``retention`` the ``cohort_size`` is filled in as there, unless
+        ``cohort_size=False``), ``.summary`` one row per request window
+        (``start_date``, ``end_date``; 90-day windows for long ranges).
+        ``options`` are the report method's keyword arguments. For
+        ``realtime`` pass empty dates.
+
+        Examples:
+            >>> import appstats as aps
+            >>> with aps.Sandbox() as sb:
+            ...     r = sb.mta().report("crash", "2024-01-01", "2024-06-30", progress=False)
+            >>> r.data.height, r.summary.height
+            (182, 3)
+        """
+        return self._fetch(report, start, end, options, output, progress, True)  # type: ignore[no-any-return]
+
+    async def report_async(self, report: str, start: DateLike, end: DateLike, *,
+                           output: Output = "polars", progress: ProgressArg = None,
+                           **options: Any) -> Report:
+        """Awaitable twin of :meth:`report`."""
+        return await self._fetch_async(report, start, end, options, output, progress, True)  # type: ignore[no-any-return]
+
     def fetch(self, report: str, start: DateLike, end: DateLike, *, output: Output = "polars",
               progress: ProgressArg = None, **options: Any) -> Any:
-        """Fetch any report by name (see :data:`REPORTS`) with its options.
+        """Alias of :meth:`report` that returns only the rows: ``report(...).data``.
 
-        Example:
+        Kept for code written before :meth:`report`; both take the same
+        arguments and run the same code.
+
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.mta().fetch("crash", "2024-03-01", "2024-03-07")
             >>> df.height
             7
         """
-        check_output(output)
-        opts = _options(options)
-        cb, close = progress_callback(progress, f"mta {report}")
-        try:
-            df = self._native.fetch(report, date_str(start, "start"), date_str(end, "end"), opts,
-                                    cb)
-        finally:
-            close()
-        return convert(df, output)
+        return self._fetch(report, start, end, options, output, progress, False)
 
     async def fetch_async(self, report: str, start: DateLike, end: DateLike, *,
                           output: Output = "polars", progress: ProgressArg = None,
                           **options: Any) -> Any:
-        """Awaitable twin of :meth:`fetch`."""
-        check_output(output)
-        opts = _options(options)
-        cb, close = progress_callback(progress, f"mta {report}")
-        try:
-            df = await self._native.fetch_async(report, date_str(start, "start"),
-                                                date_str(end, "end"), opts, cb)
-        finally:
-            close()
-        return convert(df, output)
+        """Awaitable twin of :meth:`fetch` (``(await report_async(...)).data``)."""
+        return await self._fetch_async(report, start, end, options, output, progress, False)
+
+    # ------------------------------------------------------------ reports
 
     def user_basic(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
                    version: str | None = None, channel: str | None = None,
@@ -164,7 +234,7 @@ class Mta:
         Columns: ``date, new_users, active_users, sessions, total_users,
         active_accounts, unique_users`` (Int64).
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     sb.mta().user_basic("2024-03-01", "2024-03-03").height
@@ -184,7 +254,7 @@ class Mta:
                  progress: ProgressArg = None) -> Any:
         """Today's user basics, realtime (``10101``–``10105``): one row.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     sb.mta().realtime().height
@@ -203,7 +273,7 @@ class Mta:
                      output: Output = "polars", progress: ProgressArg = None) -> Any:
         """DAU / WAU / MAU (``10201``–``10203``): one row per day.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.mta().active_users("2024-03-01", "2024-03-31", progress=False)
@@ -229,7 +299,7 @@ class Mta:
         One row per terminal value: ``terminal_type, rank, terminal,
         new_users, active_users, sessions``.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.mta().terminal("2024-03-01", "2024-03-31", "network", progress=False)
@@ -251,7 +321,7 @@ class Mta:
               output: Output = "polars", progress: ProgressArg = None) -> Any:
         """Usage (``10401``–``10404``): time and pages per user / session, per day.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.mta().usage("2024-03-01", "2024-03-07", progress=False)
@@ -275,7 +345,7 @@ class Mta:
         One row per bucket: ``bucket, section`` (its label), ``new_users``,
         ``active_users``.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.mta().frequency("2024-03-01", "2024-03-31", progress=False)
@@ -296,7 +366,7 @@ class Mta:
               output: Output = "polars", progress: ProgressArg = None) -> Any:
         """Crashes (``10501`` errors, ``10502`` affected users), per day.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.mta().crash("2024-03-01", "2024-03-07", progress=False)
@@ -319,7 +389,7 @@ class Mta:
 
         One row per value: ``dimension, value, error_count, error_users``.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.mta().crash_env("2024-03-01", "2024-03-31", "os", progress=False)
@@ -341,7 +411,7 @@ class Mta:
         """Top-100 error list: ``rank, key, error_count, error_users, crash_id, error_msg,
         app_version, first_time`` (a fixed schema; other fields of the reply are not read).
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.mta().error_list("2024-03-01", "2024-03-31", progress=False)
@@ -372,32 +442,22 @@ class Mta:
         (default) the day's new users (``10101``) are fetched for the same
         range and filled in (one more request per 90-day window).
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     r = sb.mta().retention("2024-03-01", "2024-03-10")
             >>> r.columns, r["cohort_size"].null_count()
             (['cohort_date', 'cohort_end', 'cohort_size', 'period', 'users'], 0)
         """
-        check_output(output)
-        df = self.fetch("retention", start, end, shape=shape, metrics=metrics, progress=progress)
-        if cohort_size:
-            sizes = self.fetch("user_basic", start, end, metrics=["new_users"], progress=False)
-            df = _fill_sizes(df, sizes)
-        return convert(df, output)
+        return self.fetch("retention", start, end, shape=shape, metrics=metrics,
+                          cohort_size=cohort_size, output=output, progress=progress)
 
     async def retention_async(self, start: DateLike, end: DateLike, shape: str = "long",
                               metrics: Metrics = None, *, cohort_size: bool = True,
                               output: Output = "polars", progress: ProgressArg = None) -> Any:
         """Awaitable twin of :meth:`retention`."""
-        check_output(output)
-        df = await self.fetch_async("retention", start, end, shape=shape, metrics=metrics,
-                                    progress=progress)
-        if cohort_size:
-            sizes = await self.fetch_async("user_basic", start, end, metrics=["new_users"],
-                                           progress=False)
-            df = _fill_sizes(df, sizes)
-        return convert(df, output)
+        return await self.fetch_async("retention", start, end, shape=shape, metrics=metrics,
+                                      cohort_size=cohort_size, output=output, progress=progress)
 
 
 def _fill_sizes(df: pl.DataFrame, sizes: pl.DataFrame) -> pl.DataFrame:
@@ -410,10 +470,19 @@ def _fill_sizes(df: pl.DataFrame, sizes: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _report(df: pl.DataFrame, windows: list[tuple[str, str]]) -> Report:
+    """The rows and the request windows as a :class:`~appstats.Report`."""
+    summary = pl.DataFrame(
+        {"start_date": [w[0] for w in windows], "end_date": [w[1] for w in windows]},
+        schema={"start_date": pl.String, "end_date": pl.String},
+    ).with_columns(pl.all().str.to_date("%Y-%m-%d"))
+    return Report(df, summary, None, None, None)
+
+
 def parse(endpoint: str, text: str | bytes, **options: Any) -> pl.DataFrame:
     """Parse a saved MTA reply (report name or API path) into the client's frame.
 
-    Example:
+    Examples:
         >>> import appstats as aps
         >>> raw = '{"ret_code":60000,"ret_msg":"ok","ret_data":' \\
         ...       '{"2024-03-01":{"DayUv":"1,204","WeekUv":"-","MonthUv":"9000"}}}'

@@ -36,15 +36,18 @@ class Sandbox:
     a client wired to it.
 
     Args:
-        seed: seed of the generated data.
-        latency: seconds added to every reply.
+        seed: seed of the generated data (0 – 2**64-1; default 7).
+        latency: seconds added to every reply (0 – 3600; default 0).
         rate_limit: answer the provider's rate-limit error above this many
-            requests per second.
-        sources: Baidu source groups; ``scenes_per_source``: scenes per group.
-        pages: pages in the Baidu page report.
-        token_ttl: lifetime (seconds) of issued tokens.
+            requests per second (1 – 100000; default: no limit).
+        sources: Baidu source groups (0 – 1000; default 12);
+            ``scenes_per_source``: scenes per group (0 – 100; default 4).
+        pages: pages in the Baidu page report (0 – 100000; default 30).
+        token_ttl: lifetime (seconds) of issued tokens (default 30 days).
 
-    Example:
+    Out-of-range or mistyped values raise :class:`~appstats.InvalidArgument`.
+
+    Examples:
         >>> import appstats as aps
         >>> with aps.Sandbox(seed=1) as sb:
         ...     sb.inject("code", 1000, endpoint="getanalysisregion")  # one internal error
@@ -55,14 +58,14 @@ class Sandbox:
 
     def __init__(
         self,
-        seed: int = 7,
+        seed: int | None = None,
         *,
-        latency: float = 0.0,
+        latency: float | None = None,
         rate_limit: int | None = None,
-        sources: int = 12,
-        scenes_per_source: int = 4,
-        pages: int = 30,
-        token_ttl: int = 2_592_000,
+        sources: int | None = None,
+        scenes_per_source: int | None = None,
+        pages: int | None = None,
+        token_ttl: int | None = None,
     ) -> None:
         self._native = _native.Sandbox(
             seed=seed,
@@ -73,7 +76,7 @@ class Sandbox:
             pages=pages,
             token_ttl=token_ttl,
         )
-        self.seed = seed
+        self.seed: int = self._native.seed
         self._creds = dict(self._native.credentials())
 
     @property
@@ -147,7 +150,7 @@ class Sandbox:
     def mta(self, **kwargs: Any) -> Mta:
         """An :class:`~appstats.Mta` client signed with the sandbox's key.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     sb.mta().user_basic("2024-03-01", "2024-03-02", progress=False).height
@@ -163,7 +166,7 @@ class Sandbox:
     def tim_apps(self) -> list[tuple[int, str, str]]:
         """The simulated Tencent IM apps: ``(sdkappid, secret_key, region)``.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     [(app, region) for app, _key, region in sb.tim_apps()]
@@ -203,14 +206,21 @@ class Sandbox:
 
         Args:
             kind: one of :data:`FAULT_KINDS`.
-            value: the status, code, seconds or count the kind needs.
+            value: what the kind needs: an HTTP status (100 – 599), a
+                provider error code, seconds of delay (0 – 3600), how far
+                ``total`` is off (default 1) or rows to drop (at least 1,
+                default 1). Kinds without a value refuse one.
             provider: ``"baidu"``, ``"mta"`` or ``"tim"`` (default: any).
             endpoint: last path segment, e.g. ``"getanalysissource"``.
-            skip: matching requests to let through first.
-            times: how often it fires (``None``: always).
+            skip: matching requests to let through first (0 – 1000000).
+            times: how often it fires (1 – 1000000; ``None``: always).
             offset: only for the page at this ``start_index``.
 
-        Example:
+        Every argument is checked: a bad one raises
+        :class:`~appstats.InvalidArgument` instead of a fault that silently
+        never fires.
+
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     sb.inject("http_status", 502, times=2)
@@ -222,7 +232,7 @@ class Sandbox:
     def clear_faults(self) -> None:
         """Remove every injected fault.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     sb.inject("code", 17, times=None)
@@ -235,7 +245,7 @@ class Sandbox:
     def request_count(self, provider: str | None = None) -> int:
         """Requests served so far (for one provider or all).
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     _ = sb.mta().crash("2024-03-01", "2024-03-02", progress=False)
@@ -247,7 +257,7 @@ class Sandbox:
     def max_per_second(self, provider: str | None = None) -> int:
         """Most requests seen within any one-second window.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox(pages=8) as sb:
             ...     bd = sb.baidu(page_size=2, rate_limit=5)

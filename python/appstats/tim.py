@@ -1,6 +1,6 @@
 """Tencent Cloud IM ``getappinfo``: 30 days of app operations data.
 
-Example:
+Examples:
     >>> import appstats as aps
     >>> with aps.Sandbox() as sb:
     ...     df = sb.tim().app_info(fields=["ActiveUserNum", "max_online_num"])
@@ -10,16 +10,25 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from . import _native
-from ._common import HttpKwargs, env, http_kwargs
-from ._output import Output, ProgressArg, check_output, convert, progress_callback
+from ._common import HttpOptions, check_str, env, http_options, names
+from ._output import NativeProgress, Output, ProgressArg, call, call_async
 
-__all__ = ["TencentIm", "gen_usersig", "verify_usersig", "parse", "FIELDS", "REGIONS"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["TencentIm", "gen_usersig", "verify_usersig", "parse", "FIELDS", "REGIONS",
+           "HTTP_DEFAULTS"]
+
+#: Defaults of the HTTP settings of one app's client (see
+#: :class:`appstats.HttpOptions`); :meth:`TencentIm.app_info_many` applies
+#: them to each app.
+HTTP_DEFAULTS: dict[str, float] = dict(_native.http_defaults("tim"))
 
 #: Original field name → (snake_case column, dtype). ``Date`` is always fetched.
 FIELDS: dict[str, tuple[str, str]] = {o: (s, k) for o, s, k in _native.tim_fields()}
@@ -32,7 +41,7 @@ def gen_usersig(sdkappid: int, secret_key: str, identifier: str, expire: int = 8
                 now: int | None = None) -> str:
     """Generate a UserSig (TLSSigAPIv2: HMAC-SHA256, zlib, URL-safe base64).
 
-    Example:
+    Examples:
         >>> from appstats import tim
         >>> sig = tim.gen_usersig(1400000000, "key", "admin", now=1_700_000_000)
         >>> tim.verify_usersig(sig, 1400000000, "key", now=1_700_000_100)[0]
@@ -48,21 +57,13 @@ def verify_usersig(usersig: str, sdkappid: int, secret_key: str,
     Raises :class:`~appstats.AuthError` when it is malformed, for another
     app, signed with another key, or expired.
 
-    Example:
+    Examples:
         >>> from appstats import tim
         >>> sig = tim.gen_usersig(1400000000, "key", "admin", expire=60, now=1_700_000_000)
         >>> tim.verify_usersig(sig, 1400000000, "key", now=1_700_000_030)
         ('admin', 1400000000, 1700000000, 60)
     """
     return _native.verify_usersig(usersig, sdkappid, secret_key, now)
-
-
-def _fields(fields: Sequence[str] | str | None) -> list[str] | None:
-    if fields is None:
-        return None
-    if isinstance(fields, str):
-        return [fields]
-    return list(fields)
 
 
 class TencentIm:
@@ -73,9 +74,15 @@ class TencentIm:
     ``china``). ``region`` is a name or code from :data:`REGIONS`
     (``"singapore"``/``"sgp"``, ...) or a base URL. The client signs its own
     UserSig, caches it, renews it before expiry and once more when the
-    service says it expired (``70001``/``70052``).
+    service says it expired (``70001``/``70052``). ``usersig_expire``: the
+    UserSig's validity in seconds (at least 60; default one day).
 
-    Example:
+    The HTTP settings ``timeout``, ``max_attempts``, ``backoff``,
+    ``max_backoff``, ``max_retry_wait``, ``rate_limit`` and ``concurrency``
+    are described in :class:`~appstats.HttpOptions`; those not given keep
+    :data:`HTTP_DEFAULTS`.
+
+    Examples:
         >>> import appstats as aps
         >>> with aps.Sandbox() as sb:
         ...     df = sb.tim().app_info()
@@ -91,38 +98,42 @@ class TencentIm:
         identifier: str | None = None,
         region: str | None = None,
         resolve_to: str | None = None,
-        usersig_expire: int = 86_400,
-        timeout: float = 30.0,
-        max_attempts: int = 5,
-        backoff: float = 0.2,
-        max_backoff: float = 10.0,
-        max_retry_wait: float = 120.0,
-        rate_limit: int = 100,
-        concurrency: int = 8,
+        usersig_expire: int | None = None,
+        timeout: float | None = None,
+        max_attempts: int | None = None,
+        backoff: float | None = None,
+        max_backoff: float | None = None,
+        max_retry_wait: float | None = None,
+        rate_limit: int | None = None,
+        concurrency: int | None = None,
     ) -> None:
         from .errors import InvalidArgument
 
+        for name, value in (("secret_key", secret_key), ("identifier", identifier),
+                            ("region", region), ("resolve_to", resolve_to)):
+            check_str(value, name)
+        if isinstance(sdkappid, bool) or not isinstance(sdkappid, (int, str, type(None))):
+            raise InvalidArgument(f"sdkappid must be an integer, got {type(sdkappid).__name__}")
         app = env("TIM_SDKAPPID", None if sdkappid is None else str(sdkappid))
         key = env("TIM_SECRET_KEY", secret_key)
         if not app or not key:
             raise InvalidArgument(
-                "missing Tencent IM credentials: pass sdkappid= and secret_key= "
+                "missing Tencent IM credentials: pass sdkappid and secret_key "
                 "(or set TIM_SDKAPPID and TIM_SECRET_KEY)"
             )
         try:
             app_id = int(app)
         except ValueError:
             raise InvalidArgument(f"sdkappid must be an integer, got {app!r}") from None
-        self._http = http_kwargs(timeout, max_attempts, backoff, max_backoff, max_retry_wait,
-                                 rate_limit, concurrency)
         self._native = _native.TimClient(
             app_id,
             key,
-            identifier=env("TIM_IDENTIFIER", identifier) or "admin",
-            region=env("TIM_REGION", region) or "china",
+            identifier=env("TIM_IDENTIFIER", identifier),
+            region=env("TIM_REGION", region),
             resolve_to=resolve_to,
             usersig_expire=usersig_expire,
-            http=self._http,
+            http=http_options(timeout, max_attempts, backoff, max_backoff, max_retry_wait,
+                              rate_limit, concurrency),
         )
 
     def __repr__(self) -> str:
@@ -132,7 +143,7 @@ class TencentIm:
     def stats(self) -> dict[str, int]:
         """Counters of this client: requests, retries, failures, backoff_ms.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     im = sb.tim()
@@ -147,45 +158,40 @@ class TencentIm:
         """Operations data of the last 30 days, one row per day (``date`` ascending).
 
         ``fields`` takes original (``"ActiveUserNum"``) or snake_case
-        (``"active_user_num"``) names; ``None`` fetches all 36.
+        (``"active_user_num"``) names; ``None`` fetches all 36 (an empty
+        list is an error, as for every provider's selection).
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     df = sb.tim().app_info(["UpMsgNum", "down_msg_num"], progress=False)
             >>> df.columns, df["date"].is_sorted()
             (['date', 'up_msg_num', 'down_msg_num'], True)
         """
-        check_output(output)
-        cb, close = progress_callback(progress, "tim getappinfo")
-        try:
-            df = self._native.app_info(_fields(fields), cb)
-        finally:
-            close()
-        return convert(df, output)
+        f = names(fields, "fields")
+        return call(lambda cb: self._native.app_info(f, cb), desc="tim getappinfo",
+                    output=output, progress=progress)
 
     async def app_info_async(self, fields: Sequence[str] | str | None = None, *,
                              output: Output = "polars", progress: ProgressArg = None) -> Any:
         """Awaitable twin of :meth:`app_info`."""
-        check_output(output)
-        cb, close = progress_callback(progress, "tim getappinfo")
-        try:
-            df = await self._native.app_info_async(_fields(fields), cb)
-        finally:
-            close()
-        return convert(df, output)
+        f = names(fields, "fields")
+        return await call_async(lambda cb: self._native.app_info_async(f, cb),
+                                desc="tim getappinfo", output=output, progress=progress)
 
     @staticmethod
-    def app_info_many(apps: Sequence[tuple[int, str]], *, identifier: str = "admin",
-                      region: str = "china", fields: Sequence[str] | str | None = None,
+    def app_info_many(apps: Sequence[tuple[int, str]], *, identifier: str | None = None,
+                      region: str | None = None, fields: Sequence[str] | str | None = None,
                       resolve_to: str | None = None, output: Output = "polars",
-                      progress: ProgressArg = None, **http: Any) -> Any:
+                      progress: ProgressArg = None, **http: Unpack[HttpOptions]) -> Any:
         """``getappinfo`` of many apps ``[(sdkappid, secret_key), ...]`` concurrently.
 
         Returns one frame with an ``sdkappid`` column first. If any app
-        fails, the error names it (no partial frame).
+        fails, the error names it (no partial frame). ``identifier`` and
+        ``region`` default as for :class:`TencentIm`; the HTTP settings
+        (:class:`~appstats.HttpOptions`) apply to each app's client.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
             ...     apps = [(a, k) for a, k, region in sb.tim_apps() if region == "cn"]
@@ -194,49 +200,44 @@ class TencentIm:
             >>> df.columns, df["sdkappid"].n_unique()
             (['sdkappid', 'date', 'active_user_num'], 2)
         """
-        check_output(output)
-        cb, close = progress_callback(progress, "tim apps")
-        try:
-            df = _native.tim_app_info_many(list(apps), identifier=identifier, region=region,
-                                           fields=_fields(fields), resolve_to=resolve_to,
-                                           progress_cb=cb, http=_many_http(http))
-        finally:
-            close()
-        return convert(df, output)
+        kw = _many_kwargs(apps, identifier, region, fields, resolve_to, dict(http))
+
+        def fetch(cb: NativeProgress) -> pl.DataFrame:
+            return _native.tim_app_info_many(progress_cb=cb, **kw)
+
+        return call(fetch, desc="tim apps", output=output, progress=progress)
 
     @staticmethod
-    async def app_info_many_async(apps: Sequence[tuple[int, str]], *, identifier: str = "admin",
-                                  region: str = "china", fields: Sequence[str] | str | None = None,
+    async def app_info_many_async(apps: Sequence[tuple[int, str]], *,
+                                  identifier: str | None = None, region: str | None = None,
+                                  fields: Sequence[str] | str | None = None,
                                   resolve_to: str | None = None, output: Output = "polars",
-                                  progress: ProgressArg = None, **http: Any) -> Any:
+                                  progress: ProgressArg = None,
+                                  **http: Unpack[HttpOptions]) -> Any:
         """Awaitable twin of :meth:`app_info_many`."""
-        check_output(output)
-        cb, close = progress_callback(progress, "tim apps")
-        try:
-            df = await _native.tim_app_info_many(list(apps), identifier=identifier, region=region,
-                                                 fields=_fields(fields), resolve_to=resolve_to,
-                                                 progress_cb=cb, http=_many_http(http),
-                                                 is_async=True)
-        finally:
-            close()
-        return convert(df, output)
+        kw = _many_kwargs(apps, identifier, region, fields, resolve_to, dict(http))
+
+        def fetch(cb: NativeProgress) -> Awaitable[pl.DataFrame]:
+            return _native.tim_app_info_many_async(progress_cb=cb, **kw)
+
+        return await call_async(fetch, desc="tim apps", output=output, progress=progress)
 
 
-def _many_http(http: dict[str, Any]) -> HttpKwargs:
-    from .errors import InvalidArgument
-
-    known = set(HttpKwargs.__annotations__)
-    if unknown := set(http) - known:
-        raise InvalidArgument(
-            f"unknown option {sorted(unknown)[0]!r}; valid: {', '.join(sorted(known))}"
-        )
-    return http_kwargs(**{"rate_limit": 100, "concurrency": 8, **http})
+def _many_kwargs(apps: Sequence[tuple[int, str]], identifier: str | None, region: str | None,
+                 fields: Sequence[str] | str | None, resolve_to: str | None,
+                 http: dict[str, Any]) -> dict[str, Any]:
+    """The native arguments of :meth:`TencentIm.app_info_many` and its twin."""
+    for name, value in (("identifier", identifier), ("region", region),
+                        ("resolve_to", resolve_to)):
+        check_str(value, name)
+    return {"apps": apps, "identifier": identifier, "region": region,
+            "fields": names(fields, "fields"), "resolve_to": resolve_to, "http": http}
 
 
 def parse(text: str | bytes) -> pl.DataFrame:
     """Parse a saved ``getappinfo`` reply (all 37 columns, date ascending).
 
-    Example:
+    Examples:
         >>> import appstats as aps
         >>> raw = '{"ErrorCode":0,"Result":[{"Date":"20160605","ChainIncrease":"8"}]}'
         >>> aps.tim.parse(raw).select("date", "chain_increase").row(0)

@@ -4,12 +4,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use pyo3_polars::PyDataFrame;
 
-use super::{block_on, guard, into_awaitable, progress, HttpArgs};
+use super::{args, block_on, guard, into_awaitable, progress, HttpArgs};
 use crate::error::Error;
+use crate::http::Progress;
 use crate::providers::baidu::{
-    self, endpoints::REPORTS, Client, Credentials, ReportFrame, Request,
+    self, endpoints::REPORTS, Client, Credentials, ReportFrame, Request, DEFAULT_PAGE_SIZE,
 };
 
 type ReportTuple = (
@@ -36,11 +38,34 @@ pub struct BaiduClient {
     inner: Arc<Client>,
 }
 
+/// The part shared by `fetch` and `fetch_async`: everything checked, ready
+/// to run on the runtime.
+type Prepared = (Arc<Client>, Request, Progress);
+
+/// The one async body of `fetch` and `fetch_async`.
+async fn run((client, req, p): Prepared) -> crate::Result<ReportTuple> {
+    client.fetch(&req, &p).await.map(to_tuple)
+}
+
+impl BaiduClient {
+    fn prepare(
+        &self,
+        report: &str,
+        start: &str,
+        end: &str,
+        options: Option<HashMap<String, String>>,
+        progress_cb: Option<Py<PyAny>>,
+    ) -> PyResult<Prepared> {
+        let req = guard(|| Request::new(report, start, end, &options.unwrap_or_default()))?;
+        Ok((self.inner.clone(), req, progress(progress_cb)))
+    }
+}
+
 #[pymethods]
 impl BaiduClient {
     #[new]
     #[pyo3(signature = (*, access_token=None, client_id=None, client_secret=None, tp_client_id=None,
-        tp_ticket=None, auth_code=None, refresh_token=None, base_url=None, page_size=20, http))]
+        tp_ticket=None, auth_code=None, refresh_token=None, base_url=None, page_size=None, http=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         access_token: Option<String>,
@@ -51,9 +76,11 @@ impl BaiduClient {
         auth_code: Option<String>,
         refresh_token: Option<String>,
         base_url: Option<String>,
-        page_size: u32,
-        http: HttpArgs,
+        page_size: Option<&Bound<'_, PyAny>>,
+        http: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
+        let page_size = args::PAGE_SIZE.opt(page_size)?.unwrap_or(DEFAULT_PAGE_SIZE);
+        let http = HttpArgs::from_dict(http)?;
         guard(|| {
             let tp = match (tp_client_id, tp_ticket) {
                 (Some(client_id), Some(ticket)) => {
@@ -91,9 +118,12 @@ impl BaiduClient {
                     "Baidu credentials need both client_id and client_secret",
                 ));
             } else {
+                // (argument names without `=`: error messages are redacted,
+                // and `name=` reads as a secret parameter)
                 return Err(Error::invalid(
-                    "missing Baidu credentials: pass access_token=, or client_id= and client_secret= \
-                     (or set BAIDU_ACCESS_TOKEN, or BAIDU_CLIENT_ID and BAIDU_CLIENT_SECRET)",
+                    "missing Baidu credentials: pass access_token, or client_id and \
+                     client_secret (or set BAIDU_ACCESS_TOKEN, or BAIDU_CLIENT_ID and \
+                     BAIDU_CLIENT_SECRET)",
                 ));
             };
             let cfg = http.config()?;
@@ -114,13 +144,8 @@ impl BaiduClient {
         options: Option<HashMap<String, String>>,
         progress_cb: Option<Py<PyAny>>,
     ) -> PyResult<ReportTuple> {
-        let req = guard(|| Request::new(report, start, end, &options.unwrap_or_default()))?;
-        let client = self.inner.clone();
-        let p = progress(progress_cb);
-        block_on(
-            py,
-            async move { client.fetch(&req, &p).await.map(to_tuple) },
-        )
+        let prepared = self.prepare(report, start, end, options, progress_cb)?;
+        block_on(py, run(prepared))
     }
 
     /// Awaitable twin of `fetch`.
@@ -134,13 +159,8 @@ impl BaiduClient {
         options: Option<HashMap<String, String>>,
         progress_cb: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let req = guard(|| Request::new(report, start, end, &options.unwrap_or_default()))?;
-        let client = self.inner.clone();
-        let p = progress(progress_cb);
-        into_awaitable(
-            py,
-            async move { client.fetch(&req, &p).await.map(to_tuple) },
-        )
+        let prepared = self.prepare(report, start, end, options, progress_cb)?;
+        into_awaitable(py, run(prepared))
     }
 
     /// Validate arguments without any request (raises on bad input).
@@ -166,9 +186,10 @@ impl BaiduClient {
         super::stats_dict(py, &self.inner.http.stats)
     }
 
+    /// The base URL, its userinfo (if any) redacted.
     #[getter]
     fn base_url(&self) -> String {
-        self.inner.base_url().to_string()
+        crate::error::redact(self.inner.base_url())
     }
 
     #[getter]

@@ -4,6 +4,7 @@
 //! the shared tokio runtime, and hand back Polars frames. Exceptions are the
 //! classes defined in `appstats/errors.py`.
 
+mod args;
 mod awaitable;
 mod baidu;
 mod errors;
@@ -23,6 +24,7 @@ use pyo3::types::PyDict;
 
 use crate::error::Error;
 use crate::http::{HttpConfig, Progress, ProgressFn};
+pub use args::HttpArgs;
 pub use errors::to_py;
 
 pub use awaitable::into_awaitable;
@@ -94,10 +96,30 @@ pub fn guard<T>(f: impl FnOnce() -> crate::Result<T>) -> PyResult<T> {
 }
 
 /// A saved reply: `str`, or `bytes` (UTF-8, used without a copy).
-#[derive(FromPyObject)]
 pub enum Text {
     Str(pyo3::pybacked::PyBackedStr),
     Bytes(pyo3::pybacked::PyBackedBytes),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Text {
+    type Error = PyErr;
+
+    fn extract(obj: pyo3::Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if let Ok(s) = obj.extract::<pyo3::pybacked::PyBackedStr>() {
+            return Ok(Text::Str(s));
+        }
+        if let Ok(b) = obj.extract::<pyo3::pybacked::PyBackedBytes>() {
+            return Ok(Text::Bytes(b));
+        }
+        let kind = obj
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "?".into());
+        Err(to_py(Error::invalid(format!(
+            "text (the saved reply) must be str or bytes, got {kind}"
+        ))))
+    }
 }
 
 impl Text {
@@ -110,40 +132,20 @@ impl Text {
     }
 }
 
-/// HTTP settings shared by every client, from the dict the Python
-/// wrappers build (`appstats._common.HttpKwargs`).
-#[derive(Clone, Debug, FromPyObject)]
-#[pyo3(from_item_all)]
-pub struct HttpArgs {
-    pub timeout: f64,
-    pub max_attempts: u32,
-    pub backoff: f64,
-    pub max_backoff: f64,
-    pub max_retry_wait: f64,
-    pub rate_limit: u32,
-    pub concurrency: usize,
-}
-
-impl HttpArgs {
-    pub fn config(&self) -> crate::Result<HttpConfig> {
-        let secs = |what: &str, v: f64| {
-            if v.is_finite() && v >= 0.0 {
-                Ok(Duration::from_secs_f64(v))
-            } else {
-                Err(Error::invalid(format!(
-                    "{what} must be a non-negative number of seconds"
-                )))
-            }
-        };
-        let mut c = HttpConfig::new(self.rate_limit, self.concurrency);
-        c.timeout = secs("timeout", self.timeout)?;
-        c.retry.max_attempts = self.max_attempts;
-        c.retry.base_delay = secs("backoff", self.backoff)?;
-        c.retry.max_delay = secs("max_backoff", self.max_backoff)?;
-        c.retry.max_total_wait = secs("max_retry_wait", self.max_retry_wait)?;
-        c.validate()?;
-        Ok(c)
-    }
+/// The defaults of the seven HTTP settings of `provider`'s clients (the
+/// Python wrappers pass only the settings a caller gave).
+#[pyfunction]
+fn http_defaults<'py>(py: Python<'py>, provider: &str) -> PyResult<Bound<'py, PyDict>> {
+    let cfg = match provider {
+        "baidu" | "mta" => HttpConfig::default(),
+        "tim" => crate::providers::tim::default_config(),
+        other => {
+            return Err(to_py(Error::invalid(format!(
+                "unknown provider {other:?}; valid: baidu, mta, tim"
+            ))))
+        }
+    };
+    args::http_dict(py, &cfg)
 }
 
 /// A progress reporter calling a Python callable `(done, total)`.
@@ -197,6 +199,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(mta::mta_reports, m)?)?;
     m.add_class::<tim::TimClient>()?;
     m.add_function(wrap_pyfunction!(tim::tim_app_info_many, m)?)?;
+    m.add_function(wrap_pyfunction!(tim::tim_app_info_many_async, m)?)?;
     m.add_function(wrap_pyfunction!(tim::gen_usersig, m)?)?;
     m.add_function(wrap_pyfunction!(tim::verify_usersig, m)?)?;
     m.add_function(wrap_pyfunction!(tim::tim_parse, m)?)?;
@@ -204,5 +207,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tim::tim_regions, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_raise_panic, m)?)?;
     m.add_function(wrap_pyfunction!(_serde_parse, m)?)?;
+    m.add_function(wrap_pyfunction!(http_defaults, m)?)?;
     Ok(())
 }

@@ -4,9 +4,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use pyo3_polars::PyDataFrame;
 
 use super::{block_on, guard, into_awaitable, progress, HttpArgs};
+use crate::http::Progress;
 use crate::providers::mta::{self, Client, Request};
 
 /// Native MTA client (use `appstats.Mta`, which wraps this).
@@ -15,17 +17,48 @@ pub struct MtaClient {
     inner: Arc<Client>,
 }
 
+/// What `fetch` returns: the frame and the request windows (ISO dates).
+type Fetched = (PyDataFrame, Vec<(String, String)>);
+
+/// The part shared by `fetch` and `fetch_async`: everything checked.
+type Prepared = (Arc<Client>, Request, Progress);
+
+/// The one async body of `fetch` and `fetch_async`.
+async fn run((client, req, p): Prepared) -> crate::Result<Fetched> {
+    let f = client.fetch(&req, &p).await?;
+    let windows = f
+        .windows
+        .iter()
+        .map(|(s, e)| (s.to_string(), e.to_string()))
+        .collect();
+    Ok((PyDataFrame(f.data), windows))
+}
+
+impl MtaClient {
+    fn prepare(
+        &self,
+        report: &str,
+        start: &str,
+        end: &str,
+        options: Option<HashMap<String, String>>,
+        progress_cb: Option<Py<PyAny>>,
+    ) -> PyResult<Prepared> {
+        let req = guard(|| Request::new(report, start, end, &options.unwrap_or_default()))?;
+        Ok((self.inner.clone(), req, progress(progress_cb)))
+    }
+}
+
 #[pymethods]
 impl MtaClient {
     #[new]
-    #[pyo3(signature = (app_id, secret_key, *, base_url=None, http))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (app_id, secret_key, *, base_url=None, http=None))]
     fn new(
         app_id: &str,
         secret_key: &str,
         base_url: Option<String>,
-        http: HttpArgs,
+        http: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
+        let http = HttpArgs::from_dict(http)?;
         guard(|| {
             let cfg = http.config()?;
             Ok(MtaClient {
@@ -34,6 +67,7 @@ impl MtaClient {
         })
     }
 
+    /// Fetch a report: `(data, [(window start, window end)])`.
     #[pyo3(signature = (report, start, end, options=None, progress_cb=None))]
     fn fetch(
         &self,
@@ -43,15 +77,12 @@ impl MtaClient {
         end: &str,
         options: Option<HashMap<String, String>>,
         progress_cb: Option<Py<PyAny>>,
-    ) -> PyResult<PyDataFrame> {
-        let req = guard(|| Request::new(report, start, end, &options.unwrap_or_default()))?;
-        let client = self.inner.clone();
-        let p = progress(progress_cb);
-        block_on(py, async move {
-            client.fetch(&req, &p).await.map(|f| PyDataFrame(f.data))
-        })
+    ) -> PyResult<Fetched> {
+        let prepared = self.prepare(report, start, end, options, progress_cb)?;
+        block_on(py, run(prepared))
     }
 
+    /// Awaitable twin of `fetch`.
     #[pyo3(signature = (report, start, end, options=None, progress_cb=None))]
     fn fetch_async<'py>(
         &self,
@@ -62,21 +93,30 @@ impl MtaClient {
         options: Option<HashMap<String, String>>,
         progress_cb: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let req = guard(|| Request::new(report, start, end, &options.unwrap_or_default()))?;
-        let client = self.inner.clone();
-        let p = progress(progress_cb);
-        into_awaitable(py, async move {
-            client.fetch(&req, &p).await.map(|f| PyDataFrame(f.data))
-        })
+        let prepared = self.prepare(report, start, end, options, progress_cb)?;
+        into_awaitable(py, run(prepared))
+    }
+
+    /// Validate arguments without any request (raises on bad input).
+    #[pyo3(signature = (report, start, end, options=None))]
+    fn validate(
+        &self,
+        report: &str,
+        start: &str,
+        end: &str,
+        options: Option<HashMap<String, String>>,
+    ) -> PyResult<()> {
+        guard(|| Request::new(report, start, end, &options.unwrap_or_default()).map(|_| ()))
     }
 
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
         super::stats_dict(py, &self.inner.http.stats)
     }
 
+    /// The base URL, its userinfo (if any) redacted.
     #[getter]
     fn base_url(&self) -> String {
-        self.inner.base_url().to_string()
+        crate::error::redact(self.inner.base_url())
     }
 
     #[getter]

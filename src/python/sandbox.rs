@@ -1,9 +1,8 @@
 //! The sandbox as a native class.
 
-use std::time::Duration;
-
 use pyo3::prelude::*;
 
+use super::args;
 use crate::error::Error;
 use crate::sandbox::{Config, Fault, FaultKind, Sandbox};
 
@@ -24,36 +23,48 @@ impl NativeSandbox {
 #[pymethods]
 impl NativeSandbox {
     #[new]
-    #[pyo3(signature = (seed=7, latency=0.0, rate_limit=None, sources=12, scenes_per_source=4, pages=30, token_ttl=2_592_000))]
+    #[pyo3(signature = (seed=None, latency=None, rate_limit=None, sources=None, scenes_per_source=None, pages=None, token_ttl=None))]
     fn new(
-        seed: u64,
-        latency: f64,
-        rate_limit: Option<u32>,
-        sources: usize,
-        scenes_per_source: usize,
-        pages: usize,
-        token_ttl: u64,
+        seed: Option<&Bound<'_, PyAny>>,
+        latency: Option<&Bound<'_, PyAny>>,
+        rate_limit: Option<&Bound<'_, PyAny>>,
+        sources: Option<&Bound<'_, PyAny>>,
+        scenes_per_source: Option<&Bound<'_, PyAny>>,
+        pages: Option<&Bound<'_, PyAny>>,
+        token_ttl: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
+        // every setting checked first; unset ones keep `Config::default()`
+        let mut cfg = Config::default();
+        if let Some(v) = args::SEED.opt(seed)? {
+            cfg.seed = v;
+        }
+        if let Some(v) = latency.filter(|v| !v.is_none()) {
+            cfg.latency = args::LATENCY.get(v)?;
+        }
+        cfg.rate_limit = args::SANDBOX_RATE_LIMIT.opt(rate_limit)?;
+        if let Some(v) = args::SOURCES.opt(sources)? {
+            cfg.baidu.sources = v;
+        }
+        if let Some(v) = args::SCENES_PER_SOURCE.opt(scenes_per_source)? {
+            cfg.baidu.scenes_per_source = v;
+        }
+        if let Some(v) = args::PAGES.opt(pages)? {
+            cfg.baidu.pages = v;
+        }
+        if let Some(v) = args::TOKEN_TTL.opt(token_ttl)? {
+            cfg.baidu.token_ttl = v;
+        }
         super::guard(|| {
-            if !(latency.is_finite() && latency >= 0.0) {
-                return Err(Error::invalid(
-                    "latency must be a non-negative number of seconds",
-                ));
-            }
-            let mut cfg = Config {
-                seed,
-                latency: Duration::from_secs_f64(latency),
-                rate_limit,
-                ..Config::default()
-            };
-            cfg.baidu.sources = sources;
-            cfg.baidu.scenes_per_source = scenes_per_source;
-            cfg.baidu.pages = pages;
-            cfg.baidu.token_ttl = token_ttl;
             Ok(NativeSandbox {
                 inner: Some(Sandbox::start(cfg)?),
             })
         })
+    }
+
+    /// Seed of the generated data.
+    #[getter]
+    fn seed(&self) -> PyResult<u64> {
+        Ok(self.sb()?.state.cfg.seed)
     }
 
     /// `host:port` the server listens on.
@@ -91,36 +102,47 @@ impl NativeSandbox {
         Ok(v)
     }
 
-    /// Add a fault; see `appstats.Sandbox.inject`.
-    #[pyo3(signature = (kind, value=None, provider=None, endpoint=None, skip=0, times=Some(1), offset=None))]
+    /// Add a fault; see `appstats.Sandbox.inject`. Every argument is
+    /// checked: a fault that could never fire, or fires on nothing, is an
+    /// error rather than a silent no-op.
+    /// (No defaults here: `appstats.Sandbox.inject` passes every argument.)
+    #[pyo3(signature = (kind, value, provider, endpoint, skip, times, offset))]
     #[allow(clippy::too_many_arguments)]
     fn inject(
         &self,
         kind: &str,
-        value: Option<f64>,
+        value: Option<&Bound<'_, PyAny>>,
         provider: Option<String>,
         endpoint: Option<String>,
-        skip: u32,
-        times: Option<u32>,
-        offset: Option<i64>,
+        skip: &Bound<'_, PyAny>,
+        times: Option<&Bound<'_, PyAny>>,
+        offset: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
+        let value = value.filter(|v| !v.is_none());
+        let invalid = |msg: String| super::to_py(Error::invalid(msg));
         let need = |what: &str| {
-            value.ok_or_else(|| {
-                super::to_py(Error::invalid(format!(
-                    "fault {kind:?} needs value= ({what})"
-                )))
-            })
+            value.ok_or_else(|| invalid(format!("fault {kind:?} needs value= ({what})")))
         };
         let k = match kind {
-            "http_status" => FaultKind::Status(need("an HTTP status")? as u16),
-            "code" => FaultKind::Code(need("the provider's error code")? as i64),
-            "delay" => FaultKind::Delay(Duration::from_secs_f64(need("seconds")?.max(0.0))),
-            "truncate" => FaultKind::Truncate,
-            "reset" => FaultKind::Reset,
-            "wrong_total" => FaultKind::WrongTotal(value.unwrap_or(1.0) as i64),
-            "duplicate_page" => FaultKind::DuplicatePage,
-            "drop_rows" => FaultKind::DropRows(value.unwrap_or(1.0) as usize),
-            "expire_token" => FaultKind::ExpireToken,
+            "http_status" => FaultKind::Status(args::HTTP_STATUS.get(need("an HTTP status")?)?),
+            "code" => FaultKind::Code(args::CODE.get(need("the provider's error code")?)?),
+            "delay" => FaultKind::Delay(args::DELAY.get(need("seconds")?)?),
+            "wrong_total" => FaultKind::WrongTotal(args::WRONG_TOTAL.opt(value)?.unwrap_or(1)),
+            "drop_rows" => FaultKind::DropRows(args::DROP_ROWS.opt(value)?.unwrap_or(1)),
+            "truncate" | "reset" | "duplicate_page" | "expire_token" => {
+                if let Some(v) = value {
+                    return Err(invalid(format!(
+                        "fault {kind:?} takes no value, got {}",
+                        v.repr().map(|r| r.to_string()).unwrap_or_default()
+                    )));
+                }
+                match kind {
+                    "truncate" => FaultKind::Truncate,
+                    "reset" => FaultKind::Reset,
+                    "duplicate_page" => FaultKind::DuplicatePage,
+                    _ => FaultKind::ExpireToken,
+                }
+            }
             other => {
                 return Err(super::to_py(
                     crate::providers::baidu::endpoints::bad_choice(
@@ -131,14 +153,32 @@ impl NativeSandbox {
                 ))
             }
         };
-        self.sb()?.state.add_fault(Fault {
+        if let Some(p) = provider.as_deref() {
+            if !PROVIDERS.contains(&p) {
+                return Err(super::to_py(
+                    crate::providers::baidu::endpoints::bad_choice(
+                        "provider",
+                        p,
+                        PROVIDERS.iter().copied(),
+                    ),
+                ));
+            }
+        }
+        if endpoint.as_deref().is_some_and(|e| e.trim().is_empty()) {
+            return Err(invalid(
+                "endpoint must name an endpoint (e.g. \"getanalysisregion\"), got an empty string"
+                    .into(),
+            ));
+        }
+        let fault = Fault {
             provider,
             endpoint,
             kind: k,
-            skip,
-            times,
-            offset,
-        });
+            skip: args::SKIP.get(skip)?,
+            times: args::TIMES.opt(times)?,
+            offset: args::OFFSET.opt(offset)?,
+        };
+        self.sb()?.state.add_fault(fault);
         Ok(())
     }
 
@@ -176,6 +216,9 @@ impl NativeSandbox {
         self.inner.is_none()
     }
 }
+
+/// Providers a fault can be limited to.
+const PROVIDERS: &[&str] = &["baidu", "mta", "tim"];
 
 pub const FAULT_KINDS: &[&str] = &[
     "http_status",

@@ -4,9 +4,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use pyo3_polars::PyDataFrame;
 
-use super::{block_on, guard, into_awaitable, progress, HttpArgs};
+use super::{args, block_on, guard, into_awaitable, progress, HttpArgs};
 use crate::error::{Error, Result};
 use crate::http::Progress;
 use crate::providers::tim::{self, usersig, Client, ClientOptions};
@@ -34,36 +35,67 @@ fn now() -> u64 {
         .unwrap_or(0)
 }
 
+/// Region of a client that names none.
+const DEFAULT_REGION: &str = "china";
+
 /// Native Tencent IM client (use `appstats.TencentIm`, which wraps this).
 #[pyclass(module = "appstats._native", frozen)]
 pub struct TimClient {
     inner: Arc<Client>,
 }
 
+/// The part shared by `app_info` and `app_info_async`: everything checked.
+type Prepared = (Arc<Client>, Option<Vec<String>>, Progress);
+
+/// The one async body of `app_info` and `app_info_async`.
+async fn run((client, fields, p): Prepared) -> Result<PyDataFrame> {
+    client
+        .app_info(fields.as_deref(), &p)
+        .await
+        .map(PyDataFrame)
+}
+
+impl TimClient {
+    fn prepare(
+        &self,
+        fields: Option<Vec<String>>,
+        progress_cb: Option<Py<PyAny>>,
+    ) -> PyResult<Prepared> {
+        // validate before any request
+        guard(|| tim::parse::select(fields.as_deref()).map(|_| ()))?;
+        Ok((self.inner.clone(), fields, progress(progress_cb)))
+    }
+}
+
 #[pymethods]
 impl TimClient {
     #[new]
-    #[pyo3(signature = (sdkappid, secret_key, *, identifier="admin", region="china", resolve_to=None,
-        usersig_expire=86_400, http))]
+    #[pyo3(signature = (sdkappid, secret_key, *, identifier=None, region=None, resolve_to=None,
+        usersig_expire=None, http=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
-        sdkappid: u64,
+        sdkappid: &Bound<'_, PyAny>,
         secret_key: &str,
-        identifier: &str,
-        region: &str,
+        identifier: Option<&str>,
+        region: Option<&str>,
         resolve_to: Option<&str>,
-        usersig_expire: u64,
-        http: HttpArgs,
+        usersig_expire: Option<&Bound<'_, PyAny>>,
+        http: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
+        let sdkappid: u64 = args::SDKAPPID.get(sdkappid)?;
+        let http = HttpArgs::from_dict(http)?;
+        let expire = args::USERSIG_EXPIRE
+            .opt(usersig_expire)?
+            .unwrap_or(tim::DEFAULT_USERSIG_EXPIRE);
         guard(|| {
-            let cfg = http.config()?;
-            let opts = options(resolve_to, usersig_expire)?;
+            let cfg = http.apply(tim::default_config())?;
+            let opts = options(resolve_to, expire)?;
             Ok(TimClient {
                 inner: Arc::new(Client::with_options(
                     sdkappid,
                     secret_key,
-                    Some(identifier),
-                    region,
+                    identifier,
+                    region.unwrap_or(DEFAULT_REGION),
                     cfg,
                     &opts,
                 )?),
@@ -78,16 +110,8 @@ impl TimClient {
         fields: Option<Vec<String>>,
         progress_cb: Option<Py<PyAny>>,
     ) -> PyResult<PyDataFrame> {
-        // validate before any request
-        guard(|| tim::parse::select(fields.as_deref()).map(|_| ()))?;
-        let client = self.inner.clone();
-        let p = progress(progress_cb);
-        block_on(py, async move {
-            client
-                .app_info(fields.as_deref(), &p)
-                .await
-                .map(PyDataFrame)
-        })
+        let prepared = self.prepare(fields, progress_cb)?;
+        block_on(py, run(prepared))
     }
 
     #[pyo3(signature = (fields=None, progress_cb=None))]
@@ -97,24 +121,18 @@ impl TimClient {
         fields: Option<Vec<String>>,
         progress_cb: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        guard(|| tim::parse::select(fields.as_deref()).map(|_| ()))?;
-        let client = self.inner.clone();
-        let p = progress(progress_cb);
-        into_awaitable(py, async move {
-            client
-                .app_info(fields.as_deref(), &p)
-                .await
-                .map(PyDataFrame)
-        })
+        let prepared = self.prepare(fields, progress_cb)?;
+        into_awaitable(py, run(prepared))
     }
 
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
         super::stats_dict(py, &self.inner.http().stats)
     }
 
+    /// The base URL, its userinfo (if any) redacted.
     #[getter]
     fn base_url(&self) -> String {
-        self.inner.base_url().to_string()
+        crate::error::redact(self.inner.base_url())
     }
 
     #[getter]
@@ -128,45 +146,73 @@ impl TimClient {
     }
 }
 
-type ManyArgs = (
-    Vec<(u64, String)>,
-    String,
-    String,
-    Option<Vec<String>>,
-    ClientOptions,
-    crate::http::HttpConfig,
-);
-
-#[allow(clippy::too_many_arguments)]
-fn many_args(
+/// Everything `tim_app_info_many` and its async twin need, checked.
+struct Many {
     apps: Vec<(u64, String)>,
-    identifier: &str,
-    region: &str,
+    identifier: Option<String>,
+    region: String,
     fields: Option<Vec<String>>,
-    resolve_to: Option<&str>,
-    http: HttpArgs,
-) -> Result<ManyArgs> {
-    tim::parse::select(fields.as_deref())?;
-    Ok((
-        apps,
-        identifier.to_string(),
-        region.to_string(),
-        fields,
-        options(resolve_to, 86_400)?,
-        http.config()?,
-    ))
+    opts: ClientOptions,
+    cfg: crate::http::HttpConfig,
+    progress: Progress,
 }
 
-async fn run_many(a: ManyArgs, p: Progress) -> Result<PyDataFrame> {
-    let (apps, identifier, region, fields, opts, cfg) = a;
-    tim::app_info_many_with(
-        &apps,
-        Some(&identifier),
-        &region,
-        fields.as_deref(),
+/// `[(sdkappid, secret_key), ...]`, each SDKAppID in range.
+fn apps_arg(apps: &Bound<'_, PyAny>) -> PyResult<Vec<(u64, String)>> {
+    let bad = || {
+        super::to_py(Error::invalid(
+            "apps must be a list of (sdkappid, secret_key) pairs",
+        ))
+    };
+    let mut out = vec![];
+    for item in apps.try_iter().map_err(|_| bad())? {
+        let item = item?;
+        let (app, key): (Bound<'_, PyAny>, String) = item.extract().map_err(|_| bad())?;
+        out.push((args::SDKAPPID.get(&app)?, key));
+    }
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn prepare_many(
+    apps: &Bound<'_, PyAny>,
+    identifier: Option<&str>,
+    region: Option<&str>,
+    fields: Option<Vec<String>>,
+    resolve_to: Option<&str>,
+    progress_cb: Option<Py<PyAny>>,
+    http: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Many> {
+    let apps = apps_arg(apps)?;
+    let http = HttpArgs::from_dict(http)?;
+    let (opts, cfg) = guard(|| {
+        tim::parse::select(fields.as_deref())?;
+        Ok((
+            options(resolve_to, tim::DEFAULT_USERSIG_EXPIRE)?,
+            http.apply(tim::default_config())?,
+        ))
+    })?;
+    Ok(Many {
+        apps,
+        identifier: identifier.map(str::to_string),
+        region: region.unwrap_or(DEFAULT_REGION).to_string(),
+        fields,
+        opts,
         cfg,
-        &opts,
-        &p,
+        progress: progress(progress_cb),
+    })
+}
+
+/// The one async body of `tim_app_info_many` and its async twin.
+async fn run_many(m: Many) -> Result<PyDataFrame> {
+    tim::app_info_many_with(
+        &m.apps,
+        m.identifier.as_deref(),
+        &m.region,
+        m.fields.as_deref(),
+        m.cfg,
+        &m.opts,
+        &m.progress,
     )
     .await
     .map(PyDataFrame)
@@ -174,41 +220,73 @@ async fn run_many(a: ManyArgs, p: Progress) -> Result<PyDataFrame> {
 
 /// `getappinfo` of many apps at once: one frame with an `sdkappid` column.
 #[pyfunction]
-#[pyo3(signature = (apps, *, identifier="admin", region="china", fields=None, resolve_to=None,
-    progress_cb=None, http, is_async=false))]
+#[pyo3(signature = (apps, *, identifier=None, region=None, fields=None, resolve_to=None,
+    progress_cb=None, http=None))]
 #[allow(clippy::too_many_arguments)]
-pub fn tim_app_info_many<'py>(
-    py: Python<'py>,
-    apps: Vec<(u64, String)>,
-    identifier: &str,
-    region: &str,
+pub fn tim_app_info_many(
+    py: Python<'_>,
+    apps: &Bound<'_, PyAny>,
+    identifier: Option<&str>,
+    region: Option<&str>,
     fields: Option<Vec<String>>,
     resolve_to: Option<&str>,
     progress_cb: Option<Py<PyAny>>,
-    http: HttpArgs,
-    is_async: bool,
+    http: Option<&Bound<'_, PyDict>>,
+) -> PyResult<PyDataFrame> {
+    let m = prepare_many(
+        apps,
+        identifier,
+        region,
+        fields,
+        resolve_to,
+        progress_cb,
+        http,
+    )?;
+    block_on(py, run_many(m))
+}
+
+/// Awaitable twin of `tim_app_info_many`.
+#[pyfunction]
+#[pyo3(signature = (apps, *, identifier=None, region=None, fields=None, resolve_to=None,
+    progress_cb=None, http=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn tim_app_info_many_async<'py>(
+    py: Python<'py>,
+    apps: &Bound<'_, PyAny>,
+    identifier: Option<&str>,
+    region: Option<&str>,
+    fields: Option<Vec<String>>,
+    resolve_to: Option<&str>,
+    progress_cb: Option<Py<PyAny>>,
+    http: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let a = guard(|| many_args(apps, identifier, region, fields, resolve_to, http))?;
-    let p = progress(progress_cb);
-    if is_async {
-        into_awaitable(py, run_many(a, p))
-    } else {
-        block_on(py, run_many(a, p))?
-            .into_pyobject(py)
-            .map(|b| b.into_any())
-    }
+    let m = prepare_many(
+        apps,
+        identifier,
+        region,
+        fields,
+        resolve_to,
+        progress_cb,
+        http,
+    )?;
+    into_awaitable(py, run_many(m))
 }
 
 /// Generate a UserSig (TLSSigAPIv2).
 #[pyfunction]
-#[pyo3(signature = (sdkappid, secret_key, identifier, expire=86_400, now=None))]
+#[pyo3(signature = (sdkappid, secret_key, identifier, expire=None, now=None))]
 pub fn gen_usersig(
-    sdkappid: u64,
+    sdkappid: &Bound<'_, PyAny>,
     secret_key: &str,
     identifier: &str,
-    expire: u64,
-    now: Option<u64>,
+    expire: Option<&Bound<'_, PyAny>>,
+    now: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<String> {
+    let sdkappid: u64 = args::SDKAPPID.get(sdkappid)?;
+    let expire = args::EXPIRE
+        .opt(expire)?
+        .unwrap_or(tim::DEFAULT_USERSIG_EXPIRE);
+    let now = args::NOW.opt(now)?;
     guard(|| {
         if secret_key.is_empty() {
             return Err(Error::invalid("secret_key must not be empty"));
@@ -231,10 +309,12 @@ pub fn gen_usersig(
 #[pyo3(signature = (usersig, sdkappid, secret_key, now=None))]
 pub fn verify_usersig(
     usersig: &str,
-    sdkappid: u64,
+    sdkappid: &Bound<'_, PyAny>,
     secret_key: &str,
-    now: Option<u64>,
+    now: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<(String, u64, u64, u64)> {
+    let sdkappid: u64 = args::SDKAPPID.get(sdkappid)?;
+    let now = args::NOW.opt(now)?;
     guard(|| {
         usersig::verify_usersig(usersig, sdkappid, secret_key, now.unwrap_or_else(self::now))
             .map(|i| (i.identifier, i.sdkappid, i.time, i.expire))

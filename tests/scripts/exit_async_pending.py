@@ -6,7 +6,8 @@ import appstats as aps
 
 
 async def main(sb: aps.Sandbox) -> None:
-    task = asyncio.ensure_future(sb.baidu().region_async("2024-03-01", "2024-03-31", progress=False))
+    call = sb.baidu().region_async("2024-03-01", "2024-03-31", progress=False)
+    task = asyncio.ensure_future(call)
     await asyncio.sleep(0.01)
     assert not task.done()
 

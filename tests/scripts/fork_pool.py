@@ -31,8 +31,9 @@ if __name__ == "__main__":
             PARENT_CLIENT = bd  # inherited by the children
         ctx = mp.get_context(method)
         days = [f"2024-03-0{d}" for d in range(1, 5)]
-        with ctx.Pool(2, initializer=None) as pool:
-            result = pool.map_async(work, [(sb.url, creds["baidu_client_id"], creds["baidu_client_secret"], d) for d in days])
+        with ctx.Pool(2) as pool:
+            cid, secret = creds["baidu_client_id"], creds["baidu_client_secret"]
+            result = pool.map_async(work, [(sb.url, cid, secret, d) for d in days])
             heights = result.get(timeout=60)
         assert all(h > 0 for h in heights), heights
         # the parent still works after its children did

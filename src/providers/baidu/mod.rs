@@ -85,12 +85,7 @@ impl Client {
         if page_size == 0 || page_size > 1000 {
             return Err(Error::invalid("page_size must be between 1 and 1000"));
         }
-        let base = base_url.unwrap_or(DEFAULT_BASE_URL).trim_end_matches('/');
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(Error::invalid(format!(
-                "base_url must start with http:// or https://, got {base:?}"
-            )));
-        }
+        let base = &crate::url::parse_base_url(base_url.unwrap_or(DEFAULT_BASE_URL))?;
         Ok(Client {
             http: Http::new(PROVIDER, cfg)?,
             auth: Auth::new(creds, base)?,
@@ -339,9 +334,7 @@ pub fn assemble(
     for ((ws, we), window) in pages {
         for (i, p) in window.into_iter().enumerate() {
             if i == 0 {
-                if time_span.is_none() {
-                    time_span = p.time_span.clone();
-                }
+                time_span = span_union(time_span, p.time_span.as_deref());
                 if let Some(t) = p.total {
                     total = Some(total.unwrap_or(0) + t);
                 }
@@ -404,6 +397,19 @@ pub fn assemble(
         time_span,
         total,
     })
+}
+
+/// The `time_span` label over windows in date order: `"A - B"` and
+/// `"C - D"` give `"A - D"` (hourly data is fetched one day per window).
+fn span_union(acc: Option<String>, next: Option<&str>) -> Option<String> {
+    match (acc, next) {
+        (Some(a), Some(n)) => match (a.split_once(" - "), n.split_once(" - ")) {
+            (Some((first, _)), Some((_, last))) => Some(format!("{first} - {last}")),
+            _ if a == n => Some(a),
+            _ => Some(format!("{a}, {n}")),
+        },
+        (a, n) => a.or_else(|| n.map(str::to_string)),
+    }
 }
 
 /// Place the columns of one-row `b` beside one-row `a`.

@@ -99,17 +99,14 @@ impl Client {
             return Err(Error::invalid("MTA app_id must not be empty"));
         }
         if app_id.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err(Error::invalid("MTA app_id must not contain spaces"));
+            return Err(Error::invalid(format!(
+                "MTA app_id must not contain spaces or control characters, got {app_id:?}"
+            )));
         }
         if secret_key.trim().is_empty() {
             return Err(Error::invalid("MTA secret_key must not be empty"));
         }
-        let base = base_url.unwrap_or(DEFAULT_BASE_URL).trim_end_matches('/');
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(Error::invalid(format!(
-                "base_url must start with http:// or https://, got {base:?}"
-            )));
-        }
+        let base = &crate::url::parse_base_url(base_url.unwrap_or(DEFAULT_BASE_URL))?;
         Ok(Client {
             http: Http::new(PROVIDER, cfg)?,
             app_id: app_id.to_string(),

@@ -155,13 +155,12 @@ fn target(
 ) -> Result<(String, String)> {
     let s = region_or_base_url.trim();
     let (base, host) = if s.starts_with("http://") || s.starts_with("https://") {
-        let url = reqwest::Url::parse(s)
-            .map_err(|e| Error::invalid(format!("bad base URL {s:?}: {e}")))?;
-        let host = url
-            .host_str()
-            .ok_or_else(|| Error::invalid(format!("base URL {s:?} has no host")))?
-            .to_string();
-        (s.trim_end_matches('/').to_string(), host)
+        let base = crate::url::parse_base_url(s)?;
+        let host = reqwest::Url::parse(&base)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        (base, host)
     } else {
         let r = region(s)?;
         let scheme = if opts.resolve_to.is_some() {
