@@ -428,6 +428,44 @@ mod values {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, .. ProptestConfig::default() })]
+
+    /// MTA retention values in any recognisable form (counts, or
+    /// percentages with or without `%`, as text or JSON numbers) never fail:
+    /// counts give Int64 `users`, any percentage makes the frame a Float64
+    /// `ratio` holding every value.
+    #[test]
+    fn mta_retention_values_never_fail(
+        vals in prop::collection::vec(
+            prop_oneof![
+                (0i64..10_000_000).prop_map(|n| format!("\"{}\"", grouped(n.into()))),
+                (0i64..10_000_000).prop_map(|n| n.to_string()),
+                (0u32..100_000).prop_map(|x| format!("\"{}%\"", f64::from(x) / 1000.0)),
+                (1u32..100_000).prop_map(|x| format!("{}.5", x)),
+                Just("\"-\"".to_string()),
+                Just("null".to_string()),
+            ],
+            1..9,
+        )
+    ) {
+        let keys = ["D1RepeatUser", "D2RepeatUser", "D3RepeatUser", "D4RepeatUser",
+                    "D5RepeatUser", "D6RepeatUser", "D7RepeatUser", "D14RepeatUser"];
+        let fields: Vec<String> =
+            vals.iter().zip(keys).map(|(v, k)| format!("\"{k}\":{v}")).collect();
+        let text = format!(
+            r#"{{"ret_code":60000,"ret_data":{{"2024-03-01":{{{}}}}}}}"#,
+            fields.join(",")
+        );
+        let df = mta::parse_saved("retention", &text, &HashMap::new())
+            .unwrap_or_else(|e| panic!("{text}: {e}"));
+        let percent = vals.iter().any(|v| v.contains('%') || v.contains('.'));
+        let col = if percent { "ratio" } else { "users" };
+        prop_assert!(df.column(col).is_ok(), "{}: {:?}", text, df.get_column_names());
+        prop_assert_eq!(df.height(), 9);
+    }
+}
+
 #[test]
 fn every_fixture_parses_with_a_byte_order_mark() {
     for (ep, gran, text) in BAIDU {

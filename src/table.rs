@@ -150,8 +150,11 @@ impl Nested {
     }
 }
 
+/// The end of the message of an integer that does not fit `i64`.
+pub const TOO_BIG: &str = "does not fit a 64-bit integer";
+
 fn too_big(text: &str) -> String {
-    format!("{text} does not fit a 64-bit integer")
+    format!("{text} {TOO_BIG}")
 }
 
 /// A JSON float in an integer column: integral and in range, else an error.

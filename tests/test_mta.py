@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import polars as pl
 import pytest
@@ -409,6 +410,27 @@ def test_long_retention_concatenates_with_baidu(sb: aps.Sandbox) -> None:
                       m.with_columns(pl.lit("mta").alias("src"))])
     assert both.height == b.height + m.height
     assert both.schema["users"] == pl.Int64
+
+
+def test_retention_percentages_are_ratios(sb: aps.Sandbox) -> None:
+    # D{N}RepeatUser may be percentages ("35.2", "35.2%"): a Float64 ratio
+    # column in the same layout, never an error for a recognisable number.
+    days = {"2024-03-02": {"D1RepeatUser": "35.2%", "D7RepeatUser": "20", "D30RepeatUser": "-"},
+            "2024-03-01": {"D1RepeatUser": "40.5", "D7RepeatUser": 12.25, "D30RepeatUser": "9%"}}
+    text = json.dumps({"ret_code": 60000, "ret_msg": "ok", "ret_data": days})
+    long = aps.mta.parse("retention", text, metrics="d1,d7,d30")
+    assert long.columns == ["cohort_date", "cohort_end", "cohort_size", "period", "ratio"]
+    assert long.schema["ratio"] == pl.Float64
+    assert long["ratio"].to_list() == [40.5, 12.25, 9.0, 35.2, 20.0, None]
+    wide = aps.mta.parse("retention", text, metrics="d1,d7,d30", shape="wide")
+    assert wide.columns == ["cohort_date", "cohort_end", "cohort_size", "d1", "d7", "d30"]
+    assert wide.schema["d7"] == pl.Float64 and wide["d1"].to_list() == [40.5, 35.2]
+    # the same layout as Baidu's report_type="ratio": the frames concatenate
+    b = sb.baidu().retention(S, E, gran="day", report_type="ratio", progress=False)
+    assert pl.concat([b, long]).schema == b.schema
+    # counts stay counts
+    counts = json.dumps({"ret_code": 60000, "ret_data": {"2024-03-01": {"D1RepeatUser": "1,204"}}})
+    assert aps.mta.parse("retention", counts, metrics="d1")["users"].to_list() == [1204]
 
 
 def test_async_twin(sb: aps.Sandbox) -> None:

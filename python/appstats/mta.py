@@ -438,6 +438,12 @@ class Mta:
         N is "N days later" (``D{N}RepeatUser``), which Baidu calls
         ``第{N+1}天``: subtract 1 from Baidu's period to align the two.
 
+        MTA documents counts, but a reply may carry percentages of the
+        cohort (``"35.2"``, ``"35.2%"``): a reply with any value written with
+        ``%`` or a fraction is read as percentages, and the long frame then
+        has a Float64 ``ratio`` column instead of ``users`` (the layout of
+        Baidu's ``report_type="ratio"``; wide columns are Float64).
+
         The retention endpoint sends no cohort size; with ``cohort_size=True``
         (default) the day's new users (``10101``) are fetched for the same
         range and filled in (one more request per 90-day window).

@@ -36,6 +36,10 @@ const P: &str = "mta";
 pub struct MtaConfig {
     pub app_id: String,
     pub secret_key: String,
+    /// Serve retention as percentages of the cohort (`"35.2%"` on even
+    /// days, `"35.2"` on odd ones), as a community dashboard renders
+    /// `D{N}RepeatUser`, instead of counts.
+    pub retention_percent: bool,
 }
 
 impl Default for MtaConfig {
@@ -43,6 +47,7 @@ impl Default for MtaConfig {
         MtaConfig {
             app_id: "500000001".into(),
             secret_key: "sandbox-mta-secret".into(),
+            retention_percent: false,
         }
     }
 }
@@ -114,7 +119,14 @@ async fn handle(
     if !sign::verify(&cfg.secret_key, path, &unsigned, given) {
         return json_reply(code_reply(60002), None);
     }
-    match build(st.cfg.seed, &p, metrics, kind, fault.as_ref()) {
+    match build(
+        st.cfg.seed,
+        &p,
+        metrics,
+        kind,
+        fault.as_ref(),
+        cfg.retention_percent,
+    ) {
         Ok(data) => json_reply(
             json!({"ret_code": 60000, "ret_msg": "success", "ret_data": data}).to_string(),
             fault.as_ref(),
@@ -253,6 +265,7 @@ fn build(
     metrics: &'static [Metric],
     kind: ReportKind,
     fault: Option<&FaultKind>,
+    retention_percent: bool,
 ) -> Result<Value, String> {
     let idx = p.get("idx").ok_or("idx is required")?;
     let mut wanted: Vec<&Metric> = vec![];
@@ -413,6 +426,10 @@ fn build(
                         let n = retention_day(m.mta).unwrap_or(1);
                         if *d + chrono::Days::new(n as u64) >= today {
                             Value::String("-".into())
+                        } else if retention_percent {
+                            let pct = 100.0 * retention_rate(seed, *d, n);
+                            let sign = if day_key(*d) % 2 == 0 { "%" } else { "" };
+                            Value::String(format!("{pct:.1}{sign}"))
                         } else {
                             count(new_users(seed, *d) * f * retention_rate(seed, *d, n))
                         }
@@ -481,6 +498,65 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Request::new(name, start, end, &o).unwrap()
+    }
+
+    /// Retention served as percentages (some with `%`, some without):
+    /// a Float64 `ratio` column, in long and wide form, across windows.
+    #[test]
+    fn percentage_retention_end_to_end() {
+        let mut cfg = Config::default();
+        cfg.mta.retention_percent = true;
+        let sb = Sandbox::start(cfg).unwrap();
+        let c = client(&sb, &sb.state.cfg.mta.secret_key.clone());
+        let rt = crate::runtime::runtime();
+        let p = Progress::default();
+        let long = rt
+            .block_on(c.fetch(&req("retention", "2024-01-01", "2024-07-18", &[]), &p))
+            .unwrap()
+            .data;
+        assert_eq!(long.height(), 200 * 9);
+        let names: Vec<&str> = long.get_column_names().iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "cohort_date",
+                "cohort_end",
+                "cohort_size",
+                "period",
+                "ratio"
+            ]
+        );
+        let ratio = long.column("ratio").unwrap().f64().unwrap();
+        assert_eq!(ratio.null_count(), 0);
+        assert!(ratio.iter().flatten().all(|x| x > 0.0 && x <= 100.0));
+        let wide = rt
+            .block_on(c.fetch(
+                &req(
+                    "retention",
+                    "2024-01-01",
+                    "2024-07-18",
+                    &[("shape", "wide")],
+                ),
+                &p,
+            ))
+            .unwrap()
+            .data;
+        assert_eq!((wide.height(), wide.width()), (200, 3 + 9));
+        assert_eq!(
+            wide.column("d30").unwrap().dtype(),
+            &polars::prelude::DataType::Float64
+        );
+        // the same sandbox with counts: Int64 users, as before
+        let sb = Sandbox::start(Config::default()).unwrap();
+        let c = client(&sb, &sb.state.cfg.mta.secret_key.clone());
+        let counts = rt
+            .block_on(c.fetch(&req("retention", "2024-01-01", "2024-01-31", &[]), &p))
+            .unwrap()
+            .data;
+        assert_eq!(
+            counts.column("users").unwrap().dtype(),
+            &polars::prelude::DataType::Int64
+        );
     }
 
     #[test]

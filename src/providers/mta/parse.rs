@@ -346,13 +346,14 @@ impl<'de> KeyedSink<'de> for TableSink {
 }
 
 /// Retention rows: date → `{D1RepeatUser: .., D7RepeatUser: .., ...}`,
-/// emitted long (one row per requested period).
+/// emitted long (one row per requested period) into [`RETENTION_ROWS`]:
+/// counts in `users`, percentages in `ratio` ([`finish`] keeps one).
 struct RetentionSink {
     t: TableBuilder,
     periods: Vec<i64>,
     date: Option<NaiveDate>,
     size: Option<i64>,
-    cells: Vec<(i64, Option<i64>)>,
+    cells: Vec<(i64, RetentionValue)>,
     row_key: RowKey,
     /// Cohorts read so far (error messages).
     cohorts: usize,
@@ -389,7 +390,7 @@ impl RetentionSink {
             }
             k => {
                 if let Some(p) = retention_day(k).filter(|p| self.periods.contains(p)) {
-                    let v = cell.to_i64().map_err(|e| format!("field {k:?}: {e}"))?;
+                    let v = RetentionValue::read(&cell).map_err(|e| format!("field {k:?}: {e}"))?;
                     self.cells.push((p, v));
                 }
             }
@@ -401,20 +402,64 @@ impl RetentionSink {
         let date = self.date.take().ok_or("retention row without a date")?;
         let size = self.size.take();
         for &p in &self.periods {
-            let users = self
+            let v = self
                 .cells
                 .iter()
                 .find(|(q, _)| *q == p)
-                .and_then(|(_, v)| *v);
+                .map_or(RetentionValue::Missing, |(_, v)| *v);
             self.t.col(0).push_date(Some(date));
             self.t.col(1).push_date(Some(date));
             self.t.col(2).push_i64(size);
             self.t.col(3).push_i64(Some(p));
-            self.t.col(4).push_i64(users);
+            match v {
+                RetentionValue::Count(n) => {
+                    self.t.col(4).push_i64(Some(n));
+                    self.t.col(5).push_null();
+                }
+                RetentionValue::Percent(x) => {
+                    self.t.col(4).push_null();
+                    self.t.col(5).push_f64(Some(x));
+                }
+                RetentionValue::Missing => {
+                    self.t.col(4).push_null();
+                    self.t.col(5).push_null();
+                }
+            }
             self.t.end_row();
         }
         self.cells.clear();
         Ok(())
+    }
+}
+
+/// One `D{N}RepeatUser` value. MTA documents counts ("day-N returning
+/// users"); a community dashboard renders the same keys as percentages, so
+/// a reply may carry either. A value is a percentage when it is written
+/// with `%` or has a fraction (`"35.2"`, `35.2`, `"35%"`); otherwise it is
+/// a count. A reply with one percentage is a reply of percentages (see
+/// [`finish`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum RetentionValue {
+    Count(i64),
+    Percent(f64),
+    Missing,
+}
+
+impl RetentionValue {
+    fn read(cell: &Cell) -> Result<Self, String> {
+        let percent_sign = matches!(cell, Cell::Str(s) if s.trim_end().ends_with('%'));
+        if !percent_sign {
+            match cell.to_i64() {
+                Ok(v) => return Ok(v.map_or(RetentionValue::Missing, RetentionValue::Count)),
+                // a whole number beyond i64 is a count that does not fit
+                Err(e) if e.ends_with(crate::table::TOO_BIG) => return Err(e),
+                Err(_) => {}
+            }
+        }
+        match cell.to_f64()? {
+            Some(x) => Ok(RetentionValue::Percent(x)),
+            None => Ok(RetentionValue::Missing),
+        }
     }
 }
 
@@ -522,12 +567,24 @@ pub fn schema(report: &Report) -> Vec<(String, Kind)> {
     s
 }
 
-/// Parse one reply into the report's rows (long form for retention).
+/// Retention rows as parsed: the long frame with both value columns
+/// (`users` for counts, `ratio` for percentages); [`finish`] keeps one.
+const RETENTION_ROWS: &[(&str, Kind)] = &[
+    ("cohort_date", Kind::Date),
+    ("cohort_end", Kind::Date),
+    ("cohort_size", Kind::Int),
+    ("period", Kind::Int),
+    ("users", Kind::Int),
+    ("ratio", Kind::Float),
+];
+
+/// Parse one reply into the report's rows (long form for retention, with
+/// both value columns: see [`RETENTION_ROWS`]).
 pub fn parse_rows(report: &Report, text: &str) -> Result<TableBuilder> {
     let text = crate::table::strip_bom(text);
     if report.kind == ReportKind::Retention {
         let mut s = RetentionSink {
-            t: TableBuilder::new(RETENTION_LONG),
+            t: TableBuilder::new(RETENTION_ROWS),
             periods: report.periods(),
             date: None,
             size: None,
@@ -684,6 +741,11 @@ pub fn sort_by_date(mut t: TableBuilder, col: usize) -> TableBuilder {
 }
 
 /// The final frame of a report from its (stitched) rows.
+///
+/// Retention keeps one value column for the whole (stitched) reply:
+/// `users` (Int64) when every value is a count, `ratio` (Float64, percent
+/// as sent) when any value is a percentage -- the counts-looking values of
+/// such a reply (`"35"`, a whole percentage) then become ratios too.
 pub fn finish(report: &Report, rows: TableBuilder) -> Result<polars::prelude::DataFrame> {
     let polars = |e: polars::error::PolarsError| Error::Internal(format!("building frame: {e}"));
     let rows = if report.kind.date_keyed() || report.kind == ReportKind::Realtime {
@@ -691,16 +753,55 @@ pub fn finish(report: &Report, rows: TableBuilder) -> Result<polars::prelude::Da
     } else {
         rows
     };
-    if report.kind == ReportKind::Retention && report.shape == Shape::Wide {
-        let mut wide = retention_wide(&rows, "d");
-        for (name, kind) in schema(report) {
-            if wide.index(&name).is_none() {
-                wide.add_column(&name, kind);
-            }
-        }
-        return wide.finish().map_err(polars);
+    if report.kind != ReportKind::Retention {
+        return rows.finish().map_err(polars);
     }
-    rows.finish().map_err(polars)
+    let long = retention_values(rows);
+    if report.shape == Shape::Long {
+        return long.finish().map_err(polars);
+    }
+    let value_kind = long.col_ref(4).kind();
+    let wide = retention_wide(&long, "d");
+    // the schema's columns in its order (every period, also when the
+    // reply is empty), in the dtype of the values
+    let n = wide.n_rows();
+    let cols = schema(report)
+        .into_iter()
+        .enumerate()
+        .map(|(j, (name, kind))| {
+            let kind = if j < 3 { kind } else { value_kind };
+            let col = match wide.index(&name) {
+                Some(i) => wide.col_ref(i).clone(),
+                None => Column::new(kind),
+            };
+            (name, col)
+        })
+        .collect();
+    TableBuilder::from_columns(cols, n).finish().map_err(polars)
+}
+
+/// Long retention rows with one value column: `users`, or `ratio` when a
+/// value was a percentage (see [`RETENTION_ROWS`]).
+fn retention_values(rows: TableBuilder) -> TableBuilder {
+    let n = rows.n_rows();
+    let (Some(u), Some(r)) = (rows.index("users"), rows.index("ratio")) else {
+        return rows; // already one value column (an empty fetch)
+    };
+    let is_ratio = (0..n).any(|i| rows.col_ref(r).get_f64(i).is_some());
+    let mut cols: Vec<(String, Column)> = (0..4)
+        .map(|i| (rows.names()[i].clone(), rows.col_ref(i).clone()))
+        .collect();
+    if is_ratio {
+        let mut ratio = Column::with_capacity(Kind::Float, n);
+        for i in 0..n {
+            let v = rows.col_ref(r).get_f64(i);
+            ratio.push_f64(v.or_else(|| rows.col_ref(u).get_i64(i).map(|c| c as f64)));
+        }
+        cols.push(("ratio".into(), ratio));
+    } else {
+        cols.push(("users".into(), rows.col_ref(u).clone()));
+    }
+    TableBuilder::from_columns(cols, n)
 }
 
 /// Parse one saved reply into the report's frame.
@@ -999,6 +1100,101 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ints(&df, "cohort_size"), [Some(100)]);
+    }
+
+    #[test]
+    fn retention_percentages() {
+        let r = report("retention", &[("metrics", "d1,d2,d7")]);
+        // percentages with and without %, a whole one, a gap, a JSON number
+        let text = r#"{"ret_code":60000,"ret_data":{
+            "2024-03-02":{"D1RepeatUser":"35.2%","D2RepeatUser":"20","D7RepeatUser":"-"},
+            "2024-03-01":{"D1RepeatUser":"40.5","D2RepeatUser":21.25,"D7RepeatUser":"9.0%"}}}"#;
+        let long = parse_reply(&r, text).unwrap();
+        assert_eq!(
+            dtypes(&long)[3..],
+            [
+                ("period".to_string(), DataType::Int64),
+                ("ratio".to_string(), DataType::Float64)
+            ]
+        );
+        let ratio: Vec<Option<f64>> = long
+            .column("ratio")
+            .unwrap()
+            .f64()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(
+            ratio,
+            [
+                Some(40.5),
+                Some(21.25),
+                Some(9.0),
+                Some(35.2),
+                Some(20.0),
+                None
+            ]
+        );
+        let wide = parse_reply(
+            &report("retention", &[("metrics", "d1,d2,d7"), ("shape", "wide")]),
+            text,
+        )
+        .unwrap();
+        assert_eq!(
+            wide.get_column_names(),
+            ["cohort_date", "cohort_end", "cohort_size", "d1", "d2", "d7"]
+        );
+        for c in ["d1", "d2", "d7"] {
+            assert_eq!(wide.column(c).unwrap().dtype(), &DataType::Float64, "{c}");
+        }
+        // counts stay counts (Int64 users), also with separators and "12.0"
+        let counts = parse_reply(
+            &r,
+            r#"{"ret_code":60000,"ret_data":{"2024-03-01":{"D1RepeatUser":"1,204","D2RepeatUser":"12.0"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(ints(&counts, "users"), [Some(1204), Some(12), None]);
+        // a stitched fetch: one window of percentages makes all ratios
+        let mut rows = parse_rows(
+            &r,
+            r#"{"ret_code":60000,"ret_data":{"2024-03-01":{"D1RepeatUser":"30"}}}"#,
+        )
+        .unwrap();
+        rows.append(
+            parse_rows(
+                &r,
+                r#"{"ret_code":60000,"ret_data":{"2024-03-02":{"D1RepeatUser":"30.5%"}}}"#,
+            )
+            .unwrap(),
+        );
+        let both = finish(&r, rows).unwrap();
+        let ratio: Vec<Option<f64>> = both
+            .column("ratio")
+            .unwrap()
+            .f64()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(ratio[0], Some(30.0));
+        assert_eq!(ratio[3], Some(30.5));
+        // not a number, or a whole number beyond i64: errors naming it
+        for (bad, words) in [
+            (r#""many""#, "\"many\""),
+            (r#""99999999999999999999""#, "does not fit"),
+            (r#"[35.2]"#, "a list"),
+        ] {
+            let e = parse_reply(
+                &r,
+                &format!(
+                    r#"{{"ret_code":60000,"ret_data":{{"2024-03-01":{{"D1RepeatUser":{bad}}}}}}}"#
+                ),
+            )
+            .unwrap_err();
+            assert!(
+                e.to_string().contains(words) && e.to_string().contains("D1RepeatUser"),
+                "{e}"
+            );
+        }
     }
 
     #[test]
