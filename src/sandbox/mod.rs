@@ -48,6 +48,9 @@ pub struct BaiduConfig {
     pub scenes_per_source: usize,
     /// Pages of the page report.
     pub pages: usize,
+    /// Rows per page of the analysis endpoints (the service's fixed page:
+    /// they take no page size).
+    pub page_rows: usize,
 }
 
 impl Default for Config {
@@ -65,6 +68,7 @@ impl Default for Config {
                 sources: 12,
                 scenes_per_source: 4,
                 pages: 30,
+                page_rows: 20,
             },
             tim: tim::TimConfig::default(),
             mta: mta::MtaConfig::default(),

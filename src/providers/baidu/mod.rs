@@ -17,8 +17,10 @@ pub use endpoints::{Gran, Level, Report, Shape};
 use parse::{Page, PROVIDER};
 
 pub const DEFAULT_BASE_URL: &str = "https://openapi.baidu.com";
-/// Documented default page size of the data API.
-pub const DEFAULT_PAGE_SIZE: u32 = 20;
+/// Documented default page size of the data API (the rows asked of the TP
+/// totals; the analysis endpoints always page at
+/// [`endpoints::SERVICE_PAGE_ROWS`]).
+pub const DEFAULT_PAGE_SIZE: u32 = endpoints::SERVICE_PAGE_ROWS;
 /// Attempts to get a page whose rows or offset disagree with the reply.
 const PAGE_REFETCHES: u32 = 3;
 
@@ -113,14 +115,11 @@ impl Client {
         ];
         if report.paged() {
             params.push(("start_index", start_index.to_string()));
-            params.push((
-                if report.is_get() {
-                    "max_result"
-                } else {
-                    "max_results"
-                },
-                self.page_size.to_string(),
-            ));
+            // only the TP totals take a page size; the analysis endpoints
+            // page at the service's fixed size
+            if let Some(key) = report.page_size_param() {
+                params.push((key, self.page_size.to_string()));
+            }
         }
         params.extend(report.params());
         let day = (report.gran() == Some(Gran::Hour)).then_some(win.0);
@@ -168,7 +167,8 @@ impl Client {
         start_index: i64,
         total: i64,
     ) -> Result<Page> {
-        let expect = (total - start_index).min(self.page_size as i64).max(0) as usize;
+        let page_rows = i64::from(req.report.page_rows(self.page_size));
+        let expect = (total - start_index).min(page_rows).max(0) as usize;
         let mut problem = String::new();
         for attempt in 1..=PAGE_REFETCHES {
             let p = self.page(req, win, start_index).await?;
@@ -226,16 +226,14 @@ impl Client {
                 "negative total",
             ));
         }
-        let first = if first.items as i64 != total.min(self.page_size as i64)
-            || first.offset.is_some_and(|o| o != 0)
-        {
-            self.checked_page(req, win, 0, total).await?
-        } else {
-            first
-        };
-        let offsets: Vec<i64> = (self.page_size as i64..total)
-            .step_by(self.page_size as usize)
-            .collect();
+        let page_rows = i64::from(req.report.page_rows(self.page_size));
+        let first =
+            if first.items as i64 != total.min(page_rows) || first.offset.is_some_and(|o| o != 0) {
+                self.checked_page(req, win, 0, total).await?
+            } else {
+                first
+            };
+        let offsets: Vec<i64> = (page_rows..total).step_by(page_rows as usize).collect();
         progress.add_total(offsets.len() as u64);
         progress.advance(1);
         let futs = offsets.iter().map(|&o| async move {
@@ -252,7 +250,7 @@ impl Client {
                 // A page that kept failing after the first page came back:
                 // say which rows are missing (the cause stays in the message).
                 Err(e) if e.retryable() => {
-                    let last = (offset + self.page_size as i64).min(total);
+                    let last = (offset + page_rows).min(total);
                     return Err(Error::incomplete(
                         PROVIDER,
                         req.report.endpoint(),
@@ -435,3 +433,6 @@ pub fn parse_saved(
     let day = NaiveDate::default();
     assemble(&report, vec![((day, day), vec![page])])
 }
+
+#[cfg(test)]
+mod tests;

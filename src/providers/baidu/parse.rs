@@ -204,7 +204,7 @@ fn period_columns(gran: Option<Gran>) -> Vec<(&'static str, Kind)> {
     }
 }
 
-/// How a row's label (`name`, or `data` for getdata) is stored.
+/// How a row's label (`name`, or `data`/`date` for the TP totals) is stored.
 #[derive(Debug, Clone, Copy)]
 enum Label {
     Period(Gran),
@@ -320,7 +320,9 @@ struct FlatSink {
     fields: FieldMap,
     /// Name of the row list, for error messages.
     list_key: &'static str,
-    label_key: &'static str,
+    /// Keys of the row's label (`name`; the TP totals date their rows
+    /// under `data` in the seed document and `date` in the Go SDK).
+    label_keys: &'static [&'static str],
     label: Option<Label>,
     day: Option<NaiveDate>,
     consts: Vec<(usize, String)>,
@@ -329,7 +331,7 @@ struct FlatSink {
 
 impl FlatSink {
     fn read(&mut self, key: &str, cell: Cell) -> Result<(), String> {
-        if key == self.label_key {
+        if self.label_keys.contains(&key) {
             match self.label {
                 Some(Label::Text(i)) | Some(Label::Date(i)) => {
                     return self
@@ -388,7 +390,7 @@ fn flat_sink(report: &Report, day: Option<NaiveDate>) -> FlatSink {
     let metrics = metric_fields(report);
     let mut pairs: Vec<(&str, &str)> = metrics.iter().map(|(n, _)| (*n, *n)).collect();
     let mut consts = vec![];
-    let mut label_key = "name";
+    let mut label_keys: &'static [&'static str] = &["name"];
     let label = match report {
         Report::UserTrend { gran } => Some(Label::Period(*gran)),
         Report::ActivityUser => Some(Label::Period(Gran::Day)),
@@ -416,7 +418,7 @@ fn flat_sink(report: &Report, day: Option<NaiveDate>) -> FlatSink {
             None
         }
         Report::TpData { .. } => {
-            label_key = "data";
+            label_keys = &["data", "date"];
             t.index("date").map(Label::Date)
         }
         _ => None,
@@ -431,7 +433,7 @@ fn flat_sink(report: &Report, day: Option<NaiveDate>) -> FlatSink {
         } else {
             "data_list"
         },
-        label_key,
+        label_keys,
         label,
         day,
         consts,
