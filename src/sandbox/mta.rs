@@ -500,6 +500,52 @@ mod tests {
         Request::new(name, start, end, &o).unwrap()
     }
 
+    /// A secret with `-` and `_` (URL-safe base64): client and sandbox both
+    /// key the HMAC with `-` → `+`, `_` → `/`; the unmapped key is refused.
+    #[test]
+    fn url_safe_secret_is_mapped_like_the_php_clients() {
+        let mut cfg = Config::default();
+        cfg.mta.secret_key = "sb-mta_secret-key_9".into();
+        let sb = Sandbox::start(cfg).unwrap();
+        let rt = crate::runtime::runtime();
+        let p = Progress::default();
+        let r = req("crash", "2024-03-01", "2024-03-03", &[]);
+        for secret in ["sb-mta_secret-key_9", "sb+mta/secret+key/9"] {
+            let df = rt.block_on(client(&sb, secret).fetch(&r, &p)).unwrap().data;
+            assert_eq!(df.height(), 3, "{secret}");
+        }
+        // a signature keyed with the raw secret (no mapping) is refused
+        let path = "/ctr_crash_anal/get_offline_data";
+        let params = [("app_id", "500000001"), ("idx", "10501")];
+        let source = crate::providers::mta::sign::source_string(path, &params);
+        use hmac::{KeyInit, Mac};
+        let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(b"sb-mta_secret-key_9&").unwrap();
+        mac.update(source.as_bytes());
+        let raw: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        use md5::Digest;
+        let unmapped: String = md5::Md5::digest(raw.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert!(!crate::providers::mta::sign::verify(
+            "sb-mta_secret-key_9",
+            path,
+            &params,
+            &unmapped
+        ));
+        assert!(crate::providers::mta::sign::verify(
+            "sb-mta_secret-key_9",
+            path,
+            &params,
+            &crate::providers::mta::sign::sign("sb-mta_secret-key_9", path, &params)
+        ));
+    }
+
     /// Retention served as percentages (some with `%`, some without):
     /// a Float64 `ratio` column, in long and wide form, across windows.
     #[test]
