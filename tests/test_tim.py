@@ -278,6 +278,17 @@ def test_missing_oldest_days_are_not_a_short_table(sb: aps.Sandbox) -> None:
         aps.TencentIm.app_info_many(many, resolve_to=sb.addr, progress=False)
 
 
+def test_rows_newest_first_give_an_oldest_first_frame() -> None:
+    # The document's sample (and the sandbox) list days newest first.
+    days = [{"Date": f"202403{d:02d}", "ActiveUserNum": str(d)} for d in range(1, 31)]
+    newest_first = json.dumps({"ErrorCode": 0, "Result": days[::-1]})
+    oldest_first = json.dumps({"ErrorCode": 0, "Result": days})
+    df = tim.parse(newest_first)
+    assert df["date"].is_sorted() and df["date"][0] == dt.date(2024, 3, 1)
+    assert df["active_user_num"].to_list() == list(range(1, 31))
+    assert df.equals(tim.parse(oldest_first))
+
+
 def test_offline_parse_fixtures() -> None:
     full = tim.parse(fixture_text("tim", "getappinfo_all.json"))
     assert full.shape == (1, 37)

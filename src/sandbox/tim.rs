@@ -462,6 +462,35 @@ mod tests {
         assert_eq!(many.shape(), (60, 4));
     }
 
+    /// The sandbox answers under the standby domains too (a client whose
+    /// region domain is unreachable fails over to it), and still refuses
+    /// another region's standby domain with 70016.
+    #[test]
+    fn answers_under_the_standby_domains() {
+        let sb = Sandbox::start(Config::default()).unwrap();
+        let rt = crate::runtime::runtime();
+        let p = Progress::default();
+        let dead = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        let mut cfg = quick();
+        cfg.retry.max_attempts = 1;
+        cfg.resolve.push(("console.tim.qq.com".into(), dead));
+        let c = client(&sb, 0, cfg.clone()).unwrap();
+        assert_eq!(rt.block_on(c.app_info(None, &p)).unwrap().height(), 30);
+        assert!(c.on_standby());
+        // the Singapore app through China's standby domain: wrong region
+        let app = &sb.state.cfg.tim.apps[2];
+        let base = format!("http://adminapi.my-imcloud.com:{}", sb.addr.port());
+        let mut cfg = quick();
+        cfg.resolve
+            .push(("adminapi.my-imcloud.com".into(), sb.addr));
+        let wrong = tim::Client::new(app.sdkappid, &app.secret_key, None, &base, cfg).unwrap();
+        let e = rt.block_on(wrong.app_info(None, &p)).unwrap_err();
+        assert_eq!(e.code(), Some(70016));
+    }
+
     #[test]
     fn rejects_bad_credentials_with_real_codes() {
         let sb = Sandbox::start(Config::default()).unwrap();

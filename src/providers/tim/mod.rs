@@ -40,6 +40,9 @@ pub struct Region {
     /// Short code, as in the domain (`sgp`).
     pub code: &'static str,
     pub domain: &'static str,
+    /// The documented standby domain, used when `domain` cannot be reached
+    /// (DNS or connect failure).
+    pub standby: Option<&'static str>,
 }
 
 pub const REGIONS: &[Region] = &[
@@ -47,51 +50,62 @@ pub const REGIONS: &[Region] = &[
         name: "china",
         code: "cn",
         domain: "console.tim.qq.com",
+        standby: Some("adminapi.my-imcloud.com"),
     },
     Region {
         name: "singapore",
         code: "sgp",
         domain: "adminapisgp.im.qcloud.com",
+        standby: Some("adminapisgp.my-imcloud.com"),
     },
     Region {
         name: "seoul",
         code: "kr",
         domain: "adminapikr.im.qcloud.com",
+        standby: Some("adminapikr.my-imcloud.com"),
     },
     Region {
         name: "frankfurt",
         code: "ger",
         domain: "adminapiger.im.qcloud.com",
+        standby: Some("adminapiger.my-imcloud.com"),
     },
     Region {
         name: "mumbai",
         code: "ind",
         domain: "adminapiind.im.qcloud.com",
+        standby: Some("adminapiind.my-imcloud.com"),
     },
     Region {
         name: "silicon_valley",
         code: "usa",
         domain: "adminapiusa.im.qcloud.com",
+        standby: Some("adminapiusa.my-imcloud.com"),
     },
     Region {
         name: "jakarta",
         code: "idn",
         domain: "adminapiidn.im.qcloud.com",
+        standby: None,
     },
     Region {
         name: "tokyo",
         code: "jpn",
         domain: "adminapijpn.im.qcloud.com",
+        standby: None,
     },
 ];
 
-/// Find a region by name, code or domain (case-insensitive; `-` and
-/// spaces count as `_`).
+/// Find a region by name, code, domain or standby domain
+/// (case-insensitive; in names `-` and spaces count as `_`).
 pub fn region(s: &str) -> Result<&'static Region> {
-    let t = s.trim().to_ascii_lowercase().replace(['-', ' '], "_");
+    let host = s.trim().to_ascii_lowercase();
+    let t = host.replace(['-', ' '], "_");
     REGIONS
         .iter()
-        .find(|r| r.name == t || r.code == t || r.domain == t)
+        .find(|r| {
+            r.name == t || r.code == t || r.domain == host || r.standby == Some(host.as_str())
+        })
         .ok_or_else(|| {
             let valid: Vec<String> = REGIONS
                 .iter()
@@ -147,20 +161,39 @@ pub fn default_config() -> HttpConfig {
     HttpConfig::new(DEFAULT_RATE_PER_SEC, 8)
 }
 
-/// Where requests go: `(base URL, host)`; adds the DNS override to `cfg`.
-fn target(
+/// One place requests can go: a base URL and its host.
+#[derive(Debug, Clone)]
+struct Target {
+    base: String,
+    host: String,
+}
+
+/// Where one client's requests go: the region's domain (or a base URL),
+/// and the region's standby domain.
+#[derive(Debug, Clone)]
+struct Targets {
+    primary: Target,
+    standby: Option<Target>,
+}
+
+/// Where requests go; adds the DNS overrides of `opts.resolve_to` to `cfg`
+/// (an entry `cfg.resolve` already has for a host wins).
+fn targets(
     region_or_base_url: &str,
     opts: &ClientOptions,
     cfg: &mut HttpConfig,
-) -> Result<(String, String)> {
+) -> Result<Targets> {
     let s = region_or_base_url.trim();
-    let (base, host) = if s.starts_with("http://") || s.starts_with("https://") {
+    let t = if s.starts_with("http://") || s.starts_with("https://") {
         let base = crate::url::parse_base_url(s)?;
         let host = reqwest::Url::parse(&base)
             .ok()
             .and_then(|u| u.host_str().map(str::to_string))
             .unwrap_or_default();
-        (base, host)
+        Targets {
+            primary: Target { base, host },
+            standby: None,
+        }
     } else {
         let r = region(s)?;
         let scheme = if opts.resolve_to.is_some() {
@@ -168,12 +201,33 @@ fn target(
         } else {
             "https"
         };
-        (format!("{scheme}://{}", r.domain), r.domain.to_string())
+        let at = |domain: &str| Target {
+            base: format!("{scheme}://{domain}"),
+            host: domain.to_string(),
+        };
+        Targets {
+            primary: at(r.domain),
+            standby: r.standby.map(at),
+        }
     };
     if let Some(addr) = opts.resolve_to {
-        cfg.resolve.push((host.clone(), addr));
+        for host in std::iter::once(&t.primary)
+            .chain(&t.standby)
+            .map(|t| &t.host)
+        {
+            if !cfg.resolve.iter().any(|(h, _)| h == host) {
+                cfg.resolve.push((host.clone(), addr));
+            }
+        }
     }
-    Ok((base, host))
+    Ok(t)
+}
+
+/// True when a request never reached the server: the host name did not
+/// resolve or the connection was refused or timed out (a reason to try the
+/// standby domain; a reply cut short or a slow reply is not).
+fn unreachable(e: &Error) -> bool {
+    matches!(e, Error::Transport { message, .. } if message.contains("(Connect)"))
 }
 
 type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -196,8 +250,10 @@ pub struct Client {
     sdkappid: u64,
     key: String,
     identifier: String,
-    base: String,
-    host: String,
+    targets: Targets,
+    /// The standby domain answered when the region's domain could not be
+    /// reached: later calls go there first.
+    on_standby: std::sync::atomic::AtomicBool,
     usersig_expire: u64,
     window_end: Option<NaiveDate>,
     sig: Mutex<Option<CachedSig>>,
@@ -209,7 +265,7 @@ impl std::fmt::Debug for Client {
         f.debug_struct("TencentIm")
             .field("sdkappid", &self.sdkappid)
             .field("identifier", &self.identifier)
-            .field("base_url", &self.base)
+            .field("base_url", &self.targets.primary.base)
             .field("secret_key", &"***")
             .finish()
     }
@@ -267,9 +323,9 @@ impl Client {
     ) -> Result<Self> {
         check_app(sdkappid, secret_key)?;
         let identifier = check_identifier(identifier)?;
-        let (base, host) = target(region_or_base_url, opts, &mut cfg)?;
+        let targets = targets(region_or_base_url, opts, &mut cfg)?;
         let http = Arc::new(Http::new(PROVIDER, cfg)?);
-        Self::from_parts(http, sdkappid, secret_key, identifier, base, host, opts)
+        Self::from_parts(http, sdkappid, secret_key, identifier, targets, opts)
     }
 
     fn from_parts(
@@ -277,8 +333,7 @@ impl Client {
         sdkappid: u64,
         secret_key: &str,
         identifier: String,
-        base: String,
-        host: String,
+        targets: Targets,
         opts: &ClientOptions,
     ) -> Result<Self> {
         if opts.usersig_expire < 60 {
@@ -289,8 +344,8 @@ impl Client {
             sdkappid,
             key: secret_key.to_string(),
             identifier,
-            base,
-            host,
+            targets,
+            on_standby: std::sync::atomic::AtomicBool::new(false),
             usersig_expire: opts.usersig_expire,
             window_end: opts.window_end,
             sig: Mutex::new(None),
@@ -313,7 +368,18 @@ impl Client {
     }
 
     pub fn base_url(&self) -> &str {
-        &self.base
+        &self.targets.primary.base
+    }
+
+    /// The region's standby domain, if it has one.
+    pub fn standby_url(&self) -> Option<&str> {
+        self.targets.standby.as_ref().map(|t| t.base.as_str())
+    }
+
+    /// True once the standby domain answered because the region's domain
+    /// could not be reached (this client then calls it first).
+    pub fn on_standby(&self) -> bool {
+        self.on_standby.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn http(&self) -> &Http {
@@ -383,9 +449,53 @@ impl Client {
         ))
     }
 
-    /// One `getappinfo` call, parsed; a rejected UserSig is renewed once.
+    /// One `getappinfo` call, parsed. When the domain cannot be reached
+    /// (DNS or connect failure, after the HTTP layer's retries), the call
+    /// is made again on the region's standby domain, and later calls of
+    /// this client go there first.
     pub async fn fetch_once(&self, sel: &Selection) -> Result<TableBuilder> {
-        let url = format!("{}{PATH}", self.base);
+        use std::sync::atomic::Ordering::Relaxed;
+        let primary = &self.targets.primary;
+        let (first, second) = match &self.targets.standby {
+            Some(standby) if self.on_standby.load(Relaxed) => (standby, Some(primary)),
+            standby => (primary, standby.as_ref()),
+        };
+        match self.fetch_at(first, sel).await {
+            Err(e) if unreachable(&e) => {
+                let Some(second) = second else {
+                    return Err(e);
+                };
+                log::warn!(
+                    "tim {}: {} cannot be reached ({e}); trying {}",
+                    self.sdkappid,
+                    first.host,
+                    second.host
+                );
+                match self.fetch_at(second, sel).await {
+                    Ok(t) => {
+                        self.on_standby
+                            .store(!std::ptr::eq(second, primary), Relaxed);
+                        Ok(t)
+                    }
+                    Err(e2) if unreachable(&e2) => Err(Error::Transport {
+                        provider: PROVIDER,
+                        message: format!(
+                            "neither {} nor {} can be reached: {e2}",
+                            first.host, second.host
+                        ),
+                        timeout: false,
+                    }),
+                    Err(e2) => Err(e2),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// One `getappinfo` call to `target`; a rejected UserSig is renewed
+    /// once.
+    async fn fetch_at(&self, target: &Target, sel: &Selection) -> Result<TableBuilder> {
+        let url = format!("{}{PATH}", target.base);
         let body = parse::request_body(sel);
         let app = self.sdkappid.to_string();
         let mut renewed = false;
@@ -408,7 +518,7 @@ impl Client {
                             .header(reqwest::header::CONTENT_TYPE, "application/json")
                             .body(body.clone()))
                     },
-                    |reply: Reply| self.decode(reply, sel),
+                    |reply: Reply| self.decode(reply, sel, &target.host),
                 )
                 .await;
             match res {
@@ -440,16 +550,16 @@ impl Client {
         }
     }
 
-    fn decode(&self, reply: Reply, sel: &Selection) -> Result<TableBuilder> {
+    fn decode(&self, reply: Reply, sel: &Selection, host: &str) -> Result<TableBuilder> {
         let status = reply.status;
         let parsed = std::str::from_utf8(&reply.body)
             .map_err(|e| Error::malformed(PROVIDER, parse::ENDPOINT, e))
-            .and_then(|text| parse::parse_reply(text, sel, &self.host));
+            .and_then(|text| parse::parse_reply(text, sel, host));
         match parsed {
             Err(Error::Malformed { .. }) if status >= 400 => Err(Error::Api {
                 provider: PROVIDER,
                 code: status as i64,
-                message: format!("HTTP {status} from {}", self.host),
+                message: format!("HTTP {status} from {host}"),
             }),
             other => other,
         }
@@ -614,7 +724,7 @@ pub async fn app_info_many_with(
     if apps.is_empty() {
         return parse::finish(acc);
     }
-    let (base, host) = target(region_or_base_url, opts, &mut cfg)?;
+    let targets = targets(region_or_base_url, opts, &mut cfg)?;
     let in_flight = cfg.concurrency.min(apps.len()).max(1);
     cfg.rate_per_sec = cfg
         .rate_per_sec
@@ -628,8 +738,7 @@ pub async fn app_info_many_with(
                 *id,
                 key,
                 identifier.clone(),
-                base.clone(),
-                host.clone(),
+                targets.clone(),
                 opts,
             )
         })

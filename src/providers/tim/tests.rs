@@ -24,6 +24,8 @@ struct Srv {
     randoms: Mutex<Vec<String>>,
     /// Days left out of every reply (0 = the newest).
     drop: Mutex<Vec<i64>>,
+    /// The Host header of every request.
+    hosts: Mutex<Vec<String>>,
 }
 
 /// A reply with the 30 days ending yesterday (China time), newest first as
@@ -63,7 +65,10 @@ async fn getappinfo(
         .get("host")
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
-    if host.split(':').next() != Some(SGP) {
+    let host = host.split(':').next().unwrap_or("").to_string();
+    s.hosts.lock().unwrap().push(host.clone());
+    // Singapore's domain or its standby domain
+    if region(&host).ok().map(|r| r.code) != Some("sgp") {
         return reply(70016, "wrong region");
     }
     if q.get("contenttype").map(String::as_str) != Some("json") {
@@ -108,6 +113,7 @@ async fn server(keys: &[(u64, &str)], expire_first: usize) -> (SocketAddr, Arc<S
         bodies: Mutex::new(vec![]),
         randoms: Mutex::new(vec![]),
         drop: Mutex::new(vec![]),
+        hosts: Mutex::new(vec![]),
     });
     let app = Router::new()
         .route(PATH, post(getappinfo))
@@ -141,6 +147,22 @@ fn regions() {
     assert_eq!(region("Silicon Valley").unwrap().code, "usa");
     assert_eq!(region("cn").unwrap().domain, "console.tim.qq.com");
     assert_eq!(region("tokyo").unwrap().domain, "adminapijpn.im.qcloud.com");
+    // the documented standby domains (none for Jakarta and Tokyo)
+    for (code, standby) in [
+        ("cn", Some("adminapi.my-imcloud.com")),
+        ("sgp", Some("adminapisgp.my-imcloud.com")),
+        ("kr", Some("adminapikr.my-imcloud.com")),
+        ("ger", Some("adminapiger.my-imcloud.com")),
+        ("ind", Some("adminapiind.my-imcloud.com")),
+        ("usa", Some("adminapiusa.my-imcloud.com")),
+        ("idn", None),
+        ("jpn", None),
+    ] {
+        assert_eq!(region(code).unwrap().standby, standby, "{code}");
+        if let Some(s) = standby {
+            assert_eq!(region(s).unwrap().code, code);
+        }
+    }
     let e = region("mars").unwrap_err().to_string();
     assert!(e.contains("mars") && e.contains("frankfurt/ger"), "{e}");
     let c = Client::new(1400000000, "k", None, "https://example.com/", quick()).unwrap();
@@ -389,4 +411,99 @@ async fn checks_both_ends_of_the_window() {
     let c = Client::with_options(1400000001, "key1", None, "sgp", quick(), &o).unwrap();
     let e = c.app_info(None, &Progress::default()).await.unwrap_err();
     assert!(e.to_string().contains(&day(30)), "{e}");
+}
+
+/// A connection refused and a name that does not resolve are both
+/// "unreachable" (reqwest's wording is pinned here); a slow reply is not.
+#[tokio::test]
+async fn unreachable_means_dns_or_connect_failure() {
+    let mut cfg = quick();
+    cfg.retry.max_attempts = 1;
+    cfg.timeout = Duration::from_millis(300);
+    let http = Http::new(PROVIDER, cfg).unwrap();
+    let closed = closed_port().await;
+    for url in [
+        format!("http://{closed}/x"),
+        "http://appstats-test.invalid/x".to_string(),
+    ] {
+        let e = http
+            .call("probe", |c| Ok(c.get(&url)), |_r| Ok(()))
+            .await
+            .unwrap_err();
+        assert!(unreachable(&e), "{url}: {e:?}");
+    }
+    // a server that accepts and never answers: a timeout, not unreachable
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _keep = listener.accept().await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    });
+    let e = http
+        .call(
+            "probe",
+            |c| Ok(c.get(format!("http://{addr}/x"))),
+            |_r| Ok(()),
+        )
+        .await
+        .unwrap_err();
+    assert!(!unreachable(&e), "{e:?}");
+}
+
+/// An address on 127.0.0.1 where nothing listens.
+async fn closed_port() -> SocketAddr {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    l.local_addr().unwrap()
+}
+
+/// The region's domain cannot be reached (mapped to a closed port on
+/// 127.0.0.1 with the resolve override): the call goes to the documented
+/// standby domain, and later calls go there first. Never leaves loopback.
+#[tokio::test]
+async fn standby_domain_when_the_region_cannot_be_reached() {
+    let (addr, srv) = server(&[(1400000001, "key1")], 0).await;
+    let mut cfg = quick();
+    cfg.retry.max_attempts = 2;
+    cfg.resolve.push((SGP.to_string(), closed_port().await));
+    let c =
+        Client::with_options(1400000001, "key1", None, "sgp", cfg.clone(), &opts(addr)).unwrap();
+    assert_eq!(c.standby_url(), Some("http://adminapisgp.my-imcloud.com"));
+    assert!(!c.on_standby());
+    let df = c.app_info(None, &Progress::default()).await.unwrap();
+    assert_eq!(df.height(), 30);
+    assert!(c.on_standby());
+    let df = c.app_info(None, &Progress::default()).await.unwrap();
+    assert_eq!(df.height(), 30);
+    assert_eq!(
+        *srv.hosts.lock().unwrap(),
+        ["adminapisgp.my-imcloud.com", "adminapisgp.my-imcloud.com"],
+        "both calls answered by the standby domain"
+    );
+    let failures = c.http().stats.snapshot()[2].1;
+    assert_eq!(
+        failures, 1,
+        "the region's domain was tried once (2 attempts)"
+    );
+    // Both unreachable: a transport error naming both hosts.
+    let mut cfg = quick();
+    cfg.retry.max_attempts = 1;
+    let dead = closed_port().await;
+    cfg.resolve.push((SGP.to_string(), dead));
+    cfg.resolve
+        .push(("adminapisgp.my-imcloud.com".to_string(), dead));
+    let c = Client::with_options(1400000001, "key1", None, "sgp", cfg, &opts(addr)).unwrap();
+    let e = c.app_info(None, &Progress::default()).await.unwrap_err();
+    assert_eq!(e.kind(), "transport");
+    let m = e.to_string();
+    assert!(
+        m.contains(SGP) && m.contains("adminapisgp.my-imcloud.com"),
+        "{m}"
+    );
+    // No standby for a base URL (or for Jakarta/Tokyo): the error as is.
+    let mut cfg = quick();
+    cfg.retry.max_attempts = 1;
+    let c = Client::new(1400000001, "key1", None, &format!("http://{dead}"), cfg).unwrap();
+    assert_eq!(c.standby_url(), None);
+    let e = c.app_info(None, &Progress::default()).await.unwrap_err();
+    assert!(unreachable(&e), "{e}");
 }
