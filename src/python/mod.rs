@@ -7,6 +7,7 @@
 mod awaitable;
 mod baidu;
 mod errors;
+mod fanout;
 mod lifecycle;
 mod mta;
 mod sandbox;
@@ -204,5 +205,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tim::tim_regions, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_raise_panic, m)?)?;
     m.add_function(wrap_pyfunction!(_serde_parse, m)?)?;
+    fanout::register(m)?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! The sandbox as a native class.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use pyo3::prelude::*;
@@ -24,7 +25,9 @@ impl NativeSandbox {
 #[pymethods]
 impl NativeSandbox {
     #[new]
-    #[pyo3(signature = (seed=7, latency=0.0, rate_limit=None, sources=12, scenes_per_source=4, pages=30, token_ttl=2_592_000))]
+    #[pyo3(signature = (seed=7, latency=0.0, rate_limit=None, sources=12, scenes_per_source=4, pages=30, token_ttl=2_592_000,
+        apps=None, today=None, restate_days=0))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         seed: u64,
         latency: f64,
@@ -33,6 +36,9 @@ impl NativeSandbox {
         scenes_per_source: usize,
         pages: usize,
         token_ttl: u64,
+        apps: Option<i64>,
+        today: Option<String>,
+        restate_days: i64,
     ) -> PyResult<Self> {
         super::guard(|| {
             if !(latency.is_finite() && latency >= 0.0) {
@@ -40,12 +46,34 @@ impl NativeSandbox {
                     "latency must be a non-negative number of seconds",
                 ));
             }
+            let today = today
+                .map(|t| {
+                    chrono::NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").map_err(|_| {
+                        Error::invalid(format!("today must be a YYYY-MM-DD date, got {t:?}"))
+                    })
+                })
+                .transpose()?;
+            if !(0..=MAX_RESTATE_DAYS).contains(&restate_days) {
+                return Err(Error::invalid(format!(
+                    "restate_days must be between 0 and {MAX_RESTATE_DAYS}, got {restate_days}"
+                )));
+            }
             let mut cfg = Config {
                 seed,
                 latency: Duration::from_secs_f64(latency),
                 rate_limit,
+                today,
+                restate_days: restate_days as u32,
                 ..Config::default()
             };
+            if let Some(n) = apps {
+                if !(1..=MAX_APPS).contains(&n) {
+                    return Err(Error::invalid(format!(
+                        "apps must be between 1 and {MAX_APPS}, got {n}"
+                    )));
+                }
+                cfg = cfg.with_apps(n as usize);
+            }
             cfg.baidu.sources = sources;
             cfg.baidu.scenes_per_source = scenes_per_source;
             cfg.baidu.pages = pages;
@@ -68,13 +96,83 @@ impl NativeSandbox {
         Ok(self.sb()?.url())
     }
 
+    /// The sandbox's today (China time), `YYYY-MM-DD`.
+    #[getter]
+    fn today(&self) -> PyResult<String> {
+        Ok(self.sb()?.state.cfg.today().to_string())
+    }
+
+    /// The simulated apps of `provider`, each a dict of its credentials:
+    /// Baidu `name`, `app_id`, `auth_code`, `refresh_token` (the first of
+    /// its single-use chain); MTA `app_id`, `secret_key`; IM `sdkappid`,
+    /// `secret_key`, `region`.
+    fn apps(&self, provider: &str) -> PyResult<Vec<HashMap<&'static str, String>>> {
+        let cfg = &self.sb()?.state.cfg;
+        Ok(match provider {
+            "baidu" => cfg
+                .baidu
+                .apps
+                .iter()
+                .map(|a| {
+                    HashMap::from([
+                        ("name", a.name.clone()),
+                        ("app_id", a.app_id.to_string()),
+                        ("auth_code", a.auth_code.clone()),
+                        ("refresh_token", a.refresh_token.clone()),
+                    ])
+                })
+                .collect(),
+            "mta" => cfg
+                .mta
+                .apps
+                .iter()
+                .map(|a| {
+                    HashMap::from([
+                        ("app_id", a.app_id.clone()),
+                        ("secret_key", a.secret_key.clone()),
+                    ])
+                })
+                .collect(),
+            "tim" => cfg
+                .tim
+                .apps
+                .iter()
+                .map(|a| {
+                    HashMap::from([
+                        ("sdkappid", a.sdkappid.to_string()),
+                        ("secret_key", a.secret_key.clone()),
+                        ("region", a.region.clone()),
+                    ])
+                })
+                .collect(),
+            other => {
+                return Err(super::to_py(Error::invalid(format!(
+                    "unknown provider {other:?}; valid: baidu, mta, tim"
+                ))))
+            }
+        })
+    }
+
+    /// Refresh-token exchanges per Baidu program (by app id).
+    fn baidu_refreshes(&self) -> PyResult<HashMap<String, u32>> {
+        let st = &self.sb()?.state;
+        let counts = st.refreshes.lock().expect("lock").clone();
+        Ok(counts
+            .into_iter()
+            .filter_map(|(i, n)| Some((st.cfg.baidu.apps.get(i)?.app_id.to_string(), n)))
+            .collect())
+    }
+
     /// Credentials the sandbox accepts, per provider.
     fn credentials(&self) -> PyResult<Vec<(String, String)>> {
         let cfg = &self.sb()?.state.cfg;
         let c = &cfg.baidu;
         let mut v = vec![
-            ("mta_app_id".to_string(), cfg.mta.app_id.clone()),
-            ("mta_secret_key".to_string(), cfg.mta.secret_key.clone()),
+            ("mta_app_id".to_string(), cfg.mta.first().app_id.clone()),
+            (
+                "mta_secret_key".to_string(),
+                cfg.mta.first().secret_key.clone(),
+            ),
             ("tim_admin".to_string(), cfg.tim.admin.clone()),
         ];
         for (i, a) in cfg.tim.apps.iter().enumerate() {
@@ -159,10 +257,24 @@ impl NativeSandbox {
             .count())
     }
 
-    /// Most requests seen within any one-second window.
-    #[pyo3(signature = (provider=None))]
-    fn max_per_second(&self, provider: Option<&str>) -> PyResult<usize> {
-        Ok(self.sb()?.state.max_per_second(provider))
+    /// Most requests seen within any one-second window (of one provider,
+    /// and of one app: its app id, program id or SDKAppID).
+    #[pyo3(signature = (provider=None, app=None))]
+    fn max_per_second(&self, provider: Option<&str>, app: Option<&str>) -> PyResult<usize> {
+        Ok(self.sb()?.state.max_per_second_of(provider, app))
+    }
+
+    /// Requests per app of `provider`: `{app: count}`.
+    fn requests_per_app(&self, provider: &str) -> PyResult<HashMap<String, usize>> {
+        let mut out: HashMap<String, usize> = HashMap::new();
+        for h in self.sb()?.state.hits() {
+            if h.provider == provider {
+                if let Some(a) = h.app {
+                    *out.entry(a).or_default() += 1;
+                }
+            }
+        }
+        Ok(out)
     }
 
     fn close(&mut self) {
@@ -176,6 +288,11 @@ impl NativeSandbox {
         self.inner.is_none()
     }
 }
+
+/// Apps per provider a sandbox may simulate.
+const MAX_APPS: i64 = 100_000;
+/// Provisional days a sandbox may simulate.
+const MAX_RESTATE_DAYS: i64 = 60;
 
 pub const FAULT_KINDS: &[&str] = &[
     "http_status",
