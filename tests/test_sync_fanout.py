@@ -41,7 +41,7 @@ def test_every_provider_many_apps() -> None:
         with aps.fetch_many(apps, tasks, concurrency=4, active_apps=2,
                             progress=lambda d, t, f: seen.append((d, t, f))) as run:
             assert run.total == 10
-            out = {o.index: o for o in run}
+            out = {o.position: o for o in run}
         assert sorted(out) == list(range(10)) and seen[-1] == (10, 10, 0)
         assert all(o.ok and o.requests >= 1 and o.retries == 0 for o in out.values())
         assert out[0].frame.height == 7 and out[3].frame.height == 12

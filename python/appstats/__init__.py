@@ -15,7 +15,7 @@ Example:
 
 from __future__ import annotations
 
-from . import baidu, mta, tim
+from . import baidu, mta, sync, tim
 from ._common import Report
 from ._native import __version__
 from .baidu import BaiduSmartApp
@@ -35,6 +35,7 @@ from .errors import (
 )
 from .mta import Mta
 from .sandbox import Sandbox
+from .sync.fanout import fetch_many
 from .tim import TencentIm
 
 __all__ = [
@@ -42,6 +43,8 @@ __all__ = [
     "baidu",
     "mta",
     "tim",
+    "sync",
+    "fetch_many",
     "BaiduSmartApp",
     "Mta",
     "TencentIm",

@@ -1,6 +1,6 @@
 """Type stubs of the Rust extension module (use the wrappers in appstats.*)."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -195,8 +195,8 @@ class FanoutRun:
     def total(self) -> int: ...
 
 def fetch_many(
-    apps: list[dict[str, Any]],
-    tasks: list[tuple[int, str, str, str, dict[str, str] | None, bool]],
+    apps: Sequence[Mapping[str, Any]],
+    tasks: Sequence[tuple[int, str, str, str, Mapping[str, str] | None, bool]],
     concurrency: int = 32,
     active_apps: int = 64,
     buffer: int = 64,
