@@ -70,7 +70,10 @@ def child(n: int, latency: float, rate: int, concurrency: int) -> dict[str, Any]
                       start=dt.date.fromisoformat(START), lag_days=3, reports=reports,
                       credentials={"app_id": a["app_id"], "secret_key": a["secret_key"],
                                    "base_url": info["url"]},
-                      http={"rate_limit": rate})
+                      # one request in flight per app: the global cap is then
+                      # exactly the requests in flight (the ideal bound's
+                      # `concurrency`)
+                      http={"rate_limit": rate, "concurrency": 1})
             for i, a in enumerate(info["apps"]))
         lake = tempfile.mkdtemp(prefix="appstats-bench-sync-")
         cfg = SyncConfig(uri=lake, apps=apps, concurrency=concurrency,

@@ -66,7 +66,7 @@ def test_a_good_config(tmp_path: pathlib.Path, env: None) -> None:
     assert [r.key for r in names["game"].reports] == ["mta.user_basic", "mta.retention"]
     assert names["shop"].credentials["tp_ticket"] == "tp-ticket-secret"
     assert names["shop"].lag_days == 2 and str(names["shop"].start) == "2024-03-01"
-    assert len(names["shop"].reports) == 12  # every Baidu report by default
+    assert len(names["shop"].reports) == 11  # every Baidu report by default
     assert names["chat"].app_id == "1400000001"
     # no secret in any repr
     shown = repr(cfg) + "".join(repr(a) for a in cfg.apps)

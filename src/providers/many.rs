@@ -173,7 +173,7 @@ impl Task {
 
 /// A connected app.
 pub enum AnyClient {
-    Baidu(baidu::Client),
+    Baidu(Box<baidu::Client>),
     Mta(mta::Client),
     Tim(tim::Client),
 }
@@ -334,7 +334,7 @@ impl Runner for Many {
                     http,
                     cached_token,
                     hook,
-                } => AnyClient::Baidu(
+                } => AnyClient::Baidu(Box::new(
                     self.connect_baidu(
                         auth,
                         base_url.as_deref(),
@@ -344,7 +344,7 @@ impl Runner for Many {
                         hook.as_ref(),
                     )
                     .await?,
-                ),
+                )),
                 AppSpec::Mta {
                     app_id,
                     secret_key,

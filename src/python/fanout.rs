@@ -400,20 +400,23 @@ impl FanoutRun {
     }
 }
 
+/// `(app index, report, start, end, options, per_day)`.
+type TaskTuple = (
+    usize,
+    String,
+    String,
+    String,
+    Option<HashMap<String, String>>,
+    bool,
+);
+
 /// Start a fan-out of `tasks` (`(app index, report, start, end, options,
 /// per_day)`) over `apps`.
 #[pyfunction]
 #[pyo3(signature = (apps, tasks, concurrency=32, active_apps=64, buffer=64))]
 pub fn fetch_many(
     apps: Vec<Bound<'_, PyDict>>,
-    tasks: Vec<(
-        usize,
-        String,
-        String,
-        String,
-        Option<HashMap<String, String>>,
-        bool,
-    )>,
+    tasks: Vec<TaskTuple>,
     concurrency: i64,
     active_apps: i64,
     buffer: i64,

@@ -102,7 +102,8 @@ class Report:
         return d
 
 
-_B_TERMINAL = ("terminal_brand", "terminal_device", "terminal_os", "terminal_screen")
+_B_TERMINAL = ("terminal_brand", "terminal_device", "terminal_os", "terminal_screen",
+               "terminal_network")
 _MTA_TERMINAL = ("os", "resolution", "network", "carrier", "device")
 
 #: Every report the sync knows, by ``provider.name``.
@@ -121,11 +122,9 @@ REPORTS: dict[str, Report] = {
                align="month"),
         Report("baidu", "visit_attribute", "visit_attribute", "distribution", max_span=31),
         Report("baidu", "region", "region", "distribution", max_span=31, pages_per_day=2),
-        # terminal_network has fewer metrics: a schema (and table) of its own
+        # terminal_network has fewer metrics, but the same schema (nulls)
         Report("baidu", "terminal", "terminal", "distribution",
                slices=("terminal_type", _B_TERMINAL, "terminal_type"), max_span=31),
-        Report("baidu", "terminal_network", "terminal", "distribution",
-               options={"terminal_type": "terminal_network"}, max_span=31),
         Report("baidu", "visit_page", "visit_page", "distribution", max_span=31, pages_per_day=2),
         Report("baidu", "visit_character", "visit_character", "distribution",
                slices=("character_type", ("depth", "time", "interval", "frequency"),
