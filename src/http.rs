@@ -220,6 +220,7 @@ impl Http {
         self.pacer.wait().await;
         let request = req.build().map_err(|e| self.transport(e))?;
         let n = self.stats.requests.fetch_add(1, Ordering::Relaxed) + 1;
+        crate::fanout::note_request();
         log::debug!(
             "{} request #{n}: {} {}",
             self.provider,
@@ -316,6 +317,7 @@ impl Http {
                         delay.as_millis()
                     );
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    crate::fanout::note_retry();
                     self.stats
                         .wait_ms
                         .fetch_add(delay.as_millis() as u64, Ordering::Relaxed);

@@ -27,8 +27,9 @@ def _decode(sig: str) -> dict:
     return json.loads(zlib.decompress(base64.b64decode(raw)))
 
 
-def _yesterday_utc() -> dt.date:
-    return dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
+def _yesterday_cn() -> dt.date:
+    """The sandbox serves up to yesterday in China time (UTC+8)."""
+    return (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=8)).date() - dt.timedelta(days=1)
 
 
 def test_all_fields(sb: aps.Sandbox) -> None:
@@ -40,7 +41,7 @@ def test_all_fields(sb: aps.Sandbox) -> None:
     dates = df["date"].to_list()
     assert dates == sorted(dates) and len(set(dates)) == 30
     assert (dates[-1] - dates[0]).days == 29  # consecutive
-    assert dates[-1] in {_yesterday_utc(), _yesterday_utc() - dt.timedelta(days=1)}
+    assert dates[-1] in {_yesterday_cn(), _yesterday_cn() - dt.timedelta(days=1)}
     assert df["active_user_num"].null_count() == 0
     assert df["qq"].null_count() == 30  # "" is null
     assert set(df["app_id"]) == {"1400000001"}

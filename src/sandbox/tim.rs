@@ -18,7 +18,7 @@ use axum::Router;
 use chrono::{Datelike, NaiveDate};
 use serde_json::{json, Map, Value};
 
-use super::{day_key, json_reply, unit, FaultKind, Sandbox, State};
+use super::{day_key, json_reply, unit, AppGen, FaultKind, Sandbox, State};
 use crate::error::Result;
 use crate::http::HttpConfig;
 use crate::providers::tim::parse::FIELDS;
@@ -45,24 +45,42 @@ pub struct TimConfig {
     pub admin: String,
     /// Days served.
     pub days: usize,
-    /// Newest day served; `None` = yesterday (UTC).
+    /// Newest day served; `None` = the sandbox's yesterday (China time).
     pub end_date: Option<NaiveDate>,
+}
+
+fn tim_app(id: u64, n: usize, region: &str, name: &str) -> TimApp {
+    TimApp {
+        sdkappid: id,
+        secret_key: format!("sandbox-tim-secret-key-{n}"),
+        region: region.into(),
+        name: name.into(),
+        company: "Sandbox Ltd".into(),
+    }
+}
+
+/// `n` IM apps: `1400000001`, `1400000002`, ... in the China region.
+pub fn tim_apps(n: usize) -> Vec<TimApp> {
+    (0..n)
+        .map(|i| {
+            let id = 1_400_000_001 + i as u64;
+            let name = if i == 0 {
+                "沙盒聊天".to_string()
+            } else {
+                format!("Sandbox Chat {}", i + 1)
+            };
+            tim_app(id, i + 1, "cn", &name)
+        })
+        .collect()
 }
 
 impl Default for TimConfig {
     fn default() -> Self {
-        let app = |id: u64, n: u32, region: &str, name: &str| TimApp {
-            sdkappid: id,
-            secret_key: format!("sandbox-tim-secret-key-{n}"),
-            region: region.into(),
-            name: name.into(),
-            company: "Sandbox Ltd".into(),
-        };
         TimConfig {
             apps: vec![
-                app(1400000001, 1, "cn", "沙盒聊天"),
-                app(1400000002, 2, "cn", "Sandbox Support Chat"),
-                app(20000001, 3, "sgp", "Sandbox Global"),
+                tim_app(1400000001, 1, "cn", "沙盒聊天"),
+                tim_app(1400000002, 2, "cn", "Sandbox Support Chat"),
+                tim_app(20000001, 3, "sgp", "Sandbox Global"),
             ],
             admin: "admin".into(),
             days: 30,
@@ -125,13 +143,19 @@ async fn getappinfo(
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> Response {
-    let fault = match st.begin(P, ENDPOINT, None, fail, 60007).await {
-        Ok(f) => f,
-        Err(reply) => return reply,
-    };
     let p: HashMap<String, String> =
         serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
     let get = |k: &str| p.get(k).map(String::as_str).unwrap_or("");
+    let cfg = &st.cfg.tim;
+    let index = get("sdkappid")
+        .parse::<u64>()
+        .ok()
+        .and_then(|id| cfg.apps.iter().position(|a| a.sdkappid == id));
+    let key = index.map(|i| cfg.apps[i].sdkappid.to_string());
+    let fault = match st.begin(P, key, ENDPOINT, None, fail, 60007).await {
+        Ok(f) => f,
+        Err(reply) => return reply,
+    };
     if get("contenttype") != "json" || get("random").parse::<u32>().is_err() {
         return json_reply(
             fail_with(
@@ -141,14 +165,10 @@ async fn getappinfo(
             None,
         );
     }
-    let cfg = &st.cfg.tim;
-    let Some(app) = get("sdkappid")
-        .parse::<u64>()
-        .ok()
-        .and_then(|id| cfg.apps.iter().find(|a| a.sdkappid == id))
-    else {
+    let Some(index) = index else {
         return json_reply(fail(60006), None);
     };
+    let app = &cfg.apps[index];
     // The Host header names a region's domain (unless the client was
     // pointed at the sandbox's own address).
     let host = headers
@@ -189,7 +209,7 @@ async fn getappinfo(
         Ok(w) => w,
         Err(msg) => return json_reply(fail_with(130001, &msg), None),
     };
-    let reply = build(&st, app, wanted.as_deref(), fault.as_ref());
+    let reply = build(&st, index, wanted.as_deref(), fault.as_ref());
     json_reply(reply.to_string(), fault.as_ref())
 }
 
@@ -227,12 +247,15 @@ fn requested(body: &[u8]) -> std::result::Result<Option<Vec<usize>>, String> {
 }
 
 /// Seeded operations data of one app and day, every value a string.
-fn day_values(seed: u64, app: &TimApp, d: NaiveDate) -> Map<String, Value> {
+fn day_values(g: &AppGen, app: &TimApp, d: NaiveDate) -> Map<String, Value> {
+    let seed = g.seed;
     let key = app.sdkappid.to_string();
     let u = |what: &str| unit(seed, &format!("{key}/{what}"), day_key(d));
     let base = 500.0 + 20_000.0 * unit(seed, &key, -1);
     let weekend = matches!(d.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun);
-    let active = (base * (if weekend { 0.8 } else { 1.0 }) * (0.9 + 0.2 * u("active"))).round();
+    let active =
+        (base * (if weekend { 0.8 } else { 1.0 }) * (0.9 + 0.2 * u("active")) * g.restated(d))
+            .round();
     let n = |x: f64| Value::String(format!("{}", x.max(0.0).round() as i64));
     let reg_day = (active * (0.02 + 0.05 * u("reg"))).round();
     // Total registrations grow by each day's registrations.
@@ -302,17 +325,22 @@ fn day_values(seed: u64, app: &TimApp, d: NaiveDate) -> Map<String, Value> {
     m
 }
 
-/// The newest day served.
+/// The newest day served: yesterday in China (or `end_date`).
 pub fn end_date(st: &State) -> NaiveDate {
-    st.cfg.tim.end_date.unwrap_or_else(|| {
-        chrono::Utc::now()
-            .date_naive()
-            .pred_opt()
-            .unwrap_or_default()
-    })
+    st.cfg
+        .tim
+        .end_date
+        .unwrap_or_else(|| st.cfg.today().pred_opt().unwrap_or_default())
 }
 
-fn build(st: &State, app: &TimApp, wanted: Option<&[usize]>, fault: Option<&FaultKind>) -> Value {
+fn build(st: &State, index: usize, wanted: Option<&[usize]>, fault: Option<&FaultKind>) -> Value {
+    let app = &st.cfg.tim.apps[index];
+    // the app's data; an index of its own seeds it (the sandbox's seed
+    // with the SDKAppID, as before)
+    let g = AppGen {
+        seed: st.cfg.seed,
+        ..st.cfg.app(index)
+    };
     let end = end_date(st);
     let mut days: Vec<NaiveDate> = (0..st.cfg.tim.days as i64)
         .filter_map(|i| end.checked_sub_signed(chrono::TimeDelta::days(i)))
@@ -329,7 +357,7 @@ fn build(st: &State, app: &TimApp, wanted: Option<&[usize]>, fault: Option<&Faul
     let rows: Vec<Value> = days
         .iter()
         .map(|&d| {
-            let all = day_values(st.cfg.seed, app, d);
+            let all = day_values(&g, app, d);
             match wanted {
                 None => Value::Object(all),
                 Some(w) => {
