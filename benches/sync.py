@@ -51,7 +51,8 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child(n: int, latency: float, rate: int, concurrency: int) -> dict[str, Any]:
+def child(n: int, latency: float, rate: int, concurrency: int,
+          active_apps: int) -> dict[str, Any]:
     """One size, in this (fresh) process: sync twice, report."""
     import polars as pl
 
@@ -77,7 +78,7 @@ def child(n: int, latency: float, rate: int, concurrency: int) -> dict[str, Any]
             for i, a in enumerate(info["apps"]))
         lake = tempfile.mkdtemp(prefix="appstats-bench-sync-")
         cfg = SyncConfig(uri=lake, apps=apps, concurrency=concurrency,
-                         active_apps=concurrency * 2)
+                         active_apps=active_apps)
         base_rss = rss_mb()
         # time spent committing to Delta (the rest of the run is fetching)
         spent = {"write": 0.0}
@@ -126,22 +127,27 @@ def main() -> None:
     ap.add_argument("--apps", type=int, nargs="+", default=[100, 1000])
     ap.add_argument("--latency", type=float, default=0.05)
     ap.add_argument("--rate", type=int, default=10, help="requests per second per app")
-    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--concurrency", type=int, default=32,
+                    help="requests in flight over all apps")
+    ap.add_argument("--active-apps", type=int, default=128,
+                    help="apps fetched at once (each paced by its own rate limit)")
     ap.add_argument("--quick", action="store_true", help="20 and 100 apps")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
-        print(json.dumps(child(a.child, a.latency, a.rate, a.concurrency)))
+        print(json.dumps(child(a.child, a.latency, a.rate, a.concurrency, a.active_apps)))
         return
     sizes = [20, 100] if a.quick else a.apps
     print(f"sync: N MTA apps × {len(REPORTS)} reports ({', '.join(REPORTS)}) × 30 days, "
           f"{a.latency * 1000:.0f} ms latency, {a.rate} req/s per app, concurrency "
-          f"{a.concurrency}; sandbox in its own process")
+          f"{a.concurrency} requests, {a.active_apps} apps at once; sandbox in its own "
+          "process")
     results = []
     for n in sizes:
         out = subprocess.run([sys.executable, __file__, "--child", str(n), "--latency",
                               str(a.latency), "--rate", str(a.rate), "--concurrency",
-                              str(a.concurrency)], capture_output=True, text=True, check=True)
+                              str(a.concurrency), "--active-apps", str(a.active_apps)],
+                             capture_output=True, text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
         results.append(r)
         best = ideal(r, a.latency, a.rate, a.concurrency)

@@ -5,13 +5,17 @@
 //! (build its client: its own credentials, token cache and rate limit) and
 //! how to run one task with that client; the engine decides when:
 //!
-//! * at most `concurrency` tasks run at once (the global cap);
+//! * at most `concurrency` requests are in flight at once over all apps
+//!   (the global cap: the HTTP layer takes a permit of the run's gate for
+//!   each request, see [`request_gate`]), each app within its own rate
+//!   limit and concurrency;
 //! * tasks are taken round-robin from a window of at most `active_apps`
-//!   apps, so that one app's rate limit does not hold the others up, while
-//!   only that many clients (connection pools, token caches) exist at a
-//!   time: an app's client is built when its first task starts and dropped
-//!   when its last task ends, so memory does not grow with the number of
-//!   apps;
+//!   apps (and at most that many tasks run at once), so that one app's
+//!   rate limit does not hold the others up — a task waiting for its app's
+//!   next request slot holds no request permit — while only that many
+//!   clients (connection pools, token caches) exist at a time: an app's
+//!   client is built when its first task starts and dropped when its last
+//!   task ends, so memory does not grow with the number of apps;
 //! * results go out through a bounded channel: when the consumer is slow,
 //!   the engine stops starting tasks instead of piling up frames;
 //! * dropping the [`Run`] (or [`Run::cancel`]) aborts everything in flight
@@ -19,6 +23,7 @@
 //!
 //! Each outcome carries the requests and retries its task made, counted by
 //! the HTTP layer through a task-local [`Counters`] (see [`note_request`]).
+//! Outside a fan-out these hooks do nothing.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -28,7 +33,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use futures::stream::{FuturesUnordered, StreamExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use crate::error::{Error, Result};
 
@@ -63,9 +68,10 @@ pub trait Runner: Send + Sync + 'static {
 /// Limits of one run.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Tasks running at once, over all apps.
+    /// Requests in flight at once, over all apps.
     pub concurrency: usize,
-    /// Apps with a live client at once (their tasks are interleaved).
+    /// Apps with a live client at once (their tasks are interleaved), and
+    /// tasks running at once.
     pub active_apps: usize,
     /// Finished results waiting for the consumer before the engine pauses.
     pub buffer: usize,
@@ -119,19 +125,33 @@ pub struct Counters {
     pub retries: AtomicU64,
 }
 
+/// What a running task shares with the HTTP layer.
+struct TaskCtx {
+    counters: Arc<Counters>,
+    /// The run's global cap on requests in flight.
+    gate: Arc<Semaphore>,
+}
+
 tokio::task_local! {
-    static COUNTERS: Arc<Counters>;
+    static CTX: TaskCtx;
 }
 
 /// Count one request for the fan-out task being run, if any (called by the
 /// HTTP layer for every request it sends).
 pub fn note_request() {
-    let _ = COUNTERS.try_with(|c| c.requests.fetch_add(1, Ordering::Relaxed));
+    let _ = CTX.try_with(|c| c.counters.requests.fetch_add(1, Ordering::Relaxed));
 }
 
 /// Count one retry for the fan-out task being run, if any.
 pub fn note_retry() {
-    let _ = COUNTERS.try_with(|c| c.retries.fetch_add(1, Ordering::Relaxed));
+    let _ = CTX.try_with(|c| c.counters.retries.fetch_add(1, Ordering::Relaxed));
+}
+
+/// Inside a fan-out task: wait for a permit of the run's global request
+/// cap (held until the reply is read). Outside: `None` at once.
+pub async fn request_gate() -> Option<OwnedSemaphorePermit> {
+    let gate = CTX.try_with(|c| c.gate.clone()).ok()?;
+    gate.acquire_owned().await.ok()
 }
 
 /// A running fan-out: receive outcomes with [`Run::next`]; dropping it
@@ -240,6 +260,7 @@ async fn drive<R: Runner>(
     // keep being polled while they wait; new tasks start only while fewer
     // than `buffer` wait (backpressure without stalling what runs).
     let mut ready: VecDeque<Outcome<R::Output>> = VecDeque::new();
+    let gate = Arc::new(Semaphore::new(limits.concurrency));
 
     loop {
         // Admit apps while there is room, and start their connections.
@@ -256,7 +277,7 @@ async fn drive<R: Runner>(
         }
         // Start tasks round-robin over the connected apps.
         let mut idle_rounds = 0;
-        while running < limits.concurrency
+        while running < limits.active_apps
             && ready.len() < limits.buffer
             && idle_rounds < active.len()
         {
@@ -275,16 +296,17 @@ async fn drive<R: Runner>(
             let tasks = tasks.clone();
             let client = slot.client.clone();
             let failed = slot.failed.clone();
+            let gate = gate.clone();
             work.push(Box::pin(async move {
                 let counters = Arc::new(Counters::default());
                 let started = SystemTime::now();
+                let ctx = TaskCtx {
+                    counters: counters.clone(),
+                    gate,
+                };
                 let result = match (client, failed) {
                     (_, Some(e)) => Err(e),
-                    (Some(c), None) => {
-                        COUNTERS
-                            .scope(counters.clone(), runner.run(&c, &tasks[t].1))
-                            .await
-                    }
+                    (Some(c), None) => CTX.scope(ctx, runner.run(&c, &tasks[t].1)).await,
                     (None, None) => Err(Error::Internal("task started before its app".into())),
                 };
                 Event::Done {
@@ -411,11 +433,14 @@ mod tests {
             task: &'a (u64, u64),
         ) -> BoxFuture<'a, Result<u64>> {
             Box::pin(async move {
+                let permit = request_gate().await;
+                assert!(permit.is_some(), "inside a run: gated");
                 let n = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                 self.max_in_flight.fetch_max(n, Ordering::SeqCst);
                 note_request();
                 tokio::time::sleep(Duration::from_millis(task.1)).await;
                 self.in_flight.fetch_sub(1, Ordering::SeqCst);
+                drop(permit);
                 if task.0 == 99 {
                     note_retry();
                     return Err(Error::invalid("task 99 fails"));
@@ -449,7 +474,7 @@ mod tests {
         tasks.push((7, (99, 1)));
         let limits = Limits {
             concurrency: 8,
-            active_apps: 5,
+            active_apps: 12,
             buffer: 4,
         };
         let out = collect(spawn(fake.clone(), apps, tasks, limits).unwrap());
@@ -463,11 +488,15 @@ mod tests {
         let failed: Vec<_> = out.iter().filter(|o| o.result.is_err()).collect();
         assert_eq!(failed.len(), 1);
         assert_eq!(failed[0].retries, 1);
+        // the global cap holds although more tasks run than it allows
         assert!(fake.max_in_flight.load(Ordering::SeqCst) <= 8);
-        assert!(fake.max_live.load(Ordering::SeqCst) <= 5, "clients bounded");
+        assert!(
+            fake.max_live.load(Ordering::SeqCst) <= 12,
+            "clients bounded"
+        );
         assert_eq!(fake.live.load(Ordering::SeqCst), 0, "every client dropped");
         // the concurrency cap is used (tasks of several apps interleave)
-        assert!(fake.max_in_flight.load(Ordering::SeqCst) >= 5);
+        assert!(fake.max_in_flight.load(Ordering::SeqCst) >= 6);
     }
 
     #[test]

@@ -218,6 +218,8 @@ impl Http {
             .await
             .map_err(|_| Error::Internal("HTTP semaphore closed".into()))?;
         self.pacer.wait().await;
+        // inside a fan-out: the run's global cap on requests in flight
+        let _gate = crate::fanout::request_gate().await;
         let request = req.build().map_err(|e| self.transport(e))?;
         let n = self.stats.requests.fetch_add(1, Ordering::Relaxed) + 1;
         crate::fanout::note_request();

@@ -1,10 +1,10 @@
 """``fetch_many``: many reports of many apps, streamed as they finish.
 
-The Rust core runs the tasks on the shared runtime: a global concurrency
-cap, each app with its own client (credentials, token cache, rate limit),
-at most ``active_apps`` clients alive at once, and finished frames handed
-back through a bounded channel — memory stays flat however many apps there
-are. Iterating yields an :class:`Outcome` per task; leaving the loop early
+The Rust core runs the tasks on the shared runtime: a global cap on the
+requests in flight, each app with its own client (credentials, token cache,
+rate limit), at most ``active_apps`` clients alive (and tasks running) at
+once, and finished frames handed back through a bounded channel — memory
+stays flat however many apps there are. Iterating yields an :class:`Outcome` per task; leaving the loop early
 (``break``, an exception, Ctrl-C) or calling :meth:`FetchRun.close` cancels
 what still runs: no request is sent after it.
 """
@@ -204,9 +204,12 @@ def fetch_many(
             ``max_attempts``, ``backoff``, ``max_backoff``,
             ``max_retry_wait``.
         tasks: :class:`Task` s (or tuples of the same fields).
-        concurrency: tasks running at once over all apps.
-        active_apps: apps with a live client at once (their tasks are
-            interleaved; clients are dropped when an app is done).
+        concurrency: requests in flight at once over all apps (each app also
+            keeps to its own ``rate_limit`` and ``concurrency``).
+        active_apps: apps with a live client at once, and tasks running at
+            once (their tasks are interleaved, so that apps waiting for their
+            rate limit leave the requests to others; clients are dropped when
+            an app is done).
         buffer: finished results waiting for the consumer before the engine
             pauses starting tasks.
         progress: ``None`` (a bar if tqdm is installed), ``False``, or a
