@@ -121,7 +121,7 @@ class Sandbox:
     def today(self) -> _dt.date:
         """The sandbox's today (China time); data ends the day before.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox(today="2024-04-01") as sb:
             ...     sb.today, sb.baidu().user_trend("2024-03-30", "2024-04-05").height
@@ -136,7 +136,7 @@ class Sandbox:
         first of the program's single-use chain); MTA: ``app_id``,
         ``secret_key``; Tencent IM: ``sdkappid``, ``secret_key``, ``region``.
 
-        Example:
+        Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox(apps=3) as sb:
             ...     [a["app_id"] for a in sb.apps("mta")]

@@ -8,7 +8,7 @@ fetched slices in one Delta table per report, records every attempt in a
 ``_runs`` table, and returns a summary frame. Needs ``deltalake``
 (``pip install 'appstats[sync]'``).
 
-Example:
+Examples:
     >>> import appstats as aps, tempfile
     >>> with aps.Sandbox(apps=3, today="2024-04-01") as sb:
     ...     cfg = aps.sync.sandbox_config(sb, tempfile.mkdtemp(), providers=["mta"],

@@ -243,7 +243,7 @@ class _Checker:
 def load_config(path: str | os.PathLike[str], *, allow_literal_secrets: bool = False) -> SyncConfig:
     """Read and validate a sync config file (every problem reported at once).
 
-    Example:
+    Examples:
         >>> import appstats.sync as s, pathlib, tempfile
         >>> p = pathlib.Path(tempfile.mkdtemp()) / "bad.toml"
         >>> _ = p.write_text('[[mta]]\\nname = "a"\\napp_id = "1"\\nsecret_key = "k"\\n[[qq]]\\n')

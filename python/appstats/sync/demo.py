@@ -37,7 +37,7 @@ def sandbox_config(
     their keys. ``apps`` limits the apps per provider; the tokens go to
     ``token_store`` (default: ``tokens.json`` inside ``uri``'s folder).
 
-    Example:
+    Examples:
         >>> import appstats as aps
         >>> with aps.Sandbox(apps=3) as sb:
         ...     aps.sync.sandbox_config(sb, "/tmp/lake", providers=["mta"])

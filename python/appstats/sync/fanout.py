@@ -218,7 +218,7 @@ def fetch_many(
     Every app and task is validated before anything is sent
     (:class:`~appstats.InvalidArgument` naming it).
 
-    Example:
+    Examples:
         >>> import appstats as aps
         >>> with aps.Sandbox(apps=3) as sb:
         ...     apps = {f"game{i}": {"provider": "mta", "base_url": sb.url, **a}

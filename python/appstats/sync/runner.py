@@ -271,7 +271,7 @@ def run(
         ``retries``, ``status`` (``ok``, ``failed``, ``gap``) and the
         ``error`` (class and redacted message).
 
-    Example:
+    Examples:
         >>> import appstats as aps, tempfile
         >>> with aps.Sandbox(apps=2, today="2024-04-01") as sb:
         ...     cfg = aps.sync.sandbox_config(sb, tempfile.mkdtemp(), start="2024-03-25",

@@ -68,7 +68,7 @@ def _now() -> _dt.datetime:
 class TokenStore:
     """Tokens of Baidu programs, by app name (use it as a context manager).
 
-    Example:
+    Examples:
         >>> import appstats.sync as s, pathlib, tempfile, os
         >>> p = pathlib.Path(tempfile.mkdtemp()) / "tokens.json"
         >>> with s.TokenStore(p) as store:
