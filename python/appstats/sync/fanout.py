@@ -4,7 +4,8 @@ The Rust core runs the tasks on the shared runtime: a global cap on the
 requests in flight, each app with its own client (credentials, token cache,
 rate limit), at most ``active_apps`` clients alive (and tasks running) at
 once, and finished frames handed back through a bounded channel — memory
-stays flat however many apps there are. Iterating yields an :class:`Outcome` per task; leaving the loop early
+stays flat however many apps there are. Iterating yields an
+:class:`Outcome` per task; leaving the loop early
 (``break``, an exception, Ctrl-C) or calling :meth:`FetchRun.close` cancels
 what still runs: no request is sent after it.
 """
