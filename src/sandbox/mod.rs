@@ -27,7 +27,8 @@ pub struct Config {
     /// Latency added to every reply.
     pub latency: Duration,
     /// Reply with the provider's rate-limit error above this many requests
-    /// per second (per provider), like the real services.
+    /// per second, like the real services: per provider, and for Tencent IM
+    /// per app (its limit is per SDKAppID). Rejected requests count too.
     pub rate_limit: Option<u32>,
     pub baidu: BaiduConfig,
     pub tim: tim::TimConfig,
@@ -135,6 +136,8 @@ impl Fault {
 pub struct Hit {
     pub provider: &'static str,
     pub endpoint: String,
+    /// The app the request was for, where the provider limits per app.
+    pub app: Option<String>,
     pub at: Instant,
 }
 
@@ -181,9 +184,20 @@ impl State {
         endpoint: &str,
         offset: Option<i64>,
     ) -> Option<FaultKind> {
+        self.take_fault_for(provider, endpoint, offset, None)
+    }
+
+    fn take_fault_for(
+        &self,
+        provider: &'static str,
+        endpoint: &str,
+        offset: Option<i64>,
+        app: Option<&str>,
+    ) -> Option<FaultKind> {
         self.hits.lock().expect("hits lock").push(Hit {
             provider,
             endpoint: endpoint.to_string(),
+            app: app.map(str::to_string),
             at: Instant::now(),
         });
         let mut faults = self.faults.lock().expect("faults lock");
@@ -219,7 +233,22 @@ impl State {
         error: impl Fn(i64) -> String,
         rate_code: i64,
     ) -> std::result::Result<Option<FaultKind>, Response> {
-        let fault = self.take_fault(provider, endpoint, offset);
+        self.begin_for(provider, endpoint, offset, None, error, rate_code)
+            .await
+    }
+
+    /// [`State::begin`] for a provider that limits each app on its own:
+    /// the rate limit counts `app`'s requests only.
+    pub async fn begin_for(
+        &self,
+        provider: &'static str,
+        endpoint: &str,
+        offset: Option<i64>,
+        app: Option<&str>,
+        error: impl Fn(i64) -> String,
+        rate_code: i64,
+    ) -> std::result::Result<Option<FaultKind>, Response> {
+        let fault = self.take_fault_for(provider, endpoint, offset, app);
         if !self.cfg.latency.is_zero() {
             tokio::time::sleep(self.cfg.latency).await;
         }
@@ -232,7 +261,7 @@ impl State {
         if let Some(FaultKind::Code(c)) = fault {
             return Err(json_reply(error(c), None));
         }
-        if self.over_rate(provider) {
+        if self.over_rate(provider, app) {
             return Err(json_reply(error(rate_code), None));
         }
         Ok(fault)
@@ -263,8 +292,9 @@ impl State {
         best
     }
 
-    /// True when `provider` is above the configured requests per second.
-    pub fn over_rate(&self, provider: &'static str) -> bool {
+    /// True when `provider` (`app` of it, if given) is above the
+    /// configured requests per second.
+    pub fn over_rate(&self, provider: &'static str, app: Option<&str>) -> bool {
         let Some(limit) = self.cfg.rate_limit else {
             return false;
         };
@@ -276,7 +306,7 @@ impl State {
             .iter()
             .rev()
             .take_while(|h| now.duration_since(h.at) < Duration::from_secs(1))
-            .filter(|h| h.provider == provider)
+            .filter(|h| h.provider == provider && (app.is_none() || h.app.as_deref() == app))
             .count();
         n > limit as usize
     }

@@ -125,12 +125,14 @@ async fn getappinfo(
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> Response {
-    let fault = match st.begin(P, ENDPOINT, None, fail, 60007).await {
+    let p: HashMap<String, String> =
+        serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
+    // Tencent IM limits each SDKAppID on its own.
+    let app = p.get("sdkappid").map(String::as_str);
+    let fault = match st.begin_for(P, ENDPOINT, None, app, fail, 60007).await {
         Ok(f) => f,
         Err(reply) => return reply,
     };
-    let p: HashMap<String, String> =
-        serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
     let get = |k: &str| p.get(k).map(String::as_str).unwrap_or("");
     if get("contenttype") != "json" || get("random").parse::<u32>().is_err() {
         return json_reply(
