@@ -612,7 +612,8 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
             assert!(r.data.equals_missing(&clean.data), "{kind:?}");
         }
-        // a missing date is never silent
+        // a missing date is never silent: kept as a null row (a day without
+        // activity), or raised when asked to
         sb.state.clear_faults();
         sb.state.add_fault(Fault::on(
             "mta",
@@ -621,7 +622,16 @@ mod tests {
             0,
             None,
         ));
-        let e = rt.block_on(c.fetch(&r1, &p)).unwrap_err();
+        let kept = rt.block_on(c.fetch(&r1, &p)).unwrap().data;
+        assert_eq!(kept.height(), clean.data.height());
+        assert_eq!(kept.column("new_users").unwrap().null_count(), 2);
+        let strict = req(
+            "user_basic",
+            "2024-03-01",
+            "2024-03-02",
+            &[("missing_days", "raise")],
+        );
+        let e = rt.block_on(c.fetch(&strict, &p)).unwrap_err();
         assert!(matches!(e, Error::Incomplete { .. }), "{e}");
         assert!(e.to_string().contains("2024-03-01"), "{e}");
         // ... also when it is one window of several; a window that skips
@@ -647,10 +657,16 @@ mod tests {
             1,
             None,
         ));
-        let e = rt.block_on(c.fetch(&long, &p)).unwrap_err();
+        let long_strict = req(
+            "user_basic",
+            "2024-01-01",
+            "2024-06-30",
+            &[("missing_days", "raise")],
+        );
+        let e = rt.block_on(c.fetch(&long_strict, &p)).unwrap_err();
         assert!(matches!(e, Error::Incomplete { .. }), "{e}");
-        // windows that keep failing while another came back: their dates
-        // are missing, and named
+        // a window that keeps failing after another came back: the cause's
+        // class, and the dates not fetched named
         sb.state.clear_faults();
         sb.state.add_fault(Fault::on(
             "mta",
@@ -660,7 +676,7 @@ mod tests {
             None,
         ));
         let e = rt.block_on(c.fetch(&long, &p)).unwrap_err();
-        assert!(matches!(e, Error::Incomplete { .. }), "{e}");
+        assert!(matches!(e, Error::Server { code: 500, .. }), "{e}");
         assert!(e.to_string().contains("2 of 3 windows"), "{e}");
         // ... but when every window fails, the service is down: the error as is
         sb.state.clear_faults();

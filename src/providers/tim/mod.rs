@@ -169,7 +169,7 @@ struct CachedSig {
 
 /// The Tencent IM client of one app.
 pub struct Client {
-    http: Arc<Http>,
+    http: Http,
     sdkappid: u64,
     key: String,
     identifier: String,
@@ -244,12 +244,12 @@ impl Client {
         check_app(sdkappid, secret_key)?;
         let identifier = check_identifier(identifier)?;
         let (base, host) = target(region_or_base_url, opts, &mut cfg)?;
-        let http = Arc::new(Http::new(PROVIDER, cfg)?);
+        let http = Http::new(PROVIDER, cfg)?;
         Self::from_parts(http, sdkappid, secret_key, identifier, base, host, opts)
     }
 
     fn from_parts(
-        http: Arc<Http>,
+        http: Http,
         sdkappid: u64,
         secret_key: &str,
         identifier: String,
@@ -414,19 +414,11 @@ impl Client {
         }
     }
 
+    /// Decode a 2xx reply (the HTTP layer classifies other statuses).
     fn decode(&self, reply: Reply, sel: &Selection) -> Result<TableBuilder> {
-        let status = reply.status;
-        let parsed = std::str::from_utf8(&reply.body)
+        std::str::from_utf8(&reply.body)
             .map_err(|e| Error::malformed(PROVIDER, parse::ENDPOINT, e))
-            .and_then(|text| parse::parse_reply(text, sel, &self.host));
-        match parsed {
-            Err(Error::Malformed { .. }) if status >= 400 => Err(Error::Api {
-                provider: PROVIDER,
-                code: status as i64,
-                message: format!("HTTP {status} from {}", self.host),
-            }),
-            other => other,
-        }
+            .and_then(|text| parse::parse_reply(text, sel, &self.host))
     }
 
     /// Operations data of the last 30 days, one row per day (date
@@ -447,87 +439,7 @@ impl Client {
 
 /// Prefix an error's message with the app it concerns (class unchanged).
 fn for_app(e: Error, sdkappid: u64) -> Error {
-    let p = |m: String| format!("sdkappid {sdkappid}: {m}");
-    match e {
-        Error::InvalidArgument(m) => Error::InvalidArgument(p(m)),
-        Error::Internal(m) => Error::Internal(p(m)),
-        Error::Auth {
-            provider,
-            code,
-            message,
-            renewable,
-        } => Error::Auth {
-            provider,
-            code,
-            message: p(message),
-            renewable,
-        },
-        Error::RateLimited {
-            provider,
-            code,
-            message,
-            retry_after,
-        } => Error::RateLimited {
-            provider,
-            code,
-            message: p(message),
-            retry_after,
-        },
-        Error::QuotaExceeded {
-            provider,
-            code,
-            message,
-        } => Error::QuotaExceeded {
-            provider,
-            code,
-            message: p(message),
-        },
-        Error::Server {
-            provider,
-            code,
-            message,
-        } => Error::Server {
-            provider,
-            code,
-            message: p(message),
-        },
-        Error::Api {
-            provider,
-            code,
-            message,
-        } => Error::Api {
-            provider,
-            code,
-            message: p(message),
-        },
-        Error::Transport {
-            provider,
-            message,
-            timeout,
-        } => Error::Transport {
-            provider,
-            message: p(message),
-            timeout,
-        },
-        Error::Malformed {
-            provider,
-            endpoint,
-            message,
-        } => Error::Malformed {
-            provider,
-            endpoint,
-            message: p(message),
-        },
-        Error::Incomplete {
-            provider,
-            endpoint,
-            message,
-        } => Error::Incomplete {
-            provider,
-            endpoint,
-            message: p(message),
-        },
-    }
+    e.context(format!("sdkappid {sdkappid}"))
 }
 
 /// Schema of a many-app frame: `sdkappid` then the selection's columns.
@@ -538,8 +450,10 @@ pub fn many_schema(sel: &Selection) -> Vec<(&'static str, Kind)> {
 }
 
 /// `getappinfo` for many apps `(sdkappid, secret_key)` of one region, run
-/// concurrently; one frame with an `sdkappid` column first. Any app's
-/// failure fails the whole call with an error naming that app.
+/// concurrently; one frame with an `sdkappid` column first. One app's
+/// failure does not stop the others (by design: each app is independent);
+/// when any failed, the call raises the first failure's class with a
+/// message naming every app that failed, and returns no partial frame.
 pub async fn app_info_many(
     apps: &[(u64, String)],
     identifier: Option<&str>,
@@ -561,10 +475,11 @@ pub async fn app_info_many(
 
 /// [`app_info_many`] with client options and progress (one unit per app).
 ///
-/// All apps share one connection pool. Each app sends its requests one
-/// after another (one call, plus retries after backoff), so it stays far
-/// below `cfg.rate_per_sec`; the shared limiter admits `cfg.rate_per_sec`
-/// for each app in flight (at most `cfg.concurrency` apps at once).
+/// All apps share one connection pool and `cfg.concurrency` (apps in
+/// flight at once). The rate limit is per app, as Tencent's is per
+/// SDKAppID: each app's client paces its own requests at
+/// `cfg.rate_per_sec` and slows down on its own when the service
+/// signals that app's limit.
 pub async fn app_info_many_with(
     apps: &[(u64, String)],
     identifier: Option<&str>,
@@ -590,15 +505,12 @@ pub async fn app_info_many_with(
     }
     let (base, host) = target(region_or_base_url, opts, &mut cfg)?;
     let in_flight = cfg.concurrency.min(apps.len()).max(1);
-    cfg.rate_per_sec = cfg
-        .rate_per_sec
-        .saturating_mul(u32::try_from(in_flight).unwrap_or(u32::MAX));
-    let http = Arc::new(Http::new(PROVIDER, cfg)?);
+    let http = Http::new(PROVIDER, cfg)?;
     let clients = apps
         .iter()
         .map(|(id, key)| {
             Client::from_parts(
-                http.clone(),
+                http.sibling(),
                 *id,
                 key,
                 identifier.clone(),
@@ -618,8 +530,18 @@ pub async fn app_info_many_with(
         }
     });
     let results = bounded(futs.collect(), in_flight).await;
+    let mut failed: Vec<Error> = vec![];
     for (c, r) in clients.iter().zip(results) {
-        let t = r?;
+        let t = match r {
+            Ok(t) => t,
+            Err(e) => {
+                failed.push(e);
+                continue;
+            }
+        };
+        if !failed.is_empty() {
+            continue;
+        }
         let n = t.n_rows();
         let mut cols = vec![(
             "sdkappid".to_string(),
@@ -638,7 +560,25 @@ pub async fn app_info_many_with(
         );
         acc.append(TableBuilder::from_columns(cols, n));
     }
-    parse::finish(acc)
+    if failed.is_empty() {
+        return parse::finish(acc);
+    }
+    let n_failed = failed.len();
+    let mut others = failed.split_off(1);
+    let first = failed
+        .pop()
+        .unwrap_or_else(|| Error::Internal("no failure".into()));
+    if others.is_empty() {
+        return Err(first);
+    }
+    let rest: Vec<String> = others.drain(..).map(|e| format!("{e}")).collect();
+    Err(first.map_message(|m| {
+        format!(
+            "{n_failed} of {} apps failed (no frame returned); {m}; also: {}",
+            apps.len(),
+            rest.join("; ")
+        )
+    }))
 }
 
 #[cfg(test)]
