@@ -7,6 +7,7 @@ import json
 import os
 import pathlib
 import re
+import shutil
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +17,8 @@ import pytest
 
 pytest.importorskip("pyspark")
 pytest.importorskip("pyarrow")
+if not (os.environ.get("JAVA_HOME") or shutil.which("java")):  # pragma: no cover
+    pytest.skip("Spark needs Java (17+)", allow_module_level=True)
 
 import appstats as aps  # noqa: E402
 import appstats.spark as aspk  # noqa: E402
