@@ -669,12 +669,11 @@ class AppStatsReader(DataSourceReader):
         if not isinstance(partition, AppsPartition):
             raise InvalidArgument(f"not a partition of this source: {type(partition).__name__}")
         opts = self.opts
-        target = to_arrow_schema(self.schema, timezone="UTC")
         cfg = opts.load()
         by_name = {a.name: a for a in cfg.apps if a.provider == opts.provider}
         apps: dict[str, AppConfig] = {}
         specs: dict[str, dict[str, Any]] = {}
-        out = _Batcher(target)
+        out = _Batcher(self.schema)
         for name in partition.apps:
             app = by_name.get(name)
             if app is None:
@@ -731,23 +730,17 @@ class AppStatsReader(DataSourceReader):
                 spec[k] = c[k]
         return spec
 
-    def _rows(self, app: AppConfig, parts: list[pl.DataFrame]) -> pa.Table:
+    @staticmethod
+    def _rows(app: AppConfig, parts: list[pl.DataFrame]) -> pl.DataFrame:
         df = pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0]
-        if "app_id" not in df.columns:
-            df = df.with_columns(pl.lit(app.app_id, pl.String).alias("app_id"))
-        df = df.with_columns(pl.lit(app.name, pl.String).alias("app"))
-        return _conform(df, self.schema)
+        ids = [] if "app_id" in df.columns else [pl.lit(app.app_id, pl.String).alias("app_id")]
+        return df.select(pl.lit(app.name, pl.String).alias("app"), *ids, pl.all())
 
-    def _failure(self, app: AppConfig, message: str) -> pa.Table | None:
+    def _failure(self, app: AppConfig, message: str) -> pl.DataFrame | None:
         log.warning("%s: %s", "left out" if self.opts.mode != "FAILFAST" else "failed", message)
         if self.opts.mode != "PERMISSIVE":
             return None
-        target = to_arrow_schema(self.schema, timezone="UTC")
-        cols = []
-        for f in target:
-            value = {"app": app.name, "app_id": app.app_id, ERROR_COLUMN: message}.get(f.name)
-            cols.append(pa.array([value], f.type) if value is not None else pa.nulls(1, f.type))
-        return pa.Table.from_arrays(cols, schema=target)
+        return pl.DataFrame({"app": [app.name], "app_id": [app.app_id], ERROR_COLUMN: [message]})
 
 
 def _conform(df: pl.DataFrame, schema: StructType) -> pa.Table:
@@ -772,23 +765,25 @@ def _conform(df: pl.DataFrame, schema: StructType) -> pa.Table:
 
 
 class _Batcher:
-    """Collects tables into record batches of about ``BATCH_ROWS`` rows."""
+    """Collects the apps' frames and hands them on as Arrow record batches of
+    the declared schema, about ``BATCH_ROWS`` rows each (one conversion per
+    batch, not per app)."""
 
-    def __init__(self, schema: pa.Schema) -> None:
+    def __init__(self, schema: StructType) -> None:
         self.schema = schema
-        self.tables: list[pa.Table] = []
+        self.frames: list[pl.DataFrame] = []
         self.rows = 0
 
-    def add(self, table: pa.Table | None) -> Iterator[pa.RecordBatch]:
-        if table is not None and table.num_rows:
-            self.tables.append(table)
-            self.rows += table.num_rows
+    def add(self, frame: pl.DataFrame | None) -> Iterator[pa.RecordBatch]:
+        if frame is not None and frame.height:
+            self.frames.append(frame)
+            self.rows += frame.height
         if self.rows >= BATCH_ROWS:
             yield from self.flush()
 
     def flush(self) -> Iterator[pa.RecordBatch]:
-        if not self.tables:
+        if not self.frames:
             return
-        t = pa.concat_tables(self.tables).combine_chunks()
-        self.tables, self.rows = [], 0
-        yield from t.to_batches(max_chunksize=BATCH_ROWS)
+        df = pl.concat(self.frames, how="diagonal_relaxed")
+        self.frames, self.rows = [], 0
+        yield from _conform(df, self.schema).to_batches(max_chunksize=BATCH_ROWS)
