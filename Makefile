@@ -8,8 +8,9 @@ PY := $(VENV)/bin/python
 # tools/cargo-py runs clippy and the Rust tests with the same features,
 # profile and PyO3 environment there (see Cargo.toml's feature alignment).
 PY_TARGET := target/py
-PY_DEPS := "maturin>=1.7,<2" "polars>=1.33" pyarrow pandas tqdm pytest nbclient nbformat \
-	ipykernel matplotlib requests ruff mypy pandas-stubs \
+PY_DEPS := "maturin>=1.7,<2" "polars>=1.33" pyarrow "pandas<3" tqdm pytest nbclient nbformat \
+	ipykernel matplotlib requests ruff mypy pandas-stubs "deltalake>=1.2,<2" duckdb \
+	"pyspark>=4.0,<5" "dlt[duckdb]>=1.10" \
 	"mkdocs>=1.6" "mkdocs-material>=9.5" "mkdocstrings[python]>=0.26" "mkdocs-jupyter>=0.25"
 
 .PHONY: help venv develop demo test test-rust test-python lint format docs bench wheel sdist smoke clean

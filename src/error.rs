@@ -158,6 +158,97 @@ impl Error {
         }
     }
 
+    /// The same error — class, code, retryability, provider — with its
+    /// message rewritten by `f` (e.g. to say which part of a larger fetch
+    /// it concerns).
+    pub fn map_message(self, f: impl FnOnce(String) -> String) -> Error {
+        match self {
+            Error::InvalidArgument(m) => Error::InvalidArgument(f(m)),
+            Error::Internal(m) => Error::Internal(f(m)),
+            Error::Auth {
+                provider,
+                code,
+                message,
+                renewable,
+            } => Error::Auth {
+                provider,
+                code,
+                message: f(message),
+                renewable,
+            },
+            Error::RateLimited {
+                provider,
+                code,
+                message,
+                retry_after,
+            } => Error::RateLimited {
+                provider,
+                code,
+                message: f(message),
+                retry_after,
+            },
+            Error::QuotaExceeded {
+                provider,
+                code,
+                message,
+            } => Error::QuotaExceeded {
+                provider,
+                code,
+                message: f(message),
+            },
+            Error::Server {
+                provider,
+                code,
+                message,
+            } => Error::Server {
+                provider,
+                code,
+                message: f(message),
+            },
+            Error::Api {
+                provider,
+                code,
+                message,
+            } => Error::Api {
+                provider,
+                code,
+                message: f(message),
+            },
+            Error::Transport {
+                provider,
+                message,
+                timeout,
+            } => Error::Transport {
+                provider,
+                message: f(message),
+                timeout,
+            },
+            Error::Malformed {
+                provider,
+                endpoint,
+                message,
+            } => Error::Malformed {
+                provider,
+                endpoint,
+                message: f(message),
+            },
+            Error::Incomplete {
+                provider,
+                endpoint,
+                message,
+            } => Error::Incomplete {
+                provider,
+                endpoint,
+                message: f(message),
+            },
+        }
+    }
+
+    /// The same error with `context: ` before its message.
+    pub fn context(self, context: impl std::fmt::Display) -> Error {
+        self.map_message(|m| format!("{context}: {m}"))
+    }
+
     pub fn invalid(msg: impl Into<String>) -> Self {
         Error::InvalidArgument(msg.into())
     }
@@ -264,5 +355,30 @@ mod tests {
         assert!(e.retryable());
         assert_eq!(e.code(), Some(1000));
         assert!(!Error::invalid("x").retryable());
+    }
+
+    #[test]
+    fn context_keeps_class_code_and_retryability() {
+        let e = Error::RateLimited {
+            provider: "baidu",
+            code: 18,
+            message: "qps".into(),
+            retry_after: Some(Duration::from_secs(2)),
+        }
+        .context("rows 21–40 of 100 missing");
+        assert_eq!(e.kind(), "rate_limited");
+        assert_eq!(e.code(), Some(18));
+        assert!(e.retryable());
+        assert_eq!(e.provider_message(), Some("rows 21–40 of 100 missing: qps"));
+        assert!(matches!(
+            e,
+            Error::RateLimited {
+                retry_after: Some(_),
+                ..
+            }
+        ));
+        let e = Error::incomplete("mta", "/x", "gap").context("window 1");
+        assert_eq!(e.kind(), "incomplete");
+        assert!(e.to_string().ends_with("window 1: gap"), "{e}");
     }
 }

@@ -5,6 +5,7 @@
 //! it; the bindings live in `python` behind the `python` feature.
 
 pub mod error;
+pub mod fanout;
 pub mod http;
 pub mod providers;
 pub mod runtime;

@@ -283,14 +283,15 @@ def test_dropped_dates_name_the_missing_dates(sb: aps.Sandbox) -> None:
     m = sb.mta(max_attempts=2)
     sb.inject("drop_rows", 2, provider="mta", endpoint="user_basic", times=None)
     with pytest.raises(aps.IncompleteData, match="2024-03-30, 2024-03-31"):
-        m.user_basic(S, E, progress=False)
+        m.user_basic(S, E, missing_days="raise", progress=False)
 
 
 def test_permanently_failing_window_names_its_dates(sb: aps.Sandbox) -> None:
-    # one window at a time: the first succeeds, the other two keep failing
+    # one window at a time: the first succeeds, the second keeps failing
+    # (the third is never fetched); the error keeps the cause's class
     m = sb.mta(concurrency=1, max_attempts=2)
     sb.inject("http_status", 500, provider="mta", endpoint="user_basic", skip=1, times=None)
-    with pytest.raises(aps.IncompleteData) as ei:
+    with pytest.raises(aps.ServerError) as ei:
         m.user_basic("2024-01-01", "2024-06-30", progress=False)
     msg = str(ei.value)
     assert "2 of 3 windows" in msg
@@ -310,7 +311,7 @@ def test_dropped_dates_in_one_window_of_several(sb: aps.Sandbox) -> None:
     m = sb.mta(concurrency=1)
     sb.inject("drop_rows", 1, provider="mta", endpoint="user_basic", skip=2, times=None)
     with pytest.raises(aps.IncompleteData, match="2024-06-30"):
-        m.user_basic("2024-01-01", "2024-06-30", progress=False)
+        m.user_basic("2024-01-01", "2024-06-30", missing_days="raise", progress=False)
 
 
 def test_offline_parse_fixtures() -> None:

@@ -117,7 +117,8 @@ def test_mta_wrong_key_and_faults(sb: aps.Sandbox, debug_logs) -> None:
                         ("drop_rows", 1)]:
         sb.clear_faults()
         sb.inject(kind, value, provider="mta", times=None)
-        texts += _texts(_raises(lambda: m.user_basic(S, E, progress=False)))
+        texts += _texts(_raises(lambda: m.user_basic(S, E, missing_days="raise",
+                                                     progress=False)))
     # and a recovered run
     sb.clear_faults()
     sb.inject("http_status", 502, provider="mta", times=2)

@@ -28,6 +28,7 @@ def _decode(sig: str) -> dict:
 
 
 def _yesterday_cn() -> dt.date:
+    """The sandbox serves up to yesterday in China time (UTC+8)."""
     return (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=8)).date() - dt.timedelta(days=1)
 
 

@@ -21,13 +21,14 @@ import logging as _logging
 # logging (e.g. a retry's "giving up" line beside the exception it raises).
 _logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
-from . import baidu, errors, mta, tim  # noqa: E402
+from . import baidu, errors, mta, sync, tim  # noqa: E402
 from ._common import HttpOptions, Report  # noqa: E402
 from ._native import __version__  # noqa: E402
 from .baidu import BaiduSmartApp  # noqa: E402
 from .errors import *  # noqa: E402, F403
 from .mta import Mta  # noqa: E402
 from .sandbox import Sandbox  # noqa: E402
+from .sync.fanout import fetch_many  # noqa: E402
 from .tim import TencentIm  # noqa: E402
 
 __all__ = [
@@ -35,6 +36,8 @@ __all__ = [
     "baidu",
     "mta",
     "tim",
+    "sync",
+    "fetch_many",
     "BaiduSmartApp",
     "Mta",
     "TencentIm",

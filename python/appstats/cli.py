@@ -382,6 +382,14 @@ def cmd_demo(a: argparse.Namespace) -> int:
         requests = sb.request_count()
     print(f"\n{len(runs)} reports, {requests} HTTP requests to the sandbox, "
           f"{time.perf_counter() - t0:.2f} s; Parquet files in {out}/")
+    try:
+        import deltalake  # noqa: F401
+    except ImportError:
+        print("(pip install 'appstats[sync]' to also sync sandbox apps into Delta tables)")
+    else:
+        from .sync.demo import demo as sync_demo
+
+        sync_demo(out / "lake", seed=a.seed)
     return 0
 
 
@@ -430,6 +438,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--start", default="2024-03-01", help="first day (default 2024-03-01)")
     d.add_argument("--end", default="2024-03-31", help="last day (default 2024-03-31)")
     d.set_defaults(func=cmd_demo)
+
+    from .sync.cli import add_parser as add_sync
+
+    add_sync(sub)
     return p
 
 

@@ -11,7 +11,7 @@ Examples:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 
@@ -34,6 +34,11 @@ METRICS: dict[str, list[tuple[str, str, int]]] = {
 }
 
 Metrics = Sequence[str | int] | str | int | None
+#: A day MTA leaves out of a reply even when fetched again (it omits days
+#: without activity): kept as a row of nulls (``None``/``"null"``, the
+#: default) or zeros (``"zero"``), each logged as a warning; or raised as
+#: :class:`~appstats.IncompleteData` (``"raise"``).
+MissingDays = Literal["null", "zero", "raise"] | None
 
 
 def _options(options: dict[str, Any]) -> dict[str, str]:
@@ -42,6 +47,14 @@ def _options(options: dict[str, Any]) -> dict[str, str]:
     if "metrics" in opts:
         opts["metrics"] = ",".join(names(opts["metrics"], "metrics") or [])
     return {k: str(v) for k, v in opts.items()}
+
+
+def _sizes_options(args: tuple[str, str, str, dict[str, str]]) -> dict[str, str]:
+    """Options of the ``user_basic`` request that fills ``cohort_size``."""
+    opts = {"metrics": "new_users"}
+    if "missing_days" in args[3]:
+        opts["missing_days"] = args[3]["missing_days"]
+    return opts
 
 
 class Mta:
@@ -53,7 +66,10 @@ class Mta:
     PHP-style URL encoding, HMAC-SHA1 keyed with ``secret + "&"``, MD5 of the
     hex digest). Date-keyed reports longer than 90 days are split into
     windows fetched concurrently within the rate limit, and every requested
-    date must come back (else :class:`~appstats.IncompleteData`).
+    date must come back: a reply that skips dates is fetched again; a day
+    left out of two replies in a row is a day without activity (MTA omits
+    those), kept as a row with null values (``missing_days="zero"``: zeros;
+    ``"raise"``: :class:`~appstats.IncompleteData`) and logged as a warning.
 
     ``metrics`` selects metrics by snake_case name (``"new_users"``), MTA
     name (``"NewUser"``) or id (``10101``); see :data:`METRICS`. ``None``
@@ -152,7 +168,7 @@ class Mta:
             df, windows = self._native.fetch(*args, cb)
             if sizes:
                 new, _ = self._native.fetch("user_basic", args[1], args[2],
-                                            {"metrics": "new_users"}, None)
+                                            _sizes_options(args), None)
                 df = _fill_sizes(df, new)
             return _report(df, windows) if full else df
 
@@ -168,7 +184,7 @@ class Mta:
             df, windows = await self._native.fetch_async(*args, cb)
             if sizes:
                 new, _ = await self._native.fetch_async("user_basic", args[1], args[2],
-                                                        {"metrics": "new_users"}, None)
+                                                        _sizes_options(args), None)
                 df = _fill_sizes(df, new)
             return _report(df, windows) if full else df
 
@@ -228,7 +244,8 @@ class Mta:
 
     def user_basic(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
                    version: str | None = None, channel: str | None = None,
-                   output: Output = "polars", progress: ProgressArg = None) -> Any:
+                   output: Output = "polars", progress: ProgressArg = None,
+                   missing_days: MissingDays = None) -> Any:
         """User basics, offline (``10101``–``10106``): one row per day.
 
         Columns: ``date, new_users, active_users, sessions, total_users,
@@ -241,14 +258,17 @@ class Mta:
             3
         """
         return self.fetch("user_basic", start, end, metrics=metrics, version=version,
-                          channel=channel, output=output, progress=progress)
+                          channel=channel, output=output, progress=progress,
+                          missing_days=missing_days)
 
     async def user_basic_async(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
                                version: str | None = None, channel: str | None = None,
-                               output: Output = "polars", progress: ProgressArg = None) -> Any:
+                               output: Output = "polars", progress: ProgressArg = None,
+                               missing_days: MissingDays = None) -> Any:
         """Awaitable twin of :meth:`user_basic`."""
         return await self.fetch_async("user_basic", start, end, metrics=metrics, version=version,
-                                      channel=channel, output=output, progress=progress)
+                                      channel=channel, output=output, progress=progress,
+                                      missing_days=missing_days)
 
     def realtime(self, metrics: Metrics = None, *, output: Output = "polars",
                  progress: ProgressArg = None) -> Any:
@@ -270,7 +290,8 @@ class Mta:
 
     def active_users(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
                      version: str | None = None, channel: str | None = None,
-                     output: Output = "polars", progress: ProgressArg = None) -> Any:
+                     output: Output = "polars", progress: ProgressArg = None,
+                     missing_days: MissingDays = None) -> Any:
         """DAU / WAU / MAU (``10201``–``10203``): one row per day.
 
         Examples:
@@ -281,15 +302,17 @@ class Mta:
             ['date', 'daily_active_users', 'weekly_active_users', 'monthly_active_users']
         """
         return self.fetch("active_users", start, end, metrics=metrics, version=version,
-                          channel=channel, output=output, progress=progress)
+                          channel=channel, output=output, progress=progress,
+                          missing_days=missing_days)
 
     async def active_users_async(self, start: DateLike, end: DateLike, metrics: Metrics = None,
                                  *, version: str | None = None, channel: str | None = None,
-                                 output: Output = "polars", progress: ProgressArg = None) -> Any:
+                                 output: Output = "polars", progress: ProgressArg = None,
+                                 missing_days: MissingDays = None) -> Any:
         """Awaitable twin of :meth:`active_users`."""
         return await self.fetch_async("active_users", start, end, metrics=metrics,
                                       version=version, channel=channel, output=output,
-                                      progress=progress)
+                                      progress=progress, missing_days=missing_days)
 
     def terminal(self, start: DateLike, end: DateLike, terminal_type: str | int = "os",
                  metrics: Metrics = None, *, output: Output = "polars",
@@ -318,7 +341,8 @@ class Mta:
 
     def usage(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
               version: str | None = None, channel: str | None = None,
-              output: Output = "polars", progress: ProgressArg = None) -> Any:
+              output: Output = "polars", progress: ProgressArg = None,
+              missing_days: MissingDays = None) -> Any:
         """Usage (``10401``–``10404``): time and pages per user / session, per day.
 
         Examples:
@@ -329,14 +353,16 @@ class Mta:
             ('Float64', 7)
         """
         return self.fetch("usage", start, end, metrics=metrics, version=version, channel=channel,
-                          output=output, progress=progress)
+                          output=output, progress=progress, missing_days=missing_days)
 
     async def usage_async(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
                           version: str | None = None, channel: str | None = None,
-                          output: Output = "polars", progress: ProgressArg = None) -> Any:
+                          output: Output = "polars", progress: ProgressArg = None,
+                          missing_days: MissingDays = None) -> Any:
         """Awaitable twin of :meth:`usage`."""
         return await self.fetch_async("usage", start, end, metrics=metrics, version=version,
-                                      channel=channel, output=output, progress=progress)
+                                      channel=channel, output=output, progress=progress,
+                                      missing_days=missing_days)
 
     def frequency(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
                   output: Output = "polars", progress: ProgressArg = None) -> Any:
@@ -363,7 +389,8 @@ class Mta:
 
     def crash(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
               version: str | None = None, channel: str | None = None,
-              output: Output = "polars", progress: ProgressArg = None) -> Any:
+              output: Output = "polars", progress: ProgressArg = None,
+              missing_days: MissingDays = None) -> Any:
         """Crashes (``10501`` errors, ``10502`` affected users), per day.
 
         Examples:
@@ -374,14 +401,16 @@ class Mta:
             (['date', 'error_count', 'error_users'], 7)
         """
         return self.fetch("crash", start, end, metrics=metrics, version=version, channel=channel,
-                          output=output, progress=progress)
+                          output=output, progress=progress, missing_days=missing_days)
 
     async def crash_async(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
                           version: str | None = None, channel: str | None = None,
-                          output: Output = "polars", progress: ProgressArg = None) -> Any:
+                          output: Output = "polars", progress: ProgressArg = None,
+                          missing_days: MissingDays = None) -> Any:
         """Awaitable twin of :meth:`crash`."""
         return await self.fetch_async("crash", start, end, metrics=metrics, version=version,
-                                      channel=channel, output=output, progress=progress)
+                                      channel=channel, output=output, progress=progress,
+                                      missing_days=missing_days)
 
     def crash_env(self, start: DateLike, end: DateLike, dimension: str | int = "app_version", *,
                   output: Output = "polars", progress: ProgressArg = None) -> Any:
@@ -429,7 +458,8 @@ class Mta:
 
     def retention(self, start: DateLike, end: DateLike, shape: str = "long",
                   metrics: Metrics = None, *, cohort_size: bool = True,
-                  output: Output = "polars", progress: ProgressArg = None) -> Any:
+                  output: Output = "polars", progress: ProgressArg = None,
+                  missing_days: MissingDays = None) -> Any:
         """Retention (``11001``–``11009``: day 1–7, 14, 30 returning users).
 
         Long: ``cohort_date, cohort_end, cohort_size, period, users`` (the
@@ -456,14 +486,17 @@ class Mta:
             (['cohort_date', 'cohort_end', 'cohort_size', 'period', 'users'], 0)
         """
         return self.fetch("retention", start, end, shape=shape, metrics=metrics,
-                          cohort_size=cohort_size, output=output, progress=progress)
+                          cohort_size=cohort_size, output=output, progress=progress,
+                          missing_days=missing_days)
 
     async def retention_async(self, start: DateLike, end: DateLike, shape: str = "long",
                               metrics: Metrics = None, *, cohort_size: bool = True,
-                              output: Output = "polars", progress: ProgressArg = None) -> Any:
+                              output: Output = "polars", progress: ProgressArg = None,
+                              missing_days: MissingDays = None) -> Any:
         """Awaitable twin of :meth:`retention`."""
         return await self.fetch_async("retention", start, end, shape=shape, metrics=metrics,
-                                      cohort_size=cohort_size, output=output, progress=progress)
+                                      cohort_size=cohort_size, output=output, progress=progress,
+                                      missing_days=missing_days)
 
 
 def _fill_sizes(df: pl.DataFrame, sizes: pl.DataFrame) -> pl.DataFrame:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 from types import TracebackType
 from typing import Any
 
 from . import _native
+from ._common import date_str
 from .baidu import BaiduSmartApp
 from .mta import Mta
 from .tim import TencentIm
@@ -44,6 +46,21 @@ class Sandbox:
             ``scenes_per_source``: scenes per group (0 – 100; default 4).
         pages: pages in the Baidu page report (0 – 100000; default 30).
         token_ttl: lifetime (seconds) of issued tokens (default 30 days).
+        apps: simulate this many apps per provider (default: one Baidu
+            program, one MTA app and three IM apps): Baidu programs
+            authorised to the sandbox's third-party platform, each with its
+            own auth code and chain of single-use refresh tokens; MTA app ids
+            with their own keys; IM SDKAppIDs. Each app has its own data and
+            its own rate limit. :meth:`apps` lists their credentials.
+        today: the sandbox's today (``"YYYY-MM-DD"``, China time; default:
+            the real date). As on the real services nothing is served from
+            today on, and a day's numbers depend on the app, the day and the
+            seed only.
+        restate_days: the last ``restate_days`` days before ``today`` are
+            provisional: their numbers are lower than the final ones and
+            change from one ``today`` to the next (as the providers restate
+            recent days), so that re-fetching a lag window can be tested
+            (0 – 60; default 0).
 
     Out-of-range or mistyped values raise :class:`~appstats.InvalidArgument`.
 
@@ -66,6 +83,9 @@ class Sandbox:
         scenes_per_source: int | None = None,
         pages: int | None = None,
         token_ttl: int | None = None,
+        apps: int | None = None,
+        today: str | _dt.date | None = None,
+        restate_days: int | None = None,
     ) -> None:
         self._native = _native.Sandbox(
             seed=seed,
@@ -75,6 +95,9 @@ class Sandbox:
             scenes_per_source=scenes_per_source,
             pages=pages,
             token_ttl=token_ttl,
+            apps=apps,
+            today=None if today is None else date_str(today, "today"),
+            restate_days=restate_days,
         )
         self.seed: int = self._native.seed
         self._creds = dict(self._native.credentials())
@@ -93,6 +116,41 @@ class Sandbox:
     def credentials(self) -> dict[str, str]:
         """The (fake) credentials the sandbox accepts."""
         return dict(self._creds)
+
+    @property
+    def today(self) -> _dt.date:
+        """The sandbox's today (China time); data ends the day before.
+
+        Examples:
+            >>> import appstats as aps
+            >>> with aps.Sandbox(today="2024-04-01") as sb:
+            ...     sb.today, sb.baidu().user_trend("2024-03-30", "2024-04-05").height
+            (datetime.date(2024, 4, 1), 2)
+        """
+        return _dt.date.fromisoformat(self._native.today)
+
+    def apps(self, provider: str) -> list[dict[str, str]]:
+        """The simulated apps of ``provider`` with their credentials.
+
+        Baidu: ``name``, ``app_id``, ``auth_code``, ``refresh_token`` (the
+        first of the program's single-use chain); MTA: ``app_id``,
+        ``secret_key``; Tencent IM: ``sdkappid``, ``secret_key``, ``region``.
+
+        Examples:
+            >>> import appstats as aps
+            >>> with aps.Sandbox(apps=3) as sb:
+            ...     [a["app_id"] for a in sb.apps("mta")]
+            ['500000001', '500000002', '500000003']
+        """
+        return [dict(a) for a in self._native.apps(provider)]
+
+    def baidu_refreshes(self) -> dict[str, int]:
+        """Refresh-token exchanges so far per Baidu program (by app id)."""
+        return dict(self._native.baidu_refreshes())
+
+    def requests_per_app(self, provider: str) -> dict[str, int]:
+        """Requests served so far per app of ``provider``."""
+        return dict(self._native.requests_per_app(provider))
 
     def __repr__(self) -> str:
         state = "closed" if self._native.closed else self.url
@@ -254,8 +312,9 @@ class Sandbox:
         """
         return self._native.request_count(provider)
 
-    def max_per_second(self, provider: str | None = None) -> int:
-        """Most requests seen within any one-second window.
+    def max_per_second(self, provider: str | None = None, app: str | None = None) -> int:
+        """Most requests seen within any one-second window (of one provider,
+        and of one ``app``: MTA app id, Baidu program id or IM SDKAppID).
 
         Examples:
             >>> import appstats as aps
@@ -265,4 +324,4 @@ class Sandbox:
             ...     sb.max_per_second("baidu") <= 6
             True
         """
-        return self._native.max_per_second(provider)
+        return self._native.max_per_second(provider, app)

@@ -3,5 +3,6 @@
 
 pub mod baidu;
 pub mod common;
+pub mod many;
 pub mod mta;
 pub mod tim;

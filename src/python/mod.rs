@@ -8,6 +8,7 @@ mod args;
 mod awaitable;
 mod baidu;
 mod errors;
+mod fanout;
 mod lifecycle;
 mod mta;
 mod sandbox;
@@ -208,5 +209,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(errors::_raise_panic, m)?)?;
     m.add_function(wrap_pyfunction!(_serde_parse, m)?)?;
     m.add_function(wrap_pyfunction!(http_defaults, m)?)?;
+    fanout::register(m)?;
     Ok(())
 }

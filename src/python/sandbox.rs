@@ -1,5 +1,7 @@
 //! The sandbox as a native class.
 
+use std::collections::HashMap;
+
 use pyo3::prelude::*;
 
 use super::args;
@@ -23,7 +25,8 @@ impl NativeSandbox {
 #[pymethods]
 impl NativeSandbox {
     #[new]
-    #[pyo3(signature = (seed=None, latency=None, rate_limit=None, sources=None, scenes_per_source=None, pages=None, token_ttl=None))]
+    #[pyo3(signature = (seed=None, latency=None, rate_limit=None, sources=None, scenes_per_source=None, pages=None, token_ttl=None, apps=None, today=None, restate_days=None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         seed: Option<&Bound<'_, PyAny>>,
         latency: Option<&Bound<'_, PyAny>>,
@@ -32,6 +35,9 @@ impl NativeSandbox {
         scenes_per_source: Option<&Bound<'_, PyAny>>,
         pages: Option<&Bound<'_, PyAny>>,
         token_ttl: Option<&Bound<'_, PyAny>>,
+        apps: Option<&Bound<'_, PyAny>>,
+        today: Option<String>,
+        restate_days: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         // every setting checked first; unset ones keep `Config::default()`
         let mut cfg = Config::default();
@@ -54,7 +60,20 @@ impl NativeSandbox {
         if let Some(v) = args::TOKEN_TTL.opt(token_ttl)? {
             cfg.baidu.token_ttl = v;
         }
+        if let Some(n) = args::APPS.opt::<usize>(apps)? {
+            cfg = cfg.with_apps(n);
+        }
+        if let Some(v) = args::RESTATE_DAYS.opt(restate_days)? {
+            cfg.restate_days = v;
+        }
         super::guard(|| {
+            cfg.today = today
+                .map(|t| {
+                    chrono::NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").map_err(|_| {
+                        Error::invalid(format!("today must be a YYYY-MM-DD date, got {t:?}"))
+                    })
+                })
+                .transpose()?;
             Ok(NativeSandbox {
                 inner: Some(Sandbox::start(cfg)?),
             })
@@ -79,13 +98,83 @@ impl NativeSandbox {
         Ok(self.sb()?.url())
     }
 
+    /// The sandbox's today (China time), `YYYY-MM-DD`.
+    #[getter]
+    fn today(&self) -> PyResult<String> {
+        Ok(self.sb()?.state.cfg.today().to_string())
+    }
+
+    /// The simulated apps of `provider`, each a dict of its credentials:
+    /// Baidu `name`, `app_id`, `auth_code`, `refresh_token` (the first of
+    /// its single-use chain); MTA `app_id`, `secret_key`; IM `sdkappid`,
+    /// `secret_key`, `region`.
+    fn apps(&self, provider: &str) -> PyResult<Vec<HashMap<&'static str, String>>> {
+        let cfg = &self.sb()?.state.cfg;
+        Ok(match provider {
+            "baidu" => cfg
+                .baidu
+                .apps
+                .iter()
+                .map(|a| {
+                    HashMap::from([
+                        ("name", a.name.clone()),
+                        ("app_id", a.app_id.to_string()),
+                        ("auth_code", a.auth_code.clone()),
+                        ("refresh_token", a.refresh_token.clone()),
+                    ])
+                })
+                .collect(),
+            "mta" => cfg
+                .mta
+                .apps
+                .iter()
+                .map(|a| {
+                    HashMap::from([
+                        ("app_id", a.app_id.clone()),
+                        ("secret_key", a.secret_key.clone()),
+                    ])
+                })
+                .collect(),
+            "tim" => cfg
+                .tim
+                .apps
+                .iter()
+                .map(|a| {
+                    HashMap::from([
+                        ("sdkappid", a.sdkappid.to_string()),
+                        ("secret_key", a.secret_key.clone()),
+                        ("region", a.region.clone()),
+                    ])
+                })
+                .collect(),
+            other => {
+                return Err(super::to_py(Error::invalid(format!(
+                    "unknown provider {other:?}; valid: baidu, mta, tim"
+                ))))
+            }
+        })
+    }
+
+    /// Refresh-token exchanges per Baidu program (by app id).
+    fn baidu_refreshes(&self) -> PyResult<HashMap<String, u32>> {
+        let st = &self.sb()?.state;
+        let counts = st.refreshes.lock().expect("lock").clone();
+        Ok(counts
+            .into_iter()
+            .filter_map(|(i, n)| Some((st.cfg.baidu.apps.get(i)?.app_id.to_string(), n)))
+            .collect())
+    }
+
     /// Credentials the sandbox accepts, per provider.
     fn credentials(&self) -> PyResult<Vec<(String, String)>> {
         let cfg = &self.sb()?.state.cfg;
         let c = &cfg.baidu;
         let mut v = vec![
-            ("mta_app_id".to_string(), cfg.mta.app_id.clone()),
-            ("mta_secret_key".to_string(), cfg.mta.secret_key.clone()),
+            ("mta_app_id".to_string(), cfg.mta.first().app_id.clone()),
+            (
+                "mta_secret_key".to_string(),
+                cfg.mta.first().secret_key.clone(),
+            ),
             ("tim_admin".to_string(), cfg.tim.admin.clone()),
         ];
         for (i, a) in cfg.tim.apps.iter().enumerate() {
@@ -199,10 +288,24 @@ impl NativeSandbox {
             .count())
     }
 
-    /// Most requests seen within any one-second window.
-    #[pyo3(signature = (provider=None))]
-    fn max_per_second(&self, provider: Option<&str>) -> PyResult<usize> {
-        Ok(self.sb()?.state.max_per_second(provider))
+    /// Most requests seen within any one-second window (of one provider,
+    /// and of one app: its app id, program id or SDKAppID).
+    #[pyo3(signature = (provider=None, app=None))]
+    fn max_per_second(&self, provider: Option<&str>, app: Option<&str>) -> PyResult<usize> {
+        Ok(self.sb()?.state.max_per_second_of(provider, app))
+    }
+
+    /// Requests per app of `provider`: `{app: count}`.
+    fn requests_per_app(&self, provider: &str) -> PyResult<HashMap<String, usize>> {
+        let mut out: HashMap<String, usize> = HashMap::new();
+        for h in self.sb()?.state.hits() {
+            if h.provider == provider {
+                if let Some(a) = h.app {
+                    *out.entry(a).or_default() += 1;
+                }
+            }
+        }
+        Ok(out)
     }
 
     fn close(&mut self) {

@@ -12,7 +12,7 @@ use axum::Router;
 use chrono::{Datelike, NaiveDate};
 use serde_json::{json, Map, Value};
 
-use super::{day_key, json_reply, unit, FaultKind, State};
+use super::{day_key, json_reply, unit, AppGen, FaultKind, State};
 
 const P: &str = "baidu";
 
@@ -77,7 +77,8 @@ async fn oauth_token(AxState(st): AxState<Arc<State>>, RawQuery(q): RawQuery) ->
         );
     }
     let ttl = c.token_ttl;
-    let token = st.issue_token("24", Duration::from_secs(ttl));
+    // the program's own key: the first program
+    let token = st.issue_token("24", Duration::from_secs(ttl), Some(0));
     json_reply(
         json!({"access_token": token, "expires_in": ttl, "scope": "smartapp_snsapi_base", "session_key": "", "session_secret": ""}).to_string(),
         None,
@@ -91,41 +92,50 @@ async fn tp_token(AxState(st): AxState<Arc<State>>, RawQuery(q): RawQuery) -> Re
         return json_reply(errno(40001, "invalid client_id or ticket"), None);
     }
     let ttl = c.token_ttl;
-    let token = st.issue_token("tp", Duration::from_secs(ttl));
+    let token = st.issue_token("tp", Duration::from_secs(ttl), None);
     json_reply(
         json!({"errno": 0, "msg": "success", "data": {"access_token": token, "expires_in": ttl, "scope": "smartapp_tp"}}).to_string(),
         None,
     )
 }
 
+/// The token of a program authorised to the TP, from its authorisation
+/// code or its refresh token. Each program has one live refresh token: a
+/// refresh issues the next one and the used one is dead at once (Baidu:
+/// "有效期10年,使用后失效"); an authorisation code starts a new chain.
 async fn authorizer_token(AxState(st): AxState<Arc<State>>, RawQuery(q): RawQuery) -> Response {
     let p = params(q, &Bytes::new());
     let tp = p.get("access_token").map(String::as_str).unwrap_or("");
     if let Err(expired) = st.check_token(tp) {
         return json_reply(code_reply(if expired { 111 } else { 110 }), None);
     }
-    let ok = match p.get("grant_type").map(String::as_str) {
-        Some("app_to_tp_authorization_code") => {
-            p.get("code").is_some_and(|c| c.starts_with("sandbox-code"))
-        }
-        Some("app_to_tp_refresh_token") => p
-            .get("refresh_token")
-            .is_some_and(|r| st.refresh_tokens.lock().expect("lock").remove(r).is_some()),
-        _ => false,
+    let apps = &st.cfg.baidu.apps;
+    let mut chains = st.refresh_tokens.lock().expect("lock");
+    let app = match p.get("grant_type").map(String::as_str) {
+        Some("app_to_tp_authorization_code") => p
+            .get("code")
+            .and_then(|c| apps.iter().position(|a| &a.auth_code == c)),
+        Some("app_to_tp_refresh_token") => p.get("refresh_token").and_then(|r| {
+            let i = chains
+                .iter()
+                .find(|(_, live)| *live == r)
+                .map(|(i, _)| *i)?;
+            *st.refreshes.lock().expect("lock").entry(i).or_default() += 1;
+            Some(i)
+        }),
+        _ => None,
     };
-    if !ok {
+    let Some(app) = app else {
         return json_reply(
             json!({"error": "invalid_grant", "error_description": "authorization code or refresh token invalid or already used"}).to_string(),
             None,
         );
-    }
+    };
     let ttl = st.cfg.baidu.token_ttl;
-    let token = st.issue_token("26", Duration::from_secs(ttl));
-    let refresh = st.issue_token("27", Duration::from_secs(10 * ttl));
-    st.refresh_tokens
-        .lock()
-        .expect("lock")
-        .insert(refresh.clone(), ());
+    let token = st.issue_token("26", Duration::from_secs(ttl), Some(app));
+    let refresh = st.new_secret("27");
+    chains.insert(app, refresh.clone());
+    drop(chains);
     json_reply(
         json!({"access_token": token, "expires_in": ttl, "refresh_token": refresh, "scope": "smartapp_snsapi_base"}).to_string(),
         None,
@@ -156,22 +166,33 @@ async fn data(
 ) -> Response {
     let p = params(q, &body);
     let offset = int_param(&p, "start_index", 0);
-    let fault = match st.begin(P, &endpoint, offset, code_reply, 18).await {
+    let token = p.get("access_token").cloned().unwrap_or_default();
+    // The program the token acts for: its own rate limit and data.
+    let program = st.token_app(&token);
+    let key = program.and_then(|i| st.cfg.baidu.apps.get(i).map(|a| a.app_id.to_string()));
+    let fault = match st.begin(P, key, &endpoint, offset, code_reply, 18).await {
         Ok(f) => f,
         Err(reply) => return reply,
     };
-    let token = p.get("access_token").cloned().unwrap_or_default();
     if fault == Some(FaultKind::ExpireToken) {
         st.expire_token(&token);
     }
-    if let Err(expired) = st.check_token(&token) {
-        return json_reply(code_reply(if expired { 111 } else { 110 }), None);
-    }
+    let program = match st.check_token(&token) {
+        Ok(p) => p,
+        Err(expired) => return json_reply(code_reply(if expired { 111 } else { 110 }), None),
+    };
     let is_get = is_tp_totals(&endpoint);
     if (method == axum::http::Method::GET) != is_get {
         return json_reply(gateway_error(3, "Unsupported openapi method"), None);
     }
-    match build(&st, &endpoint, &p, fault.as_ref()) {
+    // The analysis endpoints serve a program's data: a TP's own token is
+    // not enough (it must act for an authorised program).
+    let program = match program {
+        Some(i) => i,
+        None if is_get => 0,
+        None => return json_reply(code_reply(6), None),
+    };
+    match build(&st, &endpoint, program, &p, fault.as_ref()) {
         Ok(v) => json_reply(v.to_string(), fault.as_ref()),
         Err(msg) => json_reply(
             json!({"errno": 40001, "msg": format!("参数错误,建议检查参数: {msg}")}).to_string(),
@@ -229,18 +250,20 @@ fn round2(x: f64) -> f64 {
 }
 
 /// Daily active users of the simulated program on `d`.
-fn dau(seed: u64, d: NaiveDate) -> f64 {
+fn dau(g: &AppGen, d: NaiveDate) -> f64 {
+    let seed = g.seed;
     let weekday = d.weekday().num_days_from_monday() as f64;
     let trend = 1.0 + day_key(d) as f64 * 0.0004;
     let season = 1.0 + 0.15 * (weekday - 3.0).abs() / 3.0;
-    1200.0 * trend * season * (0.85 + 0.3 * unit(seed, "dau", day_key(d)))
+    1200.0 * g.scale * trend * season * (0.85 + 0.3 * unit(seed, "dau", day_key(d))) * g.restated(d)
 }
 
-fn range_users(seed: u64, a: NaiveDate, b: NaiveDate) -> f64 {
+/// Users over the days of `a..=b` that have data (none from today on).
+fn range_users(g: &AppGen, a: NaiveDate, b: NaiveDate) -> f64 {
     let days: f64 = a
         .iter_days()
-        .take_while(|d| *d <= b)
-        .map(|d| dau(seed, d))
+        .take_while(|d| *d <= b && g.served(*d))
+        .map(|d| dau(g, d))
         .sum();
     // uniques over a range grow slower than the daily sum
     days.powf(0.93)
@@ -450,6 +473,7 @@ enum Generated {
 fn build(
     st: &State,
     endpoint: &str,
+    program: usize,
     p: &Params,
     fault: Option<&FaultKind>,
 ) -> Result<Value, String> {
@@ -463,13 +487,13 @@ fn build(
         })
         .collect();
     key.sort();
-    let key = format!("baidu {endpoint} {key:?}");
+    let key = format!("baidu {program} {endpoint} {key:?}");
     let cached = st.cache.lock().expect("cache lock").get(&key).cloned();
     let gen = match cached.and_then(|g| g.downcast::<Generated>().ok()) {
         Some(g) => g,
         None => {
-            let g = Arc::new(generate(st, endpoint, p)?);
-            st.cache.lock().expect("cache lock").insert(key, g.clone());
+            let g = Arc::new(generate(st, st.cfg.app(program), endpoint, p)?);
+            st.remember(key, g.clone());
             g
         }
     };
@@ -487,8 +511,9 @@ fn is_tp_totals(endpoint: &str) -> bool {
     endpoint == "gettpdata" || endpoint == "getdata"
 }
 
-fn generate(st: &State, endpoint: &str, p: &Params) -> Result<Generated, String> {
-    let seed = st.cfg.seed;
+fn generate(st: &State, g: AppGen, endpoint: &str, p: &Params) -> Result<Generated, String> {
+    let seed = g.seed;
+    let g = &g;
     let start = date_param(p, "start_date").ok_or("start_date must be YYYYMMDD")?;
     let end = date_param(p, "end_date").ok_or("end_date must be YYYYMMDD")?;
     if end < start {
@@ -503,25 +528,45 @@ fn generate(st: &State, endpoint: &str, p: &Params) -> Result<Generated, String>
         }
     };
     let span = format!("{} - {}", start.format("%Y/%m/%d"), end.format("%Y/%m/%d"));
-    let users = range_users(seed, start, end);
+    // Nothing is served from today on (China time): the range ends
+    // yesterday at the latest, and may hold no day at all.
+    let end = end.min(g.last_day());
+    if end < start {
+        return Ok(if endpoint == "getanalysisvisitattribute" {
+            Generated::Whole(json!({"errno": 0, "msg": "success", "data": {"data_list": []}}))
+        } else {
+            Generated::Rows {
+                rows: vec![],
+                sum: None,
+                span,
+            }
+        });
+    }
+    let users = range_users(g, start, end);
     let mut sum: Option<Value> = None;
     let rows: Vec<Value> = match endpoint {
         "getanalysisusertrend" => {
             let gran = need("gran", &["hour", "day", "week", "month"])?;
             let mut rows = vec![];
             for (i, (label, a, b)) in periods(start, end, &gran).into_iter().enumerate() {
-                let u = if gran == "hour" {
-                    dau(seed, a) / 24.0
-                        * (0.3 + 1.4 * (std::f64::consts::PI * i as f64 / 23.0).sin())
+                // a period's numbers depend on the period only, never on
+                // its place in the requested range
+                let slot = if gran == "hour" {
+                    i as i64
                 } else {
-                    range_users(seed, a, b)
+                    (b - a).num_days()
+                };
+                let u = if gran == "hour" {
+                    dau(g, a) / 24.0 * (0.3 + 1.4 * (std::f64::consts::PI * i as f64 / 23.0).sin())
+                } else {
+                    range_users(g, a, b)
                 }
                 .round()
                 .max(1.0);
-                let nr = 0.7 + 0.2 * unit(seed, "new", day_key(a) * 31 + i as i64);
+                let nr = 0.7 + 0.2 * unit(seed, "new", day_key(a) * 31 + slot);
                 let new = (u * nr).round();
                 let sessions = (u * (1.1 + 0.2 * unit(seed, "s", day_key(a)))).round();
-                let t = 30.0 + 40.0 * unit(seed, "t", day_key(a) + i as i64);
+                let t = 30.0 + 40.0 * unit(seed, "t", day_key(a) * 31 + slot);
                 rows.push(json!({"name": label, "new_user_count": new as i64, "new_user_ratio": round2(new / u * 100.0),
                     "old_user_count": (u - new) as i64, "old_user_ratio": round2((u - new) / u * 100.0),
                     "user_count": u as i64, "session_count": sessions as i64,
@@ -538,10 +583,10 @@ fn generate(st: &State, endpoint: &str, p: &Params) -> Result<Generated, String>
         "getanalysisactivityuser" => {
             let mut rows = vec![];
             for d in start.iter_days().take_while(|d| *d <= end) {
-                let u = dau(seed, d).round();
+                let u = dau(g, d).round();
                 let acc = 50_000.0 + day_key(d) as f64 * 40.0;
-                let w = range_users(seed, d - chrono::Days::new(6), d).round();
-                let m = range_users(seed, d - chrono::Days::new(29), d).round();
+                let w = range_users(g, d - chrono::Days::new(6), d).round();
+                let m = range_users(g, d - chrono::Days::new(29), d).round();
                 let lost = (acc * 0.27).round();
                 let weekly_key = if unit(seed, "odd", day_key(d)) < 0.0 {
                     " "
@@ -574,16 +619,17 @@ fn generate(st: &State, endpoint: &str, p: &Params) -> Result<Generated, String>
             };
             let mut rows = vec![];
             for (label, a, b) in periods(start, end, &gran) {
-                let size = range_users(seed, a, b).round();
+                let size = range_users(g, a, b).round();
                 let mut o = Map::new();
                 o.insert("name".into(), json!(label));
                 o.insert("active_user_count".into(), json!(size as i64));
                 let span_days = (b - a).num_days() + 1;
                 for n in 2..=n_periods {
                     let key = format!("第{n}{unit_name}");
-                    // periods that lie after the end of the range are not known yet
+                    // periods that end today or later are not known yet
+                    // (whatever range was asked for)
                     let when = a + chrono::Days::new(((n - 1) * span_days.max(1)) as u64);
-                    if when > end {
+                    if when > g.last_day() {
                         o.insert(key, json!("--"));
                         continue;
                     }
@@ -804,7 +850,7 @@ fn generate(st: &State, endpoint: &str, p: &Params) -> Result<Generated, String>
                         } else if m.contains("degree") || m.contains("per_") {
                             format!("{:.2}", 1.0 + 10.0 * x)
                         } else {
-                            format!("{}", (dau(seed, d) * (5.0 + 20.0 * x)).round() as i64)
+                            format!("{}", (dau(g, d) * (5.0 + 20.0 * x)).round() as i64)
                         };
                         o.insert(m.clone(), json!(v));
                     }

@@ -23,7 +23,7 @@ use axum::Router;
 use chrono::{Datelike, NaiveDate};
 use serde_json::{json, Map, Value};
 
-use super::{day_key, json_reply, unit, FaultKind, State};
+use super::{day_key, json_reply, unit, AppGen, FaultKind, State};
 use crate::providers::mta::endpoints::{
     retention_day, Metric, ReportKind, MAX_WINDOW_DAYS, REPORTS,
 };
@@ -31,9 +31,9 @@ use crate::providers::mta::sign;
 
 const P: &str = "mta";
 
-/// MTA sandbox credentials.
+/// One simulated MTA app.
 #[derive(Debug, Clone)]
-pub struct MtaConfig {
+pub struct MtaApp {
     pub app_id: String,
     pub secret_key: String,
     /// Serve retention as percentages of the cohort (`"35.2%"` on even
@@ -42,13 +42,37 @@ pub struct MtaConfig {
     pub retention_percent: bool,
 }
 
+/// MTA sandbox apps (the first one is `500000001`).
+#[derive(Debug, Clone)]
+pub struct MtaConfig {
+    pub apps: Vec<MtaApp>,
+}
+
+impl MtaConfig {
+    /// The first app (the one `Sandbox.mta()` uses).
+    pub fn first(&self) -> &MtaApp {
+        &self.apps[0]
+    }
+}
+
+/// `n` MTA apps with their own ids and keys.
+pub fn mta_apps(n: usize) -> Vec<MtaApp> {
+    (0..n)
+        .map(|i| MtaApp {
+            app_id: (500_000_001 + i as u64).to_string(),
+            secret_key: if i == 0 {
+                "sandbox-mta-secret".into()
+            } else {
+                format!("sandbox-mta-secret-{}", i + 1)
+            },
+            retention_percent: false,
+        })
+        .collect()
+}
+
 impl Default for MtaConfig {
     fn default() -> Self {
-        MtaConfig {
-            app_id: "500000001".into(),
-            secret_key: "sandbox-mta-secret".into(),
-            retention_percent: false,
-        }
+        MtaConfig { apps: mta_apps(1) }
     }
 }
 
@@ -96,18 +120,23 @@ async fn handle(
 ) -> Response {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
-    let fault = match st.begin(P, name, None, code_reply, 60005).await {
-        Ok(f) => f,
-        Err(reply) => return reply,
-    };
     let p: HashMap<&str, &str> = pairs
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let cfg = &st.cfg.mta;
-    if p.get("app_id").copied() != Some(cfg.app_id.as_str()) {
+    let apps = &st.cfg.mta.apps;
+    let index = p
+        .get("app_id")
+        .and_then(|id| apps.iter().position(|a| a.app_id == *id));
+    let key = index.map(|i| apps[i].app_id.clone());
+    let fault = match st.begin(P, key, name, None, code_reply, 60005).await {
+        Ok(f) => f,
+        Err(reply) => return reply,
+    };
+    let Some(index) = index else {
         return json_reply(code_reply(60003), None);
-    }
+    };
+    let app = &apps[index];
     let Some(given) = p.get("sign") else {
         return json_reply(code_reply(60002), None);
     };
@@ -116,16 +145,16 @@ async fn handle(
         .filter(|(k, _)| k != "sign")
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    if !sign::verify(&cfg.secret_key, path, &unsigned, given) {
+    if !sign::verify(&app.secret_key, path, &unsigned, given) {
         return json_reply(code_reply(60002), None);
     }
     match build(
-        st.cfg.seed,
+        &st.cfg.app(index),
         &p,
         metrics,
         kind,
         fault.as_ref(),
-        cfg.retention_percent,
+        app.retention_percent,
     ) {
         Ok(data) => json_reply(
             json!({"ret_code": 60000, "ret_msg": "success", "ret_data": data}).to_string(),
@@ -174,15 +203,21 @@ fn filter_factor(seed: u64, p: &HashMap<&str, &str>) -> f64 {
 }
 
 /// Daily active users of the simulated app on `d`.
-fn dau(seed: u64, d: NaiveDate) -> f64 {
+fn dau(g: &AppGen, d: NaiveDate) -> f64 {
+    let seed = g.seed;
     let weekday = d.weekday().num_days_from_monday() as f64;
     let trend = 1.0 + day_key(d) as f64 * 0.0003;
     let weekend = if weekday >= 5.0 { 1.25 } else { 1.0 };
-    5000.0 * trend * weekend * (0.9 + 0.2 * unit(seed, "mta-dau", day_key(d)))
+    5000.0
+        * g.scale
+        * trend
+        * weekend
+        * (0.9 + 0.2 * unit(seed, "mta-dau", day_key(d)))
+        * g.restated(d)
 }
 
-fn new_users(seed: u64, d: NaiveDate) -> f64 {
-    dau(seed, d) * (0.08 + 0.04 * unit(seed, "mta-new", day_key(d)))
+fn new_users(g: &AppGen, d: NaiveDate) -> f64 {
+    dau(g, d) * (0.08 + 0.04 * unit(g.seed, "mta-new", day_key(d)))
 }
 
 /// Share of a cohort that comes back on day `n`.
@@ -260,7 +295,7 @@ const ERRORS: &[&str] = &[
 const SECTIONS: &[&str] = &["1-2次", "3-5次", "6-9次", "10-19次", "20-49次", "50次以上"];
 
 fn build(
-    seed: u64,
+    g: &AppGen,
     p: &HashMap<&str, &str>,
     metrics: &'static [Metric],
     kind: ReportKind,
@@ -286,14 +321,16 @@ fn build(
         Some(FaultKind::DropRows(n)) => *n,
         _ => 0,
     };
+    let seed = g.seed;
     let f = filter_factor(seed, p);
     if kind == ReportKind::Realtime {
-        let today = crate::providers::mta::today_cn();
+        // today's numbers so far (the only report that serves today)
+        let today = g.today;
         let share = 0.3 + 0.6 * unit(seed, "mta-rt", 0);
         let mut row = Map::new();
         row.insert("Date".into(), Value::String(today.to_string()));
         for m in &wanted {
-            row.insert(m.mta.into(), daily_value(seed, today, m, f * share));
+            row.insert(m.mta.into(), daily_value(g, today, m, f * share));
         }
         return Ok(Value::Object(row));
     }
@@ -306,7 +343,11 @@ fn build(
     if span > MAX_WINDOW_DAYS {
         return Err(format!("date range longer than {MAX_WINDOW_DAYS} days"));
     }
-    let days: Vec<NaiveDate> = start.iter_days().take_while(|d| *d <= end).collect();
+    // nothing is served from today on (China time)
+    let days: Vec<NaiveDate> = start
+        .iter_days()
+        .take_while(|d| *d <= end && g.served(*d))
+        .collect();
     let ty = |max: u8| -> Result<usize, String> {
         let t: u8 = p
             .get("ty")
@@ -319,7 +360,7 @@ fn build(
             Err(format!("ty must be 1..{max}"))
         }
     };
-    let range_active: f64 = days.iter().map(|d| dau(seed, *d)).sum::<f64>().powf(0.93) * f;
+    let range_active: f64 = days.iter().map(|d| dau(g, *d)).sum::<f64>().powf(0.93) * f;
     Ok(match kind {
         ReportKind::Terminal => {
             let t = ty(5)?;
@@ -396,7 +437,7 @@ fn build(
         }
         ReportKind::Frequency => {
             let mut obj = Map::new();
-            let newu: f64 = days.iter().map(|d| new_users(seed, *d)).sum::<f64>() * f;
+            let newu: f64 = days.iter().map(|d| new_users(g, *d)).sum::<f64>() * f;
             let keep = SECTIONS.len().saturating_sub(drop);
             for (i, s) in SECTIONS.iter().enumerate().take(keep) {
                 let w = [0.38, 0.26, 0.15, 0.11, 0.07, 0.03][i];
@@ -416,7 +457,7 @@ fn build(
         }
         _ => {
             // date-keyed reports, newest first like the PHP service
-            let today = crate::providers::mta::today_cn();
+            let today = g.today;
             let keep = days.len().saturating_sub(drop);
             let mut obj = Map::new();
             for d in days.iter().take(keep).rev() {
@@ -431,10 +472,10 @@ fn build(
                             let sign = if day_key(*d) % 2 == 0 { "%" } else { "" };
                             Value::String(format!("{pct:.1}{sign}"))
                         } else {
-                            count(new_users(seed, *d) * f * retention_rate(seed, *d, n))
+                            count(new_users(g, *d) * f * retention_rate(seed, *d, n))
                         }
                     } else {
-                        daily_value(seed, *d, m, f)
+                        daily_value(g, *d, m, f)
                     };
                     row.insert(m.mta.into(), v);
                 }
@@ -446,12 +487,13 @@ fn build(
 }
 
 /// One metric of a date-keyed report on day `d`.
-fn daily_value(seed: u64, d: NaiveDate, m: &Metric, f: f64) -> Value {
-    let active = dau(seed, d) * f;
+fn daily_value(g: &AppGen, d: NaiveDate, m: &Metric, f: f64) -> Value {
+    let seed = g.seed;
+    let active = dau(g, d) * f;
     let k = day_key(d);
     let jitter = |name: &str| 0.9 + 0.2 * unit(seed, name, k);
     match m.mta {
-        "NewUser" => count(new_users(seed, d) * f),
+        "NewUser" => count(new_users(g, d) * f),
         "ActiveUser" | "DayUv" => count(active),
         "SessionCount" => count(active * 2.4 * jitter("s")),
         "TotalUser" => count(150_000.0 * f + k as f64 * 420.0 * f),
@@ -489,7 +531,13 @@ mod tests {
     fn client(sb: &Sandbox, secret: &str) -> Client {
         let mut cfg = HttpConfig::new(200, 4);
         cfg.retry.base_delay = Duration::from_millis(5);
-        Client::new(&sb.state.cfg.mta.app_id, secret, Some(&sb.url()), cfg).unwrap()
+        Client::new(
+            &sb.state.cfg.mta.first().app_id,
+            secret,
+            Some(&sb.url()),
+            cfg,
+        )
+        .unwrap()
     }
 
     fn req(name: &str, start: &str, end: &str, opts: &[(&str, &str)]) -> Request {
@@ -505,7 +553,7 @@ mod tests {
     #[test]
     fn url_safe_secret_is_mapped_like_the_php_clients() {
         let mut cfg = Config::default();
-        cfg.mta.secret_key = "sb-mta_secret-key_9".into();
+        cfg.mta.apps[0].secret_key = "sb-mta_secret-key_9".into();
         let sb = Sandbox::start(cfg).unwrap();
         let rt = crate::runtime::runtime();
         let p = Progress::default();
@@ -551,9 +599,9 @@ mod tests {
     #[test]
     fn percentage_retention_end_to_end() {
         let mut cfg = Config::default();
-        cfg.mta.retention_percent = true;
+        cfg.mta.apps[0].retention_percent = true;
         let sb = Sandbox::start(cfg).unwrap();
-        let c = client(&sb, &sb.state.cfg.mta.secret_key.clone());
+        let c = client(&sb, &sb.state.cfg.mta.first().secret_key.clone());
         let rt = crate::runtime::runtime();
         let p = Progress::default();
         let long = rt
@@ -594,7 +642,7 @@ mod tests {
         );
         // the same sandbox with counts: Int64 users, as before
         let sb = Sandbox::start(Config::default()).unwrap();
-        let c = client(&sb, &sb.state.cfg.mta.secret_key.clone());
+        let c = client(&sb, &sb.state.cfg.mta.first().secret_key.clone());
         let counts = rt
             .block_on(c.fetch(&req("retention", "2024-01-01", "2024-01-31", &[]), &p))
             .unwrap()
@@ -608,7 +656,7 @@ mod tests {
     #[test]
     fn every_report_end_to_end() {
         let sb = Sandbox::start(Config::default()).unwrap();
-        let c = client(&sb, &sb.state.cfg.mta.secret_key.clone());
+        let c = client(&sb, &sb.state.cfg.mta.first().secret_key.clone());
         let rt = crate::runtime::runtime();
         let p = Progress::default();
         // 200 days: three windows, stitched in date order
@@ -668,7 +716,7 @@ mod tests {
         assert!(!e.to_string().contains("wrong-secret"));
         assert!(!format!("{bad:?}").contains("wrong-secret"));
 
-        let c = client(&sb, &sb.state.cfg.mta.secret_key.clone());
+        let c = client(&sb, &sb.state.cfg.mta.first().secret_key.clone());
         let r1 = req("user_basic", "2024-03-01", "2024-03-31", &[]);
         let clean = rt.block_on(c.fetch(&r1, &p)).unwrap();
         for kind in [
@@ -686,7 +734,8 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
             assert!(r.data.equals_missing(&clean.data), "{kind:?}");
         }
-        // a missing date is never silent
+        // a missing date is never silent: kept as a null row (a day without
+        // activity), or raised when asked to
         sb.state.clear_faults();
         sb.state.add_fault(Fault::on(
             "mta",
@@ -695,7 +744,16 @@ mod tests {
             0,
             None,
         ));
-        let e = rt.block_on(c.fetch(&r1, &p)).unwrap_err();
+        let kept = rt.block_on(c.fetch(&r1, &p)).unwrap().data;
+        assert_eq!(kept.height(), clean.data.height());
+        assert_eq!(kept.column("new_users").unwrap().null_count(), 2);
+        let strict = req(
+            "user_basic",
+            "2024-03-01",
+            "2024-03-02",
+            &[("missing_days", "raise")],
+        );
+        let e = rt.block_on(c.fetch(&strict, &p)).unwrap_err();
         assert!(matches!(e, Error::Incomplete { .. }), "{e}");
         assert!(e.to_string().contains("2024-03-01"), "{e}");
         // ... also when it is one window of several; a window that skips
@@ -721,10 +779,16 @@ mod tests {
             1,
             None,
         ));
-        let e = rt.block_on(c.fetch(&long, &p)).unwrap_err();
+        let long_strict = req(
+            "user_basic",
+            "2024-01-01",
+            "2024-06-30",
+            &[("missing_days", "raise")],
+        );
+        let e = rt.block_on(c.fetch(&long_strict, &p)).unwrap_err();
         assert!(matches!(e, Error::Incomplete { .. }), "{e}");
-        // windows that keep failing while another came back: their dates
-        // are missing, and named
+        // a window that keeps failing after another came back: the cause's
+        // class, and the dates not fetched named
         sb.state.clear_faults();
         sb.state.add_fault(Fault::on(
             "mta",
@@ -734,7 +798,7 @@ mod tests {
             None,
         ));
         let e = rt.block_on(c.fetch(&long, &p)).unwrap_err();
-        assert!(matches!(e, Error::Incomplete { .. }), "{e}");
+        assert!(matches!(e, Error::Server { code: 500, .. }), "{e}");
         assert!(e.to_string().contains("2 of 3 windows"), "{e}");
         // ... but when every window fails, the service is down: the error as is
         sb.state.clear_faults();

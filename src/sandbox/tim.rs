@@ -17,7 +17,7 @@ use axum::Router;
 use chrono::{Datelike, NaiveDate};
 use serde_json::{json, Map, Value};
 
-use super::{day_key, json_reply, unit, FaultKind, Sandbox, State};
+use super::{day_key, json_reply, unit, AppGen, FaultKind, Sandbox, State};
 use crate::error::Result;
 use crate::http::HttpConfig;
 use crate::providers::tim::parse::FIELDS;
@@ -44,25 +44,42 @@ pub struct TimConfig {
     pub admin: String,
     /// Days served.
     pub days: usize,
-    /// Newest day served; `None` = yesterday, China time (UTC+8), as the
-    /// real service.
+    /// Newest day served; `None` = the sandbox's yesterday (China time).
     pub end_date: Option<NaiveDate>,
+}
+
+fn tim_app(id: u64, n: usize, region: &str, name: &str) -> TimApp {
+    TimApp {
+        sdkappid: id,
+        secret_key: format!("sandbox-tim-secret-key-{n}"),
+        region: region.into(),
+        name: name.into(),
+        company: "Sandbox Ltd".into(),
+    }
+}
+
+/// `n` IM apps: `1400000001`, `1400000002`, ... in the China region.
+pub fn tim_apps(n: usize) -> Vec<TimApp> {
+    (0..n)
+        .map(|i| {
+            let id = 1_400_000_001 + i as u64;
+            let name = if i == 0 {
+                "沙盒聊天".to_string()
+            } else {
+                format!("Sandbox Chat {}", i + 1)
+            };
+            tim_app(id, i + 1, "cn", &name)
+        })
+        .collect()
 }
 
 impl Default for TimConfig {
     fn default() -> Self {
-        let app = |id: u64, n: u32, region: &str, name: &str| TimApp {
-            sdkappid: id,
-            secret_key: format!("sandbox-tim-secret-key-{n}"),
-            region: region.into(),
-            name: name.into(),
-            company: "Sandbox Ltd".into(),
-        };
         TimConfig {
             apps: vec![
-                app(1400000001, 1, "cn", "沙盒聊天"),
-                app(1400000002, 2, "cn", "Sandbox Support Chat"),
-                app(20000001, 3, "sgp", "Sandbox Global"),
+                tim_app(1400000001, 1, "cn", "沙盒聊天"),
+                tim_app(1400000002, 2, "cn", "Sandbox Support Chat"),
+                tim_app(20000001, 3, "sgp", "Sandbox Global"),
             ],
             admin: "admin".into(),
             days: 30,
@@ -125,13 +142,19 @@ async fn getappinfo(
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> Response {
-    let fault = match st.begin(P, ENDPOINT, None, fail, 60007).await {
-        Ok(f) => f,
-        Err(reply) => return reply,
-    };
     let p: HashMap<String, String> =
         serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
     let get = |k: &str| p.get(k).map(String::as_str).unwrap_or("");
+    let cfg = &st.cfg.tim;
+    let index = get("sdkappid")
+        .parse::<u64>()
+        .ok()
+        .and_then(|id| cfg.apps.iter().position(|a| a.sdkappid == id));
+    let key = index.map(|i| cfg.apps[i].sdkappid.to_string());
+    let fault = match st.begin(P, key, ENDPOINT, None, fail, 60007).await {
+        Ok(f) => f,
+        Err(reply) => return reply,
+    };
     if get("contenttype") != "json" || get("random").parse::<u32>().is_err() {
         return json_reply(
             fail_with(
@@ -141,14 +164,10 @@ async fn getappinfo(
             None,
         );
     }
-    let cfg = &st.cfg.tim;
-    let Some(app) = get("sdkappid")
-        .parse::<u64>()
-        .ok()
-        .and_then(|id| cfg.apps.iter().find(|a| a.sdkappid == id))
-    else {
+    let Some(index) = index else {
         return json_reply(fail(60006), None);
     };
+    let app = &cfg.apps[index];
     // The Host header names a region's domain (unless the client was
     // pointed at the sandbox's own address).
     let host = headers
@@ -189,8 +208,20 @@ async fn getappinfo(
         Ok(w) => w,
         Err(msg) => return json_reply(fail_with(130001, &msg), None),
     };
-    let reply = build(&st, app, wanted.as_deref(), fault.as_ref());
-    json_reply(reply.to_string(), fault.as_ref())
+    let reply = build(&st, index, wanted.as_deref(), fault.as_ref());
+    let mut resp = json_reply(reply.to_string(), fault.as_ref());
+    // A sandbox living on another day says so in its Date header, as the
+    // real service's clock does: clients take "yesterday" from it.
+    if let Some(today) = st.cfg.today {
+        let now_cn = (chrono::Utc::now() + chrono::Duration::hours(8)).time();
+        let at = (today.and_time(now_cn) - chrono::Duration::hours(8)).and_utc();
+        if let Ok(v) =
+            axum::http::HeaderValue::from_str(&at.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+        {
+            resp.headers_mut().insert(axum::http::header::DATE, v);
+        }
+    }
+    resp
 }
 
 /// `None` for all fields, else the indices into [`FIELDS`] asked for.
@@ -227,12 +258,15 @@ fn requested(body: &[u8]) -> std::result::Result<Option<Vec<usize>>, String> {
 }
 
 /// Seeded operations data of one app and day, every value a string.
-fn day_values(seed: u64, app: &TimApp, d: NaiveDate) -> Map<String, Value> {
+fn day_values(g: &AppGen, app: &TimApp, d: NaiveDate) -> Map<String, Value> {
+    let seed = g.seed;
     let key = app.sdkappid.to_string();
     let u = |what: &str| unit(seed, &format!("{key}/{what}"), day_key(d));
     let base = 500.0 + 20_000.0 * unit(seed, &key, -1);
     let weekend = matches!(d.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun);
-    let active = (base * (if weekend { 0.8 } else { 1.0 }) * (0.9 + 0.2 * u("active"))).round();
+    let active =
+        (base * (if weekend { 0.8 } else { 1.0 }) * (0.9 + 0.2 * u("active")) * g.restated(d))
+            .round();
     let n = |x: f64| Value::String(format!("{}", x.max(0.0).round() as i64));
     let reg_day = (active * (0.02 + 0.05 * u("reg"))).round();
     // Total registrations grow by each day's registrations.
@@ -302,15 +336,22 @@ fn day_values(seed: u64, app: &TimApp, d: NaiveDate) -> Map<String, Value> {
     m
 }
 
-/// The newest day served.
+/// The newest day served: yesterday in China (or `end_date`).
 pub fn end_date(st: &State) -> NaiveDate {
-    st.cfg.tim.end_date.unwrap_or_else(|| {
-        let today = crate::providers::common::today_cn();
-        today.pred_opt().unwrap_or(today)
-    })
+    st.cfg
+        .tim
+        .end_date
+        .unwrap_or_else(|| st.cfg.today().pred_opt().unwrap_or_default())
 }
 
-fn build(st: &State, app: &TimApp, wanted: Option<&[usize]>, fault: Option<&FaultKind>) -> Value {
+fn build(st: &State, index: usize, wanted: Option<&[usize]>, fault: Option<&FaultKind>) -> Value {
+    let app = &st.cfg.tim.apps[index];
+    // the app's data; an index of its own seeds it (the sandbox's seed
+    // with the SDKAppID, as before)
+    let g = AppGen {
+        seed: st.cfg.seed,
+        ..st.cfg.app(index)
+    };
     let end = end_date(st);
     let mut days: Vec<NaiveDate> = (0..st.cfg.tim.days as i64)
         .filter_map(|i| end.checked_sub_signed(chrono::TimeDelta::days(i)))
@@ -327,7 +368,7 @@ fn build(st: &State, app: &TimApp, wanted: Option<&[usize]>, fault: Option<&Faul
     let rows: Vec<Value> = days
         .iter()
         .map(|&d| {
-            let all = day_values(st.cfg.seed, app, d);
+            let all = day_values(&g, app, d);
             match wanted {
                 None => Value::Object(all),
                 Some(w) => {
@@ -460,6 +501,43 @@ mod tests {
             ))
             .unwrap();
         assert_eq!(many.shape(), (60, 4));
+    }
+
+    /// A sandbox living on another day (a fixed `today`) tells clients so in
+    /// its Date header: a client that knows nothing of it expects the 30
+    /// days ending the sandbox's yesterday.
+    #[test]
+    fn clients_take_yesterday_from_the_servers_clock() {
+        let sb = Sandbox::start(Config {
+            today: NaiveDate::from_ymd_opt(2024, 4, 1),
+            ..Default::default()
+        })
+        .unwrap();
+        let rt = crate::runtime::runtime();
+        let app = &sb.state.cfg.tim.apps[0];
+        let opts = ClientOptions {
+            resolve_to: Some(sb.addr),
+            ..Default::default()
+        };
+        let c = tim::Client::with_options(
+            app.sdkappid,
+            &app.secret_key,
+            None,
+            &app.region,
+            quick(),
+            &opts,
+        )
+        .unwrap();
+        let df = rt.block_on(c.app_info(None, &Progress::default())).unwrap();
+        let dates: Vec<_> = df
+            .column("date")
+            .unwrap()
+            .date()
+            .unwrap()
+            .as_date_iter()
+            .collect();
+        assert_eq!(dates.len(), 30);
+        assert_eq!(dates[29], NaiveDate::from_ymd_opt(2024, 3, 31));
     }
 
     /// The sandbox answers under the standby domains too (a client whose

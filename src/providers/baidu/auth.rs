@@ -3,6 +3,7 @@
 //! authorised to a TP (from a code, then single-use refresh tokens).
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -97,6 +98,25 @@ struct State {
     refresh_token: Option<String>,
 }
 
+/// What happens to the tokens of an authorised program (see
+/// [`Auth::set_hook`]): refresh tokens are single-use, so whoever keeps
+/// them must hear of every exchange.
+pub enum TokenEvent<'a> {
+    /// The refresh token (or authorisation code) is about to be sent: once
+    /// the service has answered, it may be used up.
+    Exchanging,
+    /// The exchange succeeded. The hook runs before the new access token
+    /// is used; if it fails, the token is not used and the call fails.
+    Granted {
+        access_token: &'a str,
+        expires_in: Option<Duration>,
+        refresh_token: Option<&'a str>,
+    },
+}
+
+/// Called on each [`TokenEvent`] of an authorised program.
+pub type TokenHook = Arc<dyn Fn(TokenEvent<'_>) -> Result<()> + Send + Sync>;
+
 /// A token cache shared by all requests of one client.
 pub struct Auth {
     creds: Credentials,
@@ -105,6 +125,7 @@ pub struct Auth {
     tp: Option<Box<Auth>>,
     /// Renew this long before the announced expiry.
     margin: Duration,
+    hook: Option<TokenHook>,
 }
 
 #[derive(Deserialize)]
@@ -217,7 +238,22 @@ impl Auth {
             state: Mutex::new(state),
             tp,
             margin: Duration::from_secs(300),
+            hook: None,
         })
+    }
+
+    /// Tell `hook` about every token exchange of an authorised program
+    /// (to persist the new single-use refresh token before it is needed).
+    pub fn set_hook(&mut self, hook: TokenHook) {
+        self.hook = Some(hook);
+    }
+
+    /// Start with an access token obtained earlier that is still valid for
+    /// `valid_for` (renewed like a fetched one).
+    pub fn seed_token(&mut self, token: String, valid_for: Duration) {
+        let st = self.state.get_mut();
+        st.expires_at = Some(Instant::now() + valid_for - self.margin.min(valid_for / 10));
+        st.token = Some(token);
     }
 
     pub fn kind(&self) -> &'static str {
@@ -243,15 +279,31 @@ impl Auth {
                     return Ok(t.clone());
                 }
             }
+            let hook = self
+                .hook
+                .as_ref()
+                .filter(|_| matches!(self.creds, Credentials::Authorizer { .. }));
+            if let Some(h) = hook {
+                h(TokenEvent::Exchanging)?;
+            }
             let tok = self.fetch(http, &mut st).await?;
+            // The used refresh token is dead: keep the new one even if the
+            // hook fails (the next call then tries again with it).
+            if tok.refresh.is_some() {
+                st.refresh_token = tok.refresh.clone();
+            }
+            if let Some(h) = hook {
+                h(TokenEvent::Granted {
+                    access_token: &tok.access,
+                    expires_in: tok.expires_in,
+                    refresh_token: tok.refresh.as_deref(),
+                })?;
+            }
             st.token = Some(tok.access.clone());
             // renew 5 minutes early, or at 90 % of short lifetimes
             st.expires_at = tok
                 .expires_in
                 .map(|d| Instant::now() + d - self.margin.min(d / 10));
-            if tok.refresh.is_some() {
-                st.refresh_token = tok.refresh.clone();
-            }
             log::debug!("baidu: obtained a new {} token", self.kind());
             Ok(tok.access)
         })
@@ -346,10 +398,7 @@ mod tests {
     use super::*;
 
     fn decode(body: &str) -> Result<Token> {
-        decode_token(Reply {
-            status: 200,
-            body: bytes::Bytes::from(body.to_string()),
-        })
+        decode_token(Reply::new(200, body.to_string()))
     }
 
     /// Every reply shape of the three token flows, as Baidu's SDKs read

@@ -4,13 +4,13 @@ pub mod auth;
 pub mod endpoints;
 pub mod parse;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use polars::prelude::DataFrame;
 
 use crate::error::{Error, Result};
-use crate::http::{bounded, Http, HttpConfig, Progress, Reply};
+use crate::http::{run_in_order, try_all, Http, HttpConfig, Progress, Reply};
 use crate::table::{Kind, TableBuilder};
 pub use auth::{Auth, Credentials};
 pub use endpoints::{Gran, Level, Report, Shape};
@@ -41,6 +41,9 @@ pub struct ReportFrame {
 /// The Baidu client.
 pub struct Client {
     pub http: Http,
+    /// Token requests go to Baidu's OAuth service, not the data API: they
+    /// share the connection pool but not the data API's rate limit.
+    token_http: Http,
     pub auth: Auth,
     base: String,
     pub page_size: u32,
@@ -88,8 +91,10 @@ impl Client {
             return Err(Error::invalid("page_size must be between 1 and 1000"));
         }
         let base = &crate::url::parse_base_url(base_url.unwrap_or(DEFAULT_BASE_URL))?;
+        let http = Http::new(PROVIDER, cfg)?;
         Ok(Client {
-            http: Http::new(PROVIDER, cfg)?,
+            token_http: http.sibling(),
+            http,
             auth: Auth::new(creds, base)?,
             base: base.to_string(),
             page_size,
@@ -126,7 +131,7 @@ impl Client {
         let what = format!("{} offset {start_index}", report.endpoint());
         let mut renewed = false;
         loop {
-            let token = self.auth.token(&self.http).await?;
+            let token = self.auth.token(&self.token_http).await?;
             let res = self
                 .http
                 .call(
@@ -158,41 +163,62 @@ impl Client {
         }
     }
 
-    /// A page that must hold rows `start_index..start_index+expect` of a
-    /// report of `total` rows; refetched when the reply disagrees.
+    /// Whether `p`, asked for at `start_index`, is the page a report of
+    /// `total` rows paged by `step` must have there; else why not.
+    fn page_problem(p: &Page, start_index: i64, total: i64, step: i64) -> Option<String> {
+        let expect = (total - start_index).min(step).max(0) as usize;
+        if p.offset.is_some_and(|o| o != start_index) {
+            Some(format!(
+                "asked for offset {start_index}, got the page at offset {}",
+                p.offset.unwrap_or_default()
+            ))
+        } else if p.total.is_some_and(|t| t != total) {
+            Some(format!(
+                "total changed from {total} to {} while paging",
+                p.total.unwrap_or_default()
+            ))
+        } else if p.items != expect {
+            Some(format!(
+                "page at offset {start_index} has {} rows, expected {expect} of {total}",
+                p.items
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// The page at `start_index` of a report of `total` rows paged by
+    /// `step`; `fetched` (a reply already in hand) is used when it is that
+    /// page, else the page is fetched again until it is (or
+    /// [`PAGE_REFETCHES`] attempts failed).
     async fn checked_page(
         &self,
         req: &Request,
         win: (NaiveDate, NaiveDate),
         start_index: i64,
         total: i64,
+        step: i64,
+        mut fetched: Option<Page>,
     ) -> Result<Page> {
-        let page_rows = i64::from(req.report.page_rows(self.page_size));
-        let expect = (total - start_index).min(page_rows).max(0) as usize;
         let mut problem = String::new();
-        for attempt in 1..=PAGE_REFETCHES {
-            let p = self.page(req, win, start_index).await?;
-            problem = if p.offset.is_some_and(|o| o != start_index) {
-                format!(
-                    "asked for offset {start_index}, got the page at offset {}",
-                    p.offset.unwrap_or_default()
-                )
-            } else if p.total.is_some_and(|t| t != total) {
-                format!(
-                    "total changed from {total} to {} while paging",
-                    p.total.unwrap_or_default()
-                )
-            } else if p.items != expect {
-                format!(
-                    "page at offset {start_index} has {} rows, expected {expect} of {total}",
-                    p.items
-                )
-            } else {
-                return Ok(p);
+        for attempt in 0..=PAGE_REFETCHES {
+            let p = match fetched.take() {
+                Some(p) => p,
+                None if attempt == 0 => continue,
+                None => self.page(req, win, start_index).await?,
             };
+            match Self::page_problem(&p, start_index, total, step) {
+                None => return Ok(p),
+                Some(pr) => problem = pr,
+            }
             log::warn!(
-                "baidu {}: {problem} (attempt {attempt} of {PAGE_REFETCHES})",
-                req.report.endpoint()
+                "baidu {}: {problem}{}",
+                req.report.endpoint(),
+                if attempt < PAGE_REFETCHES {
+                    "; fetching the page again"
+                } else {
+                    ""
+                }
             );
         }
         Err(Error::incomplete(
@@ -205,98 +231,205 @@ impl Client {
         ))
     }
 
+    /// One request window: the first page, then every other page
+    /// (concurrently), each checked against `total` and the reply's
+    /// `offset`, appended in order as they arrive. A page that fails for
+    /// good cancels the rest at once; its error keeps its class and says
+    /// which rows are missing.
     async fn window(
         &self,
         req: &Request,
         win: (NaiveDate, NaiveDate),
         progress: &Progress,
-    ) -> Result<Vec<Page>> {
-        let first = self.page(req, win, 0).await?;
-        if !req.report.paged() {
+    ) -> Result<Part> {
+        let report = &req.report;
+        let page = |o: i64| async move {
+            let p = self.page(req, win, o).await;
             progress.advance(1);
-            return Ok(vec![first]);
+            p
+        };
+        if !report.paged() {
+            return Ok(Part::new(page(0).await?));
         }
+        // the rows the service returns a page: page_size where the endpoint
+        // takes one (the TP totals), else the service's fixed 20
+        let size = i64::from(report.page_rows(self.page_size));
+        // Pages known to be needed before the first reply arrives (an
+        // hourly day has 24 rows: two pages of 20) go out with it.
+        let ahead: Vec<i64> = expected_rows(report, win)
+            .map_or_else(Vec::new, |n| (size..n).step_by(size as usize).collect());
+        progress.add_total(ahead.len() as u64);
+        let (first, early) = futures::try_join!(page(0), async {
+            try_all(ahead.iter().map(|&o| page(o)).collect(), ahead.len().max(1))
+                .await
+                .map_err(|f| f.error)
+        })?;
         let total = first.total.ok_or_else(|| {
-            Error::malformed(PROVIDER, req.report.endpoint(), "reply has no data.total")
+            Error::malformed(PROVIDER, report.endpoint(), "reply has no data.total")
         })?;
         if total < 0 {
             return Err(Error::malformed(
                 PROVIDER,
-                req.report.endpoint(),
+                report.endpoint(),
                 "negative total",
             ));
         }
-        let page_rows = i64::from(req.report.page_rows(self.page_size));
-        let first =
-            if first.items as i64 != total.min(page_rows) || first.offset.is_some_and(|o| o != 0) {
-                self.checked_page(req, win, 0, total).await?
-            } else {
-                first
-            };
-        let offsets: Vec<i64> = (page_rows..total).step_by(page_rows as usize).collect();
-        progress.add_total(offsets.len() as u64);
-        progress.advance(1);
-        let futs = offsets.iter().map(|&o| async move {
-            let p = self.checked_page(req, win, o, total).await;
-            progress.advance(1);
+        // The service pages by `page_size` rows; a first page with more
+        // rows than that shows it pages by more: step by what it returned.
+        let step = if first.items as i64 > size && first.items as i64 <= total {
+            first.items as i64
+        } else {
+            size
+        };
+        let first = self
+            .checked_page(req, win, 0, total, step, Some(first))
+            .await
+            .map_err(|e| missing_rows(e, win, 0, 0, total))?;
+        let mut early: BTreeMap<i64, Page> = if step == size {
+            ahead.into_iter().zip(early).collect()
+        } else {
+            BTreeMap::new()
+        };
+        let plan: Vec<(i64, Option<Page>)> = (step..total)
+            .step_by(step as usize)
+            .map(|o| (o, early.remove(&o)))
+            .collect();
+        progress.add_total(plan.iter().filter(|(_, p)| p.is_none()).count() as u64);
+        let offsets: Vec<i64> = plan.iter().map(|(o, _)| *o).collect();
+        let futs = plan.into_iter().map(|(o, fetched)| async move {
+            let fresh = fetched.is_none();
+            let p = self.checked_page(req, win, o, total, step, fetched).await;
+            if fresh {
+                progress.advance(1);
+            }
             p
         });
-        let rest = bounded(futs.collect(), self.http.config().concurrency * 2).await;
-        let mut pages = Vec::with_capacity(rest.len() + 1);
-        pages.push(first);
-        for (p, &offset) in rest.into_iter().zip(&offsets) {
-            match p {
-                Ok(p) => pages.push(p),
-                // A page that kept failing after the first page came back:
-                // say which rows are missing (the cause stays in the message).
-                Err(e) if e.retryable() => {
-                    let last = (offset + page_rows).min(total);
-                    return Err(Error::incomplete(
-                        PROVIDER,
-                        req.report.endpoint(),
-                        format!(
-                            "the page at offset {offset} (rows {}–{last} of {total}, {} – {}) could not be fetched: {e}",
-                            offset + 1,
-                            win.0,
-                            win.1
-                        ),
-                    ));
-                }
-                Err(e) => return Err(e),
-            }
+        let mut part = Part::new(first);
+        let limit = self.http.config().concurrency * 2;
+        if let Err(f) = run_in_order(futs.collect(), limit, |_, p| {
+            part.push(p);
+            Ok(())
+        })
+        .await
+        {
+            return Err(missing_rows(
+                f.error,
+                win,
+                offsets[f.delivered],
+                offsets[f.index],
+                total,
+            ));
         }
-        let got: usize = pages.iter().map(|p| p.items).sum();
-        if got as i64 != total {
+        if part.items as i64 != total {
             return Err(Error::incomplete(
                 PROVIDER,
-                req.report.endpoint(),
+                report.endpoint(),
                 format!(
-                    "got {got} rows, data.total says {total} ({} – {})",
-                    win.0, win.1
+                    "got {} rows, data.total says {total} ({} – {})",
+                    part.items, win.0, win.1
                 ),
             ));
         }
-        Ok(pages)
+        Ok(part)
     }
 
-    /// Fetch a whole report: every window, every page, checked.
+    /// Fetch a whole report: every window, every page, checked. Windows
+    /// (hourly days) run concurrently; the first one that fails for good
+    /// cancels the others.
     pub async fn fetch(&self, req: &Request, progress: &Progress) -> Result<ReportFrame> {
         let windows = req.windows();
         progress.add_total(windows.len() as u64);
         let futs = windows.iter().map(|&w| self.window(req, w, progress));
-        let results = bounded(futs.collect(), self.http.config().concurrency).await;
-        let mut pages: Vec<((NaiveDate, NaiveDate), Vec<Page>)> = vec![];
-        for (w, r) in windows.into_iter().zip(results) {
-            pages.push((w, r?));
+        let mut parts = Vec::with_capacity(windows.len());
+        let limit = self.http.config().concurrency;
+        if let Err(f) = run_in_order(futs.collect(), limit, |i, part| {
+            parts.push((windows[i], part));
+            Ok(())
+        })
+        .await
+        {
+            if windows.len() == 1 {
+                return Err(f.error);
+            }
+            let (w, first, last) = (
+                windows[f.index],
+                windows[f.delivered],
+                windows[windows.len() - 1],
+            );
+            return Err(f.error.context(format!(
+                "{} of {} days not fetched ({} – {}); {} failed",
+                windows.len() - f.delivered,
+                windows.len(),
+                first.0,
+                last.1,
+                w.0
+            )));
         }
-        assemble(&req.report, pages)
+        assemble(&req.report, parts)
     }
 }
 
-/// Concatenate pages into the report's frames.
+/// Rows known to be in a window before it is fetched: an hourly day has 24.
+fn expected_rows(report: &Report, win: (NaiveDate, NaiveDate)) -> Option<i64> {
+    match report.gran() {
+        Some(Gran::Hour) => Some(24 * ((win.1 - win.0).num_days() + 1)),
+        _ => None,
+    }
+}
+
+/// Say which rows a window lacks because the page at `failed` failed
+/// (rows from `from` on were not delivered); the class stays the cause's.
+fn missing_rows(
+    e: Error,
+    win: (NaiveDate, NaiveDate),
+    from: i64,
+    failed: i64,
+    total: i64,
+) -> Error {
+    e.context(format!(
+        "rows {}–{total} of {total} ({} – {}) not fetched; the page at offset {failed} failed",
+        from + 1,
+        win.0,
+        win.1
+    ))
+}
+
+/// The rows of one request window, its pages appended in order.
+pub struct Part {
+    table: TableBuilder,
+    groups: Option<TableBuilder>,
+    sum: Option<TableBuilder>,
+    time_span: Option<String>,
+    total: Option<i64>,
+    /// `data_list` items so far.
+    items: usize,
+}
+
+impl Part {
+    fn new(p: Page) -> Part {
+        Part {
+            table: p.table,
+            groups: p.groups,
+            sum: p.sum,
+            time_span: p.time_span,
+            total: p.total,
+            items: p.items,
+        }
+    }
+
+    fn push(&mut self, p: Page) {
+        self.table.append(p.table);
+        if let (Some(g), Some(pg)) = (&mut self.groups, p.groups) {
+            g.append(pg);
+        }
+        self.items += p.items;
+    }
+}
+
+/// Concatenate the windows' rows into the report's frames.
 pub fn assemble(
     report: &Report,
-    pages: Vec<((NaiveDate, NaiveDate), Vec<Page>)>,
+    parts: Vec<((NaiveDate, NaiveDate), Part)>,
 ) -> Result<ReportFrame> {
     let schema = parse::schema(report);
     let long_schema = match report {
@@ -312,10 +445,9 @@ pub fn assemble(
         }),
         _ => schema.clone(),
     };
-    let mut table = TableBuilder::new(&long_schema);
-    let mut groups = TableBuilder::new(&parse::schema(&Report::Source {
+    let group_schema = parse::schema(&Report::Source {
         level: Level::Group,
-    }));
+    });
     // one summary row per window: its dates and the `sum` block
     let mut sum_spec: Vec<(String, Kind)> = vec![
         ("start_date".into(), Kind::Date),
@@ -329,28 +461,29 @@ pub fn assemble(
     let mut summary = TableBuilder::new(&sum_spec);
     let mut time_span = None;
     let mut total: Option<i64> = None;
-    for ((ws, we), window) in pages {
-        for (i, p) in window.into_iter().enumerate() {
-            if i == 0 {
-                time_span = span_union(time_span, p.time_span.as_deref());
-                if let Some(t) = p.total {
-                    total = Some(total.unwrap_or(0) + t);
-                }
-                let mut row = TableBuilder::new(&sum_spec[..2]);
-                row.col(0).push_date(Some(ws));
-                row.col(1).push_date(Some(we));
-                row.end_row();
-                summary.append(match p.sum {
-                    Some(sum) => merge_side(row, sum),
-                    None => row,
-                });
-            }
-            table.append(p.table);
-            if let Some(g) = p.groups {
-                groups.append(g);
-            }
+    let mut table: Option<TableBuilder> = None;
+    let mut groups: Option<TableBuilder> = None;
+    for ((ws, we), part) in parts {
+        time_span = span_union(time_span, part.time_span.as_deref());
+        if let Some(t) = part.total {
+            total = Some(total.unwrap_or(0) + t);
+        }
+        let mut row = TableBuilder::new(&sum_spec[..2]);
+        row.col(0).push_date(Some(ws));
+        row.col(1).push_date(Some(we));
+        row.end_row();
+        summary.append(match part.sum {
+            Some(sum) => merge_side(row, sum),
+            None => row,
+        });
+        // The first window's rows are the accumulator (no copy) when they
+        // have the frame's columns; the others are appended.
+        append_rows(&mut table, part.table, &long_schema);
+        if let Some(g) = part.groups {
+            append_rows(&mut groups, g, &group_schema);
         }
     }
+    let mut table = table.unwrap_or_else(|| TableBuilder::new(&long_schema));
     // Baidu lists periods newest first; every frame is oldest first.
     match report {
         Report::UserTrend { .. } | Report::ActivityUser | Report::TpData { .. } => {
@@ -361,7 +494,12 @@ pub fn assemble(
     }
     let polars = |e: polars::error::PolarsError| Error::Internal(format!("building frame: {e}"));
     let groups = match report {
-        Report::Source { .. } => Some(groups.finish().map_err(polars)?),
+        Report::Source { .. } => Some(
+            groups
+                .unwrap_or_else(|| TableBuilder::new(&group_schema))
+                .finish()
+                .map_err(polars)?,
+        ),
         _ => None,
     };
     let data = match (report, &groups) {
@@ -410,6 +548,27 @@ fn span_union(acc: Option<String>, next: Option<&str>) -> Option<String> {
     }
 }
 
+/// Append `rows` to `acc`; the first rows become the accumulator when their
+/// columns are `spec`'s (no copy).
+fn append_rows(acc: &mut Option<TableBuilder>, rows: TableBuilder, spec: &[(String, Kind)]) {
+    match acc {
+        Some(t) => t.append(rows),
+        None if rows
+            .names()
+            .iter()
+            .map(String::as_str)
+            .eq(spec.iter().map(|(n, _)| n.as_str())) =>
+        {
+            *acc = Some(rows)
+        }
+        None => {
+            let mut t = TableBuilder::new(spec);
+            t.append(rows);
+            *acc = Some(t);
+        }
+    }
+}
+
 /// Place the columns of one-row `b` beside one-row `a`.
 fn merge_side(a: TableBuilder, b: TableBuilder) -> TableBuilder {
     let mut cols = vec![];
@@ -431,7 +590,7 @@ pub fn parse_saved(
     let report = Report::from_endpoint(endpoint, opts)?;
     let page = parse::parse_page(&report, text, None)?;
     let day = NaiveDate::default();
-    assemble(&report, vec![((day, day), vec![page])])
+    assemble(&report, vec![((day, day), Part::new(page))])
 }
 
 #[cfg(test)]

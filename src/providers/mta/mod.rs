@@ -10,9 +10,9 @@ use chrono::NaiveDate;
 use polars::prelude::DataFrame;
 
 use crate::error::{Error, Result};
-use crate::http::{bounded, Http, HttpConfig, Progress, Reply};
-use crate::providers::common::DateCoverage;
-use crate::table::TableBuilder;
+use crate::http::{run_in_order, Http, HttpConfig, Progress, Reply};
+use crate::providers::common::{list_dates, DateCoverage};
+use crate::table::{Kind, TableBuilder};
 pub use endpoints::{Metric, Report, ReportKind, Shape, PROVIDER, REPORTS};
 
 pub const DEFAULT_BASE_URL: &str = "https://openapi.mta.qq.com";
@@ -29,33 +29,88 @@ pub struct MtaFrame {
     pub windows: Vec<(NaiveDate, NaiveDate)>,
 }
 
+/// What to do with a day a date-keyed reply leaves out even when fetched
+/// again: MTA omits days without activity (community clients fill them
+/// with zeros).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MissingDays {
+    /// Keep the day as a row with null values (and log a warning).
+    #[default]
+    Null,
+    /// Keep the day as a row with zero counts and ratios (and log a warning).
+    Zero,
+    /// Raise [`Error::Incomplete`] naming the days.
+    Raise,
+}
+
+impl MissingDays {
+    pub const NAMES: [&'static str; 3] = ["null", "zero", "raise"];
+
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "null" => Ok(MissingDays::Null),
+            "zero" => Ok(MissingDays::Zero),
+            "raise" => Ok(MissingDays::Raise),
+            _ => Err(crate::providers::common::bad_choice(
+                "missing_days",
+                s,
+                Self::NAMES.into_iter(),
+            )),
+        }
+    }
+}
+
 /// A validated request.
 #[derive(Debug, Clone)]
 pub struct Request {
     pub report: Report,
     pub start: NaiveDate,
     pub end: NaiveDate,
+    /// Days the reply omits even when fetched again (date-keyed reports).
+    pub missing_days: MissingDays,
 }
 
 pub use crate::providers::common::today_cn;
 
 impl Request {
     /// Validate a report name, dates and options (see
-    /// [`Report::from_args`]). `realtime` serves today's numbers: its
-    /// dates may be empty and are not sent.
+    /// [`Report::from_args`]; plus `missing_days` = `null` | `zero` |
+    /// `raise` for date-keyed reports, see [`MissingDays`]). `realtime`
+    /// serves today's numbers: its dates may be empty and are not sent.
     pub fn new(name: &str, start: &str, end: &str, opts: &HashMap<String, String>) -> Result<Self> {
-        let report = Report::from_args(name, opts)?;
+        let (report, missing_days) = match opts.get("missing_days") {
+            None => (Report::from_args(name, opts)?, MissingDays::default()),
+            Some(m) => {
+                let mut rest = opts.clone();
+                rest.remove("missing_days");
+                let report = Report::from_args(name, &rest)?;
+                if !report.kind.date_keyed() {
+                    return Err(Error::invalid(format!(
+                        "missing_days applies to the reports with one row per day \
+                         (user_basic, active_users, usage, crash, retention), not {}",
+                        report.name
+                    )));
+                }
+                (report, MissingDays::parse(m)?)
+            }
+        };
         if report.kind == ReportKind::Realtime && start.trim().is_empty() && end.trim().is_empty() {
             let t = today_cn();
             return Ok(Request {
                 report,
                 start: t,
                 end: t,
+                missing_days,
             });
         }
         let (start, end) = endpoints::parse_range(start, end)?;
         endpoints::check_range(&report, start, end)?;
-        Ok(Request { report, start, end })
+        Ok(Request {
+            report,
+            start,
+            end,
+            missing_days,
+        })
     }
 
     /// Request windows: date-keyed reports are split into windows of at
@@ -141,15 +196,19 @@ impl Client {
         params
     }
 
-    /// One request window, parsed and checked.
+    /// One request window, parsed and checked. A reply that skips dates is
+    /// fetched again; a day left out of two replies in a row is a day
+    /// without activity (MTA omits those), kept or raised as
+    /// `req.missing_days` says, and any other gap after
+    /// [`WINDOW_REFETCHES`] replies is [`Error::Incomplete`].
     async fn window(&self, req: &Request, win: (NaiveDate, NaiveDate)) -> Result<TableBuilder> {
         let report = &req.report;
         let url = format!("{}{}", self.base, report.path);
         let params = self.signed_params(report, win);
         let what = format!("{} {} – {}", report.path, win.0, win.1);
-        let mut attempt = 1;
-        loop {
-            let rows = self
+        let mut before: Option<Vec<NaiveDate>> = None;
+        for attempt in 1..=WINDOW_REFETCHES {
+            let mut rows = self
                 .http
                 .call(
                     &what,
@@ -160,20 +219,35 @@ impl Client {
             if !report.kind.date_keyed() {
                 return Ok(rows);
             }
-            // a reply that skips dates is fetched again before giving up
-            match check_dates(report, &rows, win) {
-                Ok(()) => return Ok(rows),
-                Err(e) if attempt < WINDOW_REFETCHES => {
-                    log::warn!("mta {what}: {e} (attempt {attempt} of {WINDOW_REFETCHES})");
-                    attempt += 1;
-                }
-                Err(e) => return Err(e),
+            let missing = missing_dates(report, &rows, win)?;
+            if missing.is_empty() {
+                return Ok(rows);
             }
+            let again = before.as_ref() == Some(&missing);
+            if again && req.missing_days != MissingDays::Raise {
+                let zero = req.missing_days == MissingDays::Zero;
+                log::warn!(
+                    "mta {what}: no data for {} even when fetched again (MTA omits days \
+                     without activity); kept as rows with {} values",
+                    day_list(&missing),
+                    if zero { "zero" } else { "null" }
+                );
+                fill_days(report, &mut rows, &missing, zero);
+                return Ok(rows);
+            }
+            let e = gap_error(report, win, &missing);
+            if attempt == WINDOW_REFETCHES {
+                return Err(e);
+            }
+            log::warn!("mta {what}: {e} (attempt {attempt} of {WINDOW_REFETCHES})");
+            before = Some(missing);
         }
+        Err(Error::Internal("unreachable: window refetch loop".into()))
     }
 
     /// Fetch a whole report: every window (concurrently), stitched in date
-    /// order; a missing window or date raises [`Error::Incomplete`].
+    /// order as they arrive. The first window that fails for good cancels
+    /// the others; its error keeps its class and names the dates missing.
     pub async fn fetch(&self, req: &Request, progress: &Progress) -> Result<MtaFrame> {
         let windows = req.windows();
         progress.add_total(windows.len() as u64);
@@ -182,48 +256,37 @@ impl Client {
             progress.advance(1);
             r
         });
-        let results = bounded(futs.collect(), self.http.config().concurrency).await;
         let mut rows: Option<TableBuilder> = None;
-        let mut failed: Vec<(NaiveDate, NaiveDate, Error)> = vec![];
-        for (w, r) in windows.iter().zip(results) {
-            match r {
-                Ok(t) => match &mut rows {
-                    Some(acc) => acc.append(t),
-                    None => rows = Some(t),
-                },
-                Err(e) => failed.push((w.0, w.1, e)),
+        let limit = self.http.config().concurrency;
+        if let Err(f) = run_in_order(futs.collect(), limit, |_, t| {
+            match &mut rows {
+                Some(acc) => acc.append(t),
+                None => rows = Some(t),
             }
-        }
-        if let Some((s, e, err)) = failed.first() {
+            Ok(())
+        })
+        .await
+        {
             if windows.len() == 1 {
-                return Err(err.clone());
+                return Err(f.error);
             }
-            // A window that failed for a reason other than missing data is
-            // reported as is (auth, quota, bad argument ...), and so is a
-            // transient failure of every window (the service is down). A
-            // window that kept failing while others came back leaves its
-            // dates missing: reported as incomplete data naming them.
-            let partial = failed.len() < windows.len()
-                && failed
-                    .iter()
-                    .all(|(_, _, e)| matches!(e, Error::Incomplete { .. }) || e.retryable());
-            if !matches!(err, Error::Incomplete { .. }) && !partial {
-                return Err(err.clone());
-            }
-            let missing: Vec<String> = failed
+            let (w, lost) = (windows[f.index], &windows[f.delivered..]);
+            let listed: Vec<String> = lost
                 .iter()
-                .map(|(a, b, _)| format!("{a} – {b}"))
+                .take(5)
+                .map(|(a, b)| format!("{a} – {b}"))
                 .collect();
-            return Err(Error::incomplete(
-                PROVIDER,
-                req.report.path,
-                format!(
-                    "{} of {} windows incomplete ({}); first: {s} – {e}: {err}",
-                    failed.len(),
-                    windows.len(),
-                    missing.join(", ")
-                ),
-            ));
+            return Err(f.error.context(format!(
+                "dates {} – {} not fetched ({} of {} windows: {}{}); the window {} – {} failed",
+                lost[0].0,
+                lost[lost.len() - 1].1,
+                lost.len(),
+                windows.len(),
+                listed.join(", "),
+                if lost.len() > 5 { ", ..." } else { "" },
+                w.0,
+                w.1
+            )));
         }
         let rows = rows.unwrap_or_else(|| TableBuilder::new(&parse::schema(&req.report)));
         Ok(MtaFrame {
@@ -234,34 +297,56 @@ impl Client {
     }
 }
 
-/// Decode one HTTP reply. A 4xx reply that is not an MTA envelope is an
-/// API error (not retried), not a malformed one.
+/// Decode one 2xx reply (the HTTP layer classifies other statuses).
 pub fn decode(report: &Report, reply: &Reply) -> Result<TableBuilder> {
-    let text = match std::str::from_utf8(&reply.body) {
-        Ok(t) => t,
-        Err(e) if reply.status < 400 => {
-            return Err(Error::malformed(PROVIDER, report.path, e));
-        }
-        Err(_) => "",
+    let text =
+        std::str::from_utf8(&reply.body).map_err(|e| Error::malformed(PROVIDER, report.path, e))?;
+    parse::parse_rows(report, text)
+}
+
+/// `2 day(s): 2024-03-01, 2024-03-05` (see [`list_dates`]).
+fn day_list(days: &[NaiveDate]) -> String {
+    format!("{} day(s): {}", days.len(), list_dates(days))
+}
+
+/// Add a row per day in `days` (per day and period for retention): the
+/// date, and null — or zero with `zero` — for every value.
+pub fn fill_days(report: &Report, rows: &mut TableBuilder, days: &[NaiveDate], zero: bool) {
+    let periods = if report.kind == ReportKind::Retention {
+        report.periods()
+    } else {
+        vec![0]
     };
-    match parse::parse_rows(report, text) {
-        Err(Error::Malformed { .. }) if reply.status >= 400 => Err(Error::Api {
-            provider: PROVIDER,
-            code: reply.status as i64,
-            message: format!("HTTP {}", reply.status),
-        }),
-        other => other,
+    let names: Vec<String> = rows.names().to_vec();
+    for &d in days {
+        for &p in &periods {
+            for (i, name) in names.iter().enumerate() {
+                let col = rows.col(i);
+                match (i, name.as_str(), col.kind()) {
+                    (0, _, _) | (_, "cohort_end", _) => col.push_date(Some(d)),
+                    (_, "period", _) => col.push_i64(Some(p)),
+                    // retention rows carry both value columns until
+                    // parse::finish keeps one: the zero goes into `users`
+                    // (a ratio in a reply of percentages)
+                    (_, "ratio", _) => col.push_null(),
+                    (_, _, Kind::Int) if zero => col.push_i64(Some(0)),
+                    (_, _, Kind::Float) if zero => col.push_f64(Some(0.0)),
+                    _ => col.push_null(),
+                }
+            }
+            rows.end_row();
+        }
     }
 }
 
-/// Every date of `win` must be in the rows (column 0 is the date or the
-/// cohort date of every date-keyed report), and no row may lie outside the
-/// window (stitched windows would otherwise overlap).
-pub fn check_dates(
+/// The dates of `win` that no row has (column 0 is the date or the cohort
+/// date of every date-keyed report). A row outside the window is an error
+/// (stitched windows would otherwise overlap).
+pub fn missing_dates(
     report: &Report,
     rows: &TableBuilder,
     win: (NaiveDate, NaiveDate),
-) -> Result<()> {
+) -> Result<Vec<NaiveDate>> {
     let cov = DateCoverage::of(win, parse::dates(rows, 0));
     if let Some(out) = cov.outside.first() {
         return Err(Error::malformed(
@@ -273,14 +358,30 @@ pub fn check_dates(
             ),
         ));
     }
-    if cov.is_complete() {
-        return Ok(());
+    Ok(cov.missing)
+}
+
+fn gap_error(report: &Report, win: (NaiveDate, NaiveDate), missing: &[NaiveDate]) -> Error {
+    let cov = DateCoverage {
+        window: win,
+        missing: missing.to_vec(),
+        outside: vec![],
+    };
+    Error::incomplete(PROVIDER, report.path, cov.describe_missing())
+}
+
+/// Every date of `win` must be in the rows, and no row may lie outside it.
+pub fn check_dates(
+    report: &Report,
+    rows: &TableBuilder,
+    win: (NaiveDate, NaiveDate),
+) -> Result<()> {
+    let missing = missing_dates(report, rows, win)?;
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(gap_error(report, win, &missing))
     }
-    Err(Error::incomplete(
-        PROVIDER,
-        report.path,
-        cov.describe_missing(),
-    ))
 }
 
 /// Parse a saved reply of a report (by name, e.g. `user_basic`, or API
@@ -334,12 +435,7 @@ mod tests {
     #[test]
     fn decode_and_date_checks() {
         let r = Report::from_args("crash", &no_opts()).unwrap();
-        let reply = |status: u16, body: &str| Reply {
-            status,
-            body: bytes::Bytes::from(body.to_string()),
-        };
-        let e = decode(&r, &reply(404, "<html>not found</html>")).unwrap_err();
-        assert!(matches!(e, Error::Api { code: 404, .. }) && !e.retryable());
+        let reply = |status: u16, body: &str| Reply::new(status, body.to_string());
         let e = decode(&r, &reply(200, "<html>")).unwrap_err();
         assert!(matches!(e, Error::Malformed { .. }));
         let rows = decode(

@@ -144,10 +144,17 @@ impl Default for ClientOptions {
 }
 
 /// The days `getappinfo` must answer: the [`WINDOW_DAYS`] days ending at
-/// `end` (default: yesterday, China time).
-pub fn expected_window(end: Option<NaiveDate>) -> (NaiveDate, NaiveDate) {
+/// `end`, by default the day before today in China (UTC+8) -- today by the
+/// server's clock when known (its reply's `Date` header), else by ours.
+pub fn expected_window(
+    end: Option<NaiveDate>,
+    server_now: Option<chrono::DateTime<chrono::Utc>>,
+) -> (NaiveDate, NaiveDate) {
     let end = end.unwrap_or_else(|| {
-        let today = today_cn();
+        let today = match server_now {
+            Some(now) => (now + chrono::Duration::hours(8)).date_naive(),
+            None => today_cn(),
+        };
         today.pred_opt().unwrap_or(today)
     });
     let start = end
@@ -232,6 +239,10 @@ fn unreachable(e: &Error) -> bool {
 
 type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
+/// The rows of one `getappinfo` reply and the server's clock (its `Date`
+/// header), when it sent one.
+pub type Answer = (TableBuilder, Option<chrono::DateTime<chrono::Utc>>);
+
 fn system_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -246,7 +257,7 @@ struct CachedSig {
 
 /// The Tencent IM client of one app.
 pub struct Client {
-    http: Arc<Http>,
+    http: Http,
     sdkappid: u64,
     key: String,
     identifier: String,
@@ -324,12 +335,12 @@ impl Client {
         check_app(sdkappid, secret_key)?;
         let identifier = check_identifier(identifier)?;
         let targets = targets(region_or_base_url, opts, &mut cfg)?;
-        let http = Arc::new(Http::new(PROVIDER, cfg)?);
+        let http = Http::new(PROVIDER, cfg)?;
         Self::from_parts(http, sdkappid, secret_key, identifier, targets, opts)
     }
 
     fn from_parts(
-        http: Arc<Http>,
+        http: Http,
         sdkappid: u64,
         secret_key: &str,
         identifier: String,
@@ -424,10 +435,10 @@ impl Client {
     /// days) is fetched again (up to 3 times), then reported as incomplete,
     /// naming the days. Rows outside the window are kept.
     pub async fn fetch(&self, sel: &Selection) -> Result<TableBuilder> {
-        let window = expected_window(self.window_end);
-        let mut cov = DateCoverage::of(window, []);
+        let mut cov = DateCoverage::of(expected_window(self.window_end, None), []);
         for attempt in 1..=GAP_REFETCHES {
-            let t = self.fetch_once(sel).await?;
+            let (t, server_now) = self.fetch_once(sel).await?;
+            let window = expected_window(self.window_end, server_now);
             cov = DateCoverage::of(window, parse::dates(&t));
             if cov.is_complete() {
                 return Ok(t);
@@ -452,8 +463,9 @@ impl Client {
     /// One `getappinfo` call, parsed. When the domain cannot be reached
     /// (DNS or connect failure, after the HTTP layer's retries), the call
     /// is made again on the region's standby domain, and later calls of
-    /// this client go there first.
-    pub async fn fetch_once(&self, sel: &Selection) -> Result<TableBuilder> {
+    /// this client go there first. Returns the rows and the server's clock
+    /// (its `Date` header), when it sent one.
+    pub async fn fetch_once(&self, sel: &Selection) -> Result<Answer> {
         use std::sync::atomic::Ordering::Relaxed;
         let primary = &self.targets.primary;
         let (first, second) = match &self.targets.standby {
@@ -494,7 +506,7 @@ impl Client {
 
     /// One `getappinfo` call to `target`; a rejected UserSig is renewed
     /// once.
-    async fn fetch_at(&self, target: &Target, sel: &Selection) -> Result<TableBuilder> {
+    async fn fetch_at(&self, target: &Target, sel: &Selection) -> Result<Answer> {
         let url = format!("{}{PATH}", target.base);
         let body = parse::request_body(sel);
         let app = self.sdkappid.to_string();
@@ -518,7 +530,10 @@ impl Client {
                             .header(reqwest::header::CONTENT_TYPE, "application/json")
                             .body(body.clone()))
                     },
-                    |reply: Reply| self.decode(reply, sel, &target.host),
+                    |reply: Reply| {
+                        let date = reply.date;
+                        self.decode(reply, sel, &target.host).map(|t| (t, date))
+                    },
                 )
                 .await;
             match res {
@@ -550,19 +565,11 @@ impl Client {
         }
     }
 
+    /// Decode a 2xx reply (the HTTP layer classifies other statuses).
     fn decode(&self, reply: Reply, sel: &Selection, host: &str) -> Result<TableBuilder> {
-        let status = reply.status;
-        let parsed = std::str::from_utf8(&reply.body)
+        std::str::from_utf8(&reply.body)
             .map_err(|e| Error::malformed(PROVIDER, parse::ENDPOINT, e))
-            .and_then(|text| parse::parse_reply(text, sel, host));
-        match parsed {
-            Err(Error::Malformed { .. }) if status >= 400 => Err(Error::Api {
-                provider: PROVIDER,
-                code: status as i64,
-                message: format!("HTTP {status} from {host}"),
-            }),
-            other => other,
-        }
+            .and_then(|text| parse::parse_reply(text, sel, host))
     }
 
     /// Operations data of the last 30 days, one row per day (date
@@ -583,87 +590,7 @@ impl Client {
 
 /// Prefix an error's message with the app it concerns (class unchanged).
 fn for_app(e: Error, sdkappid: u64) -> Error {
-    let p = |m: String| format!("sdkappid {sdkappid}: {m}");
-    match e {
-        Error::InvalidArgument(m) => Error::InvalidArgument(p(m)),
-        Error::Internal(m) => Error::Internal(p(m)),
-        Error::Auth {
-            provider,
-            code,
-            message,
-            renewable,
-        } => Error::Auth {
-            provider,
-            code,
-            message: p(message),
-            renewable,
-        },
-        Error::RateLimited {
-            provider,
-            code,
-            message,
-            retry_after,
-        } => Error::RateLimited {
-            provider,
-            code,
-            message: p(message),
-            retry_after,
-        },
-        Error::QuotaExceeded {
-            provider,
-            code,
-            message,
-        } => Error::QuotaExceeded {
-            provider,
-            code,
-            message: p(message),
-        },
-        Error::Server {
-            provider,
-            code,
-            message,
-        } => Error::Server {
-            provider,
-            code,
-            message: p(message),
-        },
-        Error::Api {
-            provider,
-            code,
-            message,
-        } => Error::Api {
-            provider,
-            code,
-            message: p(message),
-        },
-        Error::Transport {
-            provider,
-            message,
-            timeout,
-        } => Error::Transport {
-            provider,
-            message: p(message),
-            timeout,
-        },
-        Error::Malformed {
-            provider,
-            endpoint,
-            message,
-        } => Error::Malformed {
-            provider,
-            endpoint,
-            message: p(message),
-        },
-        Error::Incomplete {
-            provider,
-            endpoint,
-            message,
-        } => Error::Incomplete {
-            provider,
-            endpoint,
-            message: p(message),
-        },
-    }
+    e.context(format!("sdkappid {sdkappid}"))
 }
 
 /// Schema of a many-app frame: `sdkappid` then the selection's columns.
@@ -674,8 +601,10 @@ pub fn many_schema(sel: &Selection) -> Vec<(&'static str, Kind)> {
 }
 
 /// `getappinfo` for many apps `(sdkappid, secret_key)` of one region, run
-/// concurrently; one frame with an `sdkappid` column first. Any app's
-/// failure fails the whole call with an error naming that app.
+/// concurrently; one frame with an `sdkappid` column first. One app's
+/// failure does not stop the others (by design: each app is independent);
+/// when any failed, the call raises the first failure's class with a
+/// message naming every app that failed, and returns no partial frame.
 pub async fn app_info_many(
     apps: &[(u64, String)],
     identifier: Option<&str>,
@@ -697,10 +626,11 @@ pub async fn app_info_many(
 
 /// [`app_info_many`] with client options and progress (one unit per app).
 ///
-/// All apps share one connection pool. Each app sends its requests one
-/// after another (one call, plus retries after backoff), so it stays far
-/// below `cfg.rate_per_sec`; the shared limiter admits `cfg.rate_per_sec`
-/// for each app in flight (at most `cfg.concurrency` apps at once).
+/// All apps share one connection pool and `cfg.concurrency` (apps in
+/// flight at once). The rate limit is per app, as Tencent's is per
+/// SDKAppID: each app's client paces its own requests at
+/// `cfg.rate_per_sec` and slows down on its own when the service
+/// signals that app's limit.
 pub async fn app_info_many_with(
     apps: &[(u64, String)],
     identifier: Option<&str>,
@@ -726,15 +656,12 @@ pub async fn app_info_many_with(
     }
     let targets = targets(region_or_base_url, opts, &mut cfg)?;
     let in_flight = cfg.concurrency.min(apps.len()).max(1);
-    cfg.rate_per_sec = cfg
-        .rate_per_sec
-        .saturating_mul(u32::try_from(in_flight).unwrap_or(u32::MAX));
-    let http = Arc::new(Http::new(PROVIDER, cfg)?);
+    let http = Http::new(PROVIDER, cfg)?;
     let clients = apps
         .iter()
         .map(|(id, key)| {
             Client::from_parts(
-                http.clone(),
+                http.sibling(),
                 *id,
                 key,
                 identifier.clone(),
@@ -753,8 +680,18 @@ pub async fn app_info_many_with(
         }
     });
     let results = bounded(futs.collect(), in_flight).await;
+    let mut failed: Vec<Error> = vec![];
     for (c, r) in clients.iter().zip(results) {
-        let t = r?;
+        let t = match r {
+            Ok(t) => t,
+            Err(e) => {
+                failed.push(e);
+                continue;
+            }
+        };
+        if !failed.is_empty() {
+            continue;
+        }
         let n = t.n_rows();
         let mut cols = vec![(
             "sdkappid".to_string(),
@@ -773,7 +710,25 @@ pub async fn app_info_many_with(
         );
         acc.append(TableBuilder::from_columns(cols, n));
     }
-    parse::finish(acc)
+    if failed.is_empty() {
+        return parse::finish(acc);
+    }
+    let n_failed = failed.len();
+    let mut others = failed.split_off(1);
+    let first = failed
+        .pop()
+        .unwrap_or_else(|| Error::Internal("no failure".into()));
+    if others.is_empty() {
+        return Err(first);
+    }
+    let rest: Vec<String> = others.drain(..).map(|e| format!("{e}")).collect();
+    Err(first.map_message(|m| {
+        format!(
+            "{n_failed} of {} apps failed (no frame returned); {m}; also: {}",
+            apps.len(),
+            rest.join("; ")
+        )
+    }))
 }
 
 #[cfg(test)]

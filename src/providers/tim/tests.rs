@@ -31,7 +31,7 @@ struct Srv {
 /// A reply with the 30 days ending yesterday (China time), newest first as
 /// in the document's sample, without the days in `drop`.
 fn month(drop: &[i64]) -> String {
-    let (_, end) = expected_window(None);
+    let (_, end) = expected_window(None, None);
     let rows: Vec<String> = (0..WINDOW_DAYS)
         .filter(|i| !drop.contains(i))
         .map(|i| {
@@ -368,7 +368,7 @@ async fn many_apps() {
 async fn checks_both_ends_of_the_window() {
     let (addr, srv) = server(&[(1400000001, "key1")], 0).await;
     let c = Client::with_options(1400000001, "key1", None, "sgp", quick(), &opts(addr)).unwrap();
-    let (start, end) = expected_window(None);
+    let (start, end) = expected_window(None, None);
     assert_eq!((end - start).num_days(), WINDOW_DAYS - 1);
     assert_eq!(
         end,

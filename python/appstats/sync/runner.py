@@ -1,0 +1,354 @@
+"""One sync run: config → plan (from the tables' state) → fan-out (Rust) →
+slices replaced in Delta, batched per table → ``_runs`` → upkeep."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import pathlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from .._common import DateLike
+from ..errors import AppStatsError, AuthError, InvalidArgument
+from . import catalog
+from .config import AppConfig, SyncConfig, load_config
+from .fanout import Task, fetch_many
+from .planner import Plan, PlannedTask, make_plan
+from .store import DEFAULT_RETENTION_HOURS, RUNS_TABLE, DeltaStore, RunRecord
+from .tokens import TokenStore
+
+__all__ = ["run", "plan", "today_cn", "SUMMARY_SCHEMA"]
+
+log = logging.getLogger("appstats.sync")
+
+#: Commit a table's buffered slices once this many tasks (or rows) wait.
+BATCH_TASKS = 256
+BATCH_ROWS = 500_000
+
+SUMMARY_SCHEMA: dict[str, Any] = {
+    "app": pl.String, "provider": pl.String, "report": pl.String, "table": pl.String,
+    "slice": pl.String, "start": pl.Date, "end": pl.Date, "rows": pl.Int64,
+    "requests": pl.Int64, "retries": pl.Int64, "status": pl.String, "error": pl.String,
+}
+
+
+def today_cn() -> _dt.date:
+    """Today in China (UTC+8), where the providers' days begin."""
+    return (_dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(hours=8)).date()
+
+
+def _day(v: DateLike | None, what: str) -> _dt.date | None:
+    if v is None:
+        return None
+    if isinstance(v, _dt.datetime):
+        return v.date()
+    if isinstance(v, _dt.date):
+        return v
+    try:
+        return _dt.date.fromisoformat(str(v))
+    except ValueError:
+        raise InvalidArgument(f"{what} must be a YYYY-MM-DD date, got {v!r}") from None
+
+
+def _select(cfg: SyncConfig, apps: Iterable[str] | None,
+            reports: Iterable[str] | None) -> list[AppConfig]:
+    chosen = list(cfg.apps)
+    if apps is not None:
+        names = [a.strip() for a in apps if a.strip()]
+        known = {a.name for a in cfg.apps}
+        bad = [n for n in names if n not in known]
+        if bad:
+            raise InvalidArgument(f"unknown app{'s' if len(bad) > 1 else ''} "
+                                  f"{', '.join(map(repr, bad))}; the config has: "
+                                  f"{', '.join(sorted(known)) or 'none'}")
+        chosen = [a for a in chosen if a.name in set(names)]
+    if reports is not None:
+        names = [r.strip() for r in reports if r.strip()]
+        bad = [n for n in names if not catalog.valid_name(n)]
+        if bad:
+            raise InvalidArgument(f"unknown report{'s' if len(bad) > 1 else ''} "
+                                  f"{', '.join(map(repr, bad))}; valid: "
+                                  f"{', '.join(sorted(catalog.REPORTS))} (or provider.*)")
+        out = []
+        for a in chosen:
+            keep = {r.key for r in catalog.select(a.provider, names)}
+            out.append(AppConfig(a.name, a.provider, a.app_id, a.start, a.lag_days,
+                                 tuple(r for r in a.reports if r.key in keep),
+                                 a.credentials, a.http, a.line))
+        chosen = out
+    return chosen
+
+
+def _prepare(config: SyncConfig | str | os.PathLike[str], until: DateLike | None,
+             today: DateLike | None, allow_literal_secrets: bool
+             ) -> tuple[SyncConfig, _dt.date, _dt.date]:
+    cfg = config if isinstance(config, SyncConfig) else load_config(
+        config, allow_literal_secrets=allow_literal_secrets)
+    t = _day(today, "today") or today_cn()
+    u = _day(until, "until") or t - _dt.timedelta(days=1)
+    if u >= t:
+        raise InvalidArgument(f"until {u} must be before today ({t}, China time): the "
+                              "providers have no complete data for today")
+    return cfg, t, u
+
+
+def plan(config: SyncConfig | str | os.PathLike[str], *, until: DateLike | None = None,
+         apps: Iterable[str] | None = None, reports: Iterable[str] | None = None,
+         full_refresh: bool = False, today: DateLike | None = None,
+         allow_literal_secrets: bool = False) -> Plan:
+    """The plan of a sync (nothing is fetched): see :func:`run`."""
+    cfg, t, u = _prepare(config, until, today, allow_literal_secrets)
+    chosen = _select(cfg, apps, reports)
+    store = DeltaStore(cfg.uri, cfg.storage_options)
+    tables = {r.table for a in chosen for r in a.reports}
+    return make_plan(chosen, store.state(tables), t, u, full_refresh=full_refresh)
+
+
+@dataclass
+class _Buffer:
+    tasks: list[PlannedTask] = field(default_factory=list)
+    frames: list[pl.DataFrame] = field(default_factory=list)
+    records: list[RunRecord] = field(default_factory=list)
+    rows: int = 0
+
+
+class _Writer:
+    """Buffers fetched slices per table and commits them in batches; a
+    batch's ``_runs`` rows are written after its data."""
+
+    def __init__(self, store: DeltaStore) -> None:
+        self.store = store
+        self.buffers: dict[str, _Buffer] = {}
+        self.done: list[RunRecord] = []
+        self.unlogged: list[RunRecord] = []
+
+    def add(self, task: PlannedTask, frame: pl.DataFrame, rec: RunRecord) -> None:
+        b = self.buffers.setdefault(task.report.table, _Buffer())
+        b.tasks.append(task)
+        b.frames.append(frame)
+        b.records.append(rec)
+        b.rows += frame.height
+        if len(b.tasks) >= BATCH_TASKS or b.rows >= BATCH_ROWS:
+            self.flush(task.report.table)
+
+    def note(self, rec: RunRecord) -> None:
+        """A failed or gap attempt: no data, only its ``_runs`` row."""
+        self.unlogged.append(rec)
+        self.done.append(rec)
+
+    def flush(self, table: str) -> None:
+        b = self.buffers.pop(table, None)
+        if b is None or not b.tasks:
+            return
+        try:
+            self.store.replace(b.tasks[0].report, b.tasks, b.frames)
+        except Exception as e:  # deltalake/object-store errors: the slices stay as they were
+            msg = f"writing {table} failed: {type(e).__name__}: {str(e)[:300]}"
+            log.error(msg)
+            for r in b.records:
+                r.status, r.rows, r.error_class, r.error = "failed", 0, "WriteError", msg
+        self.unlogged.extend(b.records)
+        self.done.extend(b.records)
+        self.log()
+
+    def log(self) -> None:
+        recs, self.unlogged = self.unlogged, []
+        self.store.log_runs(recs)
+
+    def close(self) -> None:
+        for table in list(self.buffers):
+            self.flush(table)
+        self.log()
+
+
+def _spec(app: AppConfig, tokens: TokenStore | None) -> dict[str, Any]:
+    c = dict(app.credentials)
+    spec: dict[str, Any] = {"provider": app.provider}
+    if app.http:
+        spec["http"] = dict(app.http)
+    if app.provider == "baidu":
+        if "tp_client_id" in c:
+            assert tokens is not None
+            value, kind = tokens.grant(app.name, refresh_token=c.get("refresh_token"),
+                                       auth_code=c.get("auth_code"))
+            spec.update(tp_client_id=c["tp_client_id"], tp_ticket=c["tp_ticket"])
+            spec[kind] = value
+            cached = tokens.access_token(app.name)
+            if cached:
+                spec["cached_token"] = cached
+            tokens.mark_seed(app.name, value)
+            spec["on_token"] = tokens.hook(app.name)
+        else:
+            for k in ("access_token", "client_id", "client_secret"):
+                if k in c:
+                    spec[k] = c[k]
+        for k in ("base_url", "page_size"):
+            if c.get(k) is not None:
+                spec[k] = c[k]
+    elif app.provider == "mta":
+        spec.update({k: c[k] for k in ("app_id", "secret_key", "base_url") if k in c})
+    else:
+        spec.update({k: c[k] for k in ("sdkappid", "secret_key", "identifier", "region",
+                                       "resolve_to") if k in c})
+    return spec
+
+
+def _secrets(app: AppConfig) -> list[str]:
+    return [str(v) for k, v in app.credentials.items()
+            if isinstance(v, str) and len(v) >= 4 and k not in ("app_id", "region", "base_url",
+                                                                   "identifier", "resolve_to")]
+
+
+def _explain(app: AppConfig, err: AppStatsError, tokens: TokenStore | None) -> str:
+    """The error's message, scrubbed of the app's secrets, with advice for
+    a Baidu program whose refresh token was refused."""
+    msg = str(err)
+    for s in _secrets(app):
+        msg = msg.replace(s, "***")
+    if tokens is not None and isinstance(err, AuthError) and "tp_client_id" in app.credentials:
+        pending = tokens.pending(app.name)
+        if pending:
+            msg += (f" — a refresh of this program's token began at {pending} and its result "
+                    "was never stored (the process stopped in between). Baidu spends a "
+                    "refresh token on use: re-authorise the program and set its auth_code "
+                    "in the config")
+        elif "invalid_grant" in msg:
+            msg += (" — the refresh token was refused (already used or revoked): re-authorise "
+                    "the program and set its auth_code in the config")
+    return msg
+
+
+def run(
+    config: SyncConfig | str | os.PathLike[str],
+    *,
+    until: DateLike | None = None,
+    apps: Iterable[str] | None = None,
+    reports: Iterable[str] | None = None,
+    full_refresh: bool = False,
+    dry_run: bool = False,
+    optimize: bool = False,
+    progress: bool | Callable[[int, int, int], Any] | None = None,
+    today: DateLike | None = None,
+    allow_literal_secrets: bool = False,
+    retention_hours: int = DEFAULT_RETENTION_HOURS,
+) -> pl.DataFrame:
+    """Sync every report of every app of ``config`` into Delta tables.
+
+    For each app and report the run fetches what is new since the last
+    synced day, plus the last ``lag_days`` (retention: its maturity
+    horizon), up to ``until``; each fetched slice replaces exactly what the
+    table held for it, so any number of reruns gives the same tables. One
+    app's failure does not stop the others: it is named in the summary.
+
+    Args:
+        config: a :class:`SyncConfig` or the path of a TOML config.
+        until: last day to sync (default: yesterday in China, UTC+8 — the
+            providers have no complete data for today).
+        apps: only these apps (config names).
+        reports: only these reports (``name``, ``provider.name`` or
+            ``provider.*``).
+        full_refresh: ignore the synced state: fetch everything from each
+            app's ``start`` again.
+        dry_run: plan only: return the plan (status ``planned`` / ``gap``),
+            send nothing, write nothing.
+        optimize: compact every table and vacuum files removed more than
+            ``retention_hours`` ago (the sync also does this on its own for
+            tables with many small files).
+        progress: ``None`` (a bar if tqdm is installed), ``False`` or a
+            callable ``(done, total, failed_apps)``.
+        today: the day the run is for (default: today in China); for
+            replays and sandboxes with a fixed date.
+        allow_literal_secrets: accept secrets written in the config itself.
+        retention_hours: how long removed files are kept (time travel).
+
+    Returns:
+        One row per (app, report, slice, window): ``rows``, ``requests``,
+        ``retries``, ``status`` (``ok``, ``failed``, ``gap``) and the
+        ``error`` (class and redacted message).
+
+    Examples:
+        >>> import appstats as aps, tempfile
+        >>> with aps.Sandbox(apps=2, today="2024-04-01") as sb:
+        ...     cfg = aps.sync.sandbox_config(sb, tempfile.mkdtemp(), start="2024-03-25",
+        ...                                   reports=["mta.user_basic", "tim.app_info"])
+        ...     first = aps.sync(cfg, today=sb.today, progress=False)
+        ...     again = aps.sync(cfg, today=sb.today, progress=False)
+        >>> first["status"].to_list(), first["rows"].sum()
+        (['ok', 'ok', 'ok', 'ok'], 28)
+        >>> again["start"].min()  # only the lag window (3 days) again
+        datetime.date(2024, 3, 29)
+    """
+    cfg, t, u = _prepare(config, until, today, allow_literal_secrets)
+    chosen = _select(cfg, apps, reports)
+    store = DeltaStore(cfg.uri, cfg.storage_options)
+    tables = {r.table for a in chosen for r in a.reports}
+    the_plan = make_plan(chosen, store.state(tables), t, u, full_refresh=full_refresh)
+    if dry_run:
+        return the_plan.frame()
+    writer = _Writer(store)
+    for g in the_plan.gaps:
+        writer.note(RunRecord(PlannedTask(g.app, g.report, g.slice, g.start, g.end), "gap",
+                              error_class="HistoryLimit", error=g.reason))
+    by_app: dict[str, AppConfig] = {}
+    for pt in the_plan.tasks:
+        by_app.setdefault(pt.app.name, pt.app)
+    programs = [a for a in by_app.values() if "tp_client_id" in a.credentials]
+    tokens = TokenStore(cfg.token_store or pathlib.Path("appstats.tokens.json")) \
+        if programs else None
+    try:
+        if tokens is not None:
+            tokens.open()
+        specs = {name: _spec(app, tokens) for name, app in by_app.items()}
+        tasks = [Task(pt.app.name, pt.report.method, pt.start, pt.end,
+                      pt.report.task_options(pt.slice), pt.report.per_day)
+                 for pt in the_plan.tasks]
+        if tasks:
+            with fetch_many(specs, tasks, concurrency=cfg.concurrency,
+                            active_apps=cfg.active_apps, progress=progress) as fetched:
+                for o in fetched:
+                    pt = the_plan.tasks[o.position]
+                    rec = RunRecord(pt, "ok", requests=o.requests, retries=o.retries,
+                                    started_at=o.started, finished_at=o.finished)
+                    if o.error is not None:
+                        rec.status = "failed"
+                        rec.error_class = type(o.error).__name__
+                        rec.error = _explain(pt.app, o.error, tokens)
+                        writer.note(rec)
+                        continue
+                    rows = DeltaStore.rows(pt, o.frame, o.finished)
+                    rec.rows = rows.height
+                    writer.add(pt, rows, rec)
+        writer.close()
+    finally:
+        if tokens is not None:
+            tokens.close()
+    store.optimize([*sorted(store.touched - {RUNS_TABLE}), RUNS_TABLE], force=optimize,
+                   retention_hours=retention_hours)
+    return summary(writer.done)
+
+
+def summary(records: Iterable[RunRecord]) -> pl.DataFrame:
+    """The summary frame of a run's attempts."""
+    rows = [{"app": r.task.app.name, "provider": r.task.app.provider, "report": r.task.report.key,
+             "table": r.task.report.table, "slice": r.task.slice or "", "start": r.task.start,
+             "end": r.task.end, "rows": r.rows, "requests": r.requests, "retries": r.retries,
+             "status": r.status,
+             "error": f"{r.error_class}: {r.error}" if r.error_class else None}
+            for r in records]
+    return pl.DataFrame(rows, schema=SUMMARY_SCHEMA, orient="row").sort(
+        "app", "report", "slice", "start")
+
+
+def optimize(config: SyncConfig | str | os.PathLike[str], *,
+             retention_hours: int = DEFAULT_RETENTION_HOURS,
+             allow_literal_secrets: bool = False) -> dict[str, dict[str, int]]:
+    """Compact every table of the target and vacuum old files (no fetch)."""
+    cfg = config if isinstance(config, SyncConfig) else load_config(
+        config, allow_literal_secrets=allow_literal_secrets)
+    store = DeltaStore(cfg.uri, cfg.storage_options)
+    return store.optimize(store.tables(), force=True, retention_hours=retention_hours)

@@ -1,0 +1,242 @@
+"""Delta Lake tables of the sync: exact slice replacement, the ``_runs``
+table, compaction and vacuum (with delta-rs, ``pip install 'appstats[sync]'``).
+
+Every fetched slice — an app's rows of one report (and slice) over one
+window — replaces exactly what the table held for it, atomically, with a
+predicate overwrite (``app IN (...) AND <day> >= start AND <day> <= end``).
+Slices of many apps go into one commit per table: a commit costs tens of
+milliseconds and leaves files behind, so one per app would dominate a sync
+of thousands of apps. Tables are partitioned by ``month`` (``YYYY-MM`` of
+the row's day): a daily run rewrites only the current month's files, and
+files stay large (all apps of a month together) instead of one small file
+per app and day.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from ..errors import MissingDependency
+from .catalog import Report
+from .planner import PlannedTask
+
+__all__ = ["DeltaStore", "RunRecord", "RUNS_TABLE", "RUNS_SCHEMA"]
+
+log = logging.getLogger("appstats.sync")
+
+RUNS_TABLE = "_runs"
+PARTITION = "month"
+#: Keep removed files this long (time travel reaches back as far).
+DEFAULT_RETENTION_HOURS = 7 * 24
+#: Compact a table once it has more than this many files per partition.
+FILES_PER_PARTITION = 8
+
+RUNS_SCHEMA: dict[str, Any] = {
+    "run_id": pl.String,
+    "app": pl.String,
+    "provider": pl.String,
+    "app_id": pl.String,
+    "report": pl.String,
+    "table": pl.String,
+    "slice": pl.String,
+    "window_start": pl.Date,
+    "window_end": pl.Date,
+    "status": pl.String,
+    "rows": pl.Int64,
+    "requests": pl.Int64,
+    "retries": pl.Int64,
+    "started_at": pl.Datetime("us", "UTC"),
+    "finished_at": pl.Datetime("us", "UTC"),
+    "error_class": pl.String,
+    "error": pl.String,
+}
+
+
+def _deltalake() -> Any:
+    try:
+        import deltalake
+    except ImportError as e:
+        raise MissingDependency("appstats sync writes Delta tables with deltalake; install it "
+                                "with: pip install 'appstats[sync]'") from e
+    return deltalake
+
+
+@dataclass
+class RunRecord:
+    """One row of ``_runs``: an attempt at one (app, report, slice, window)."""
+
+    task: PlannedTask
+    status: str  # ok | failed | gap
+    rows: int = 0
+    requests: int = 0
+    retries: int = 0
+    started_at: _dt.datetime | None = None
+    finished_at: _dt.datetime | None = None
+    error_class: str | None = None
+    error: str | None = None
+
+    def row(self, run_id: str) -> dict[str, Any]:
+        t = self.task
+        now = _dt.datetime.now(_dt.timezone.utc)
+        return {"run_id": run_id, "app": t.app.name, "provider": t.app.provider,
+                "app_id": t.app.app_id, "report": t.report.key, "table": t.report.table,
+                "slice": t.slice or "", "window_start": t.start, "window_end": t.end,
+                "status": self.status, "rows": self.rows, "requests": self.requests,
+                "retries": self.retries, "started_at": self.started_at or now,
+                "finished_at": self.finished_at or now, "error_class": self.error_class,
+                "error": self.error}
+
+
+def _quote(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+class DeltaStore:
+    """The tables of one target (a folder or an object-store URI)."""
+
+    def __init__(self, uri: str, storage_options: dict[str, str] | None = None) -> None:
+        self.dl = _deltalake()
+        self.uri = uri.rstrip("/")
+        self.options = dict(storage_options or {}) or None
+        self.run_id = uuid.uuid4().hex
+        self.touched: set[str] = set()
+
+    def table_uri(self, table: str) -> str:
+        return f"{self.uri}/{table}"
+
+    def exists(self, table: str) -> bool:
+        return bool(self.dl.DeltaTable.is_deltatable(self.table_uri(table), self.options))
+
+    def scan(self, table: str) -> pl.LazyFrame:
+        """A table as a Polars lazy frame (its current version)."""
+        return pl.scan_delta(self.table_uri(table), storage_options=self.options)
+
+    # -- state ---------------------------------------------------------------
+
+    def state(self, tables: Iterable[str]) -> dict[tuple[str, str, str], list[tuple[_dt.date,
+                                                                                 _dt.date]]]:
+        """Synced windows per (app, table, slice), from ``_runs`` (only for
+        tables that exist: a table deleted by hand is synced again)."""
+        if not self.exists(RUNS_TABLE):
+            return {}
+        live = [t for t in set(tables) if self.exists(t)]
+        if not live:
+            return {}
+        df = (self.scan(RUNS_TABLE)
+              .filter(pl.col("status").is_in(["ok", "gap"]) & pl.col("table").is_in(live))
+              .select("app", "table", "slice", "window_start", "window_end")
+              .unique()
+              .collect())
+        out: dict[tuple[str, str, str], list[tuple[_dt.date, _dt.date]]] = {}
+        for app, table, sl, s, e in df.iter_rows():
+            out.setdefault((app, table, sl), []).append((s, e))
+        return out
+
+    # -- writing ---------------------------------------------------------------
+
+    @staticmethod
+    def rows(task: PlannedTask, frame: pl.DataFrame, fetched_at: _dt.datetime) -> pl.DataFrame:
+        """The frame as table rows: ``app``, ``app_id`` first, then the
+        report's columns, ``fetched_at`` and the ``month`` partition."""
+        day = task.report.day_column
+        # Tencent IM's frame has its own app_id (the SDKAppID): kept as is
+        ids = [] if "app_id" in frame.columns else [
+            pl.lit(task.app.app_id, pl.String).alias("app_id")]
+        return frame.select(
+            pl.lit(task.app.name, pl.String).alias("app"),
+            *ids,
+            pl.all(),
+            pl.lit(fetched_at, pl.Datetime("us", "UTC")).alias("fetched_at"),
+            pl.col(day).dt.strftime("%Y-%m").alias(PARTITION),
+        )
+
+    def predicate(self, report: Report, tasks: Sequence[PlannedTask]) -> str:
+        """What ``tasks`` cover in ``report``'s table, as a SQL predicate."""
+        groups: dict[tuple[str | None, _dt.date, _dt.date], list[str]] = {}
+        for t in tasks:
+            groups.setdefault((t.slice, t.start, t.end), []).append(t.app.name)
+        day = report.day_column
+        parts = []
+        for (sl, s, e), apps in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][2],
+                                                                       kv[0][0] or "")):
+            cond = [f"app IN ({', '.join(_quote(a) for a in sorted(set(apps)))})"]
+            if sl is not None and report.slices:
+                cond.append(f"{report.slices[2]} = {_quote(sl)}")
+            cond.append(f"{day} >= '{s.isoformat()}' AND {day} <= '{e.isoformat()}'")
+            parts.append("(" + " AND ".join(cond) + ")")
+        return " OR ".join(parts)
+
+    def replace(self, report: Report, tasks: Sequence[PlannedTask],
+                frames: Sequence[pl.DataFrame]) -> None:
+        """Replace the slices of ``tasks`` with ``frames`` in one commit."""
+        table = report.table
+        data = pl.concat(list(frames), how="vertical") if frames else None
+        if data is None:
+            return
+        uri = self.table_uri(table)
+        arrow = data.to_arrow()
+        if not self.exists(table):
+            self.dl.write_deltalake(uri, arrow, mode="append", partition_by=[PARTITION],
+                                    storage_options=self.options)
+        else:
+            self.dl.write_deltalake(uri, arrow, mode="overwrite",
+                                    predicate=self.predicate(report, tasks),
+                                    partition_by=[PARTITION], storage_options=self.options)
+        self.touched.add(table)
+
+    def log_runs(self, records: Sequence[RunRecord]) -> None:
+        """Append attempts to ``_runs`` (after their data is committed)."""
+        if not records:
+            return
+        df = pl.DataFrame([r.row(self.run_id) for r in records], schema=RUNS_SCHEMA,
+                          orient="row")
+        self.dl.write_deltalake(self.table_uri(RUNS_TABLE), df.to_arrow(), mode="append",
+                                storage_options=self.options)
+        self.touched.add(RUNS_TABLE)
+
+    # -- upkeep ----------------------------------------------------------------
+
+    def tables(self) -> list[str]:
+        """Names of the Delta tables under the target (local folders only
+        are listed; for object stores, the tables this run touched)."""
+        if "://" in self.uri and not self.uri.startswith("file://"):
+            return sorted(self.touched)
+        import pathlib
+
+        root = pathlib.Path(self.uri.removeprefix("file://"))
+        if not root.is_dir():
+            return []
+        return sorted(p.name for p in root.iterdir() if (p / "_delta_log").is_dir())
+
+    def optimize(self, tables: Iterable[str], *, force: bool = False,
+                 retention_hours: int = DEFAULT_RETENTION_HOURS) -> dict[str, dict[str, int]]:
+        """Compact small files and vacuum removed ones older than
+        ``retention_hours``; without ``force``, only tables with more than
+        :data:`FILES_PER_PARTITION` files per partition. Returns per table
+        the files compacted and deleted."""
+        out: dict[str, dict[str, int]] = {}
+        for table in tables:
+            if not self.exists(table):
+                continue
+            dt = self.dl.DeltaTable(self.table_uri(table), storage_options=self.options)
+            files = dt.file_uris()
+            parts = {f.rsplit("/", 2)[-2] for f in files} or {""}
+            if not force and len(files) <= FILES_PER_PARTITION * len(parts):
+                continue
+            m = dt.optimize.compact()
+            dt = self.dl.DeltaTable(self.table_uri(table), storage_options=self.options)
+            removed = dt.vacuum(retention_hours=retention_hours, dry_run=False,
+                                enforce_retention_duration=retention_hours >= 168)
+            dt.cleanup_metadata()
+            out[table] = {"files_compacted": int(m.get("numFilesRemoved", 0)),
+                          "files_added": int(m.get("numFilesAdded", 0)),
+                          "files_vacuumed": len(removed)}
+            log.info("optimized %s: %s", table, out[table])
+        return out

@@ -1,0 +1,441 @@
+//! Many apps of every provider through the fan-out engine
+//! ([`crate::fanout`]): what an app is ([`AppSpec`]), what a task is
+//! ([`Task`]), and the [`Runner`] that connects apps and runs tasks with the
+//! providers' clients.
+//!
+//! Each app gets its own client, so its own token cache, signer, rate limit
+//! and connection pool; programs authorised to the same Baidu third-party
+//! platform share the platform's token (fetched once per run, not once per
+//! program). A task is a report over a window of days; reports whose
+//! numbers are distributions over the requested range (regions, terminals,
+//! pages, ...) can be fetched one day per request (`per_day`), each day's
+//! rows tagged with a leading `date` column, so every day stands on its own.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use polars::prelude::{Column, DataFrame, DataType, IntoColumn, NamedFrom, Series};
+
+use crate::error::{Error, Result};
+use crate::fanout::{BoxFuture, Runner};
+use crate::http::{bounded, Http, HttpConfig, Progress};
+use crate::providers::baidu::auth::TokenHook;
+use crate::providers::{baidu, mta, tim};
+
+/// How a Baidu app authenticates.
+#[derive(Clone)]
+pub enum BaiduAuth {
+    /// Its own credentials (a token, or client id + secret).
+    Own(baidu::Credentials),
+    /// A program authorised to a third-party platform: the platform's
+    /// client id + ticket, and the program's code or refresh token.
+    Authorized {
+        tp_client_id: String,
+        tp_ticket: String,
+        auth_code: Option<String>,
+        refresh_token: Option<String>,
+    },
+}
+
+/// One app: its provider, credentials and HTTP settings.
+pub enum AppSpec {
+    Baidu {
+        auth: BaiduAuth,
+        base_url: Option<String>,
+        page_size: u32,
+        http: HttpConfig,
+        /// An access token from an earlier run and how long it stays valid.
+        cached_token: Option<(String, Duration)>,
+        /// Told about each token exchange (persist the new refresh token).
+        hook: Option<TokenHook>,
+    },
+    Mta {
+        app_id: String,
+        secret_key: String,
+        base_url: Option<String>,
+        http: HttpConfig,
+    },
+    Tim {
+        sdkappid: u64,
+        secret_key: String,
+        identifier: Option<String>,
+        /// Region name/code or base URL.
+        region: String,
+        http: HttpConfig,
+        /// Send the region's domain to this address (tests, sandboxes).
+        resolve_to: Option<SocketAddr>,
+    },
+}
+
+impl AppSpec {
+    pub fn provider(&self) -> &'static str {
+        match self {
+            AppSpec::Baidu { .. } => "baidu",
+            AppSpec::Mta { .. } => "mta",
+            AppSpec::Tim { .. } => "tim",
+        }
+    }
+}
+
+/// What a task fetches, validated for its provider.
+#[derive(Debug, Clone)]
+enum Job {
+    Baidu(baidu::Request),
+    Mta(mta::Request),
+    Tim(Option<Vec<String>>),
+}
+
+/// One report of one app over `start..=end`.
+#[derive(Debug, Clone)]
+pub struct Task {
+    job: Job,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    /// One request per day, rows tagged with a `date` column.
+    pub per_day: bool,
+}
+
+/// Days a per-day task may span (one request or more per day).
+pub const MAX_PER_DAY_SPAN: i64 = 366;
+
+impl Task {
+    /// Validate a task for an app of `provider` (nothing is sent).
+    pub fn new(
+        provider: &str,
+        report: &str,
+        start: &str,
+        end: &str,
+        options: &HashMap<String, String>,
+        per_day: bool,
+    ) -> Result<Self> {
+        let parse = |what: &str, s: &str| {
+            NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                .map_err(|_| Error::invalid(format!("{what} must be a YYYY-MM-DD date, got {s:?}")))
+        };
+        let (s, e) = (parse("start", start)?, parse("end", end)?);
+        if e < s {
+            return Err(Error::invalid(format!("end {e} is before start {s}")));
+        }
+        if per_day && (e - s).num_days() >= MAX_PER_DAY_SPAN {
+            return Err(Error::invalid(format!(
+                "a per-day task spans at most {MAX_PER_DAY_SPAN} days, got {s} – {e}"
+            )));
+        }
+        // Per-day tasks are checked with their first day (what each
+        // request asks for).
+        let last = if per_day { start } else { end };
+        let job = match provider {
+            "baidu" => Job::Baidu(baidu::Request::new(report, start, last, options)?),
+            "mta" => Job::Mta(mta::Request::new(report, start, last, options)?),
+            "tim" => {
+                if report != "app_info" {
+                    return Err(Error::invalid(format!(
+                        "unknown tim report {report:?}; valid: app_info"
+                    )));
+                }
+                let mut fields = None;
+                for (k, v) in options {
+                    match k.as_str() {
+                        "fields" => {
+                            fields = Some(v.split(',').map(|f| f.trim().to_string()).collect())
+                        }
+                        other => {
+                            return Err(Error::invalid(format!(
+                                "unknown tim app_info option {other:?}; valid: fields"
+                            )))
+                        }
+                    }
+                }
+                if per_day {
+                    return Err(Error::invalid(
+                        "tim app_info is one row per day already; per_day does not apply",
+                    ));
+                }
+                Job::Tim(fields)
+            }
+            other => {
+                return Err(Error::invalid(format!(
+                    "unknown provider {other:?}; valid: baidu, mta, tim"
+                )))
+            }
+        };
+        Ok(Task {
+            job,
+            start: s,
+            end: e,
+            per_day,
+        })
+    }
+}
+
+/// A connected app.
+pub enum AnyClient {
+    Baidu(Box<baidu::Client>),
+    Mta(mta::Client),
+    Tim(tim::Client),
+}
+
+/// A third-party platform's own token, shared by its programs.
+struct Platform {
+    http: Http,
+    auth: baidu::Auth,
+}
+
+/// Connects [`AppSpec`]s and runs [`Task`]s.
+#[derive(Default)]
+pub struct Many {
+    platforms: Mutex<HashMap<(String, String, String), Arc<Platform>>>,
+}
+
+impl Many {
+    fn platform(&self, client_id: &str, ticket: &str, base: &str) -> Result<Arc<Platform>> {
+        let key = (client_id.to_string(), ticket.to_string(), base.to_string());
+        let mut all = self.platforms.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = all.get(&key) {
+            return Ok(p.clone());
+        }
+        let creds = baidu::Credentials::TpTicket {
+            client_id: client_id.to_string(),
+            ticket: ticket.to_string(),
+        };
+        let p = Arc::new(Platform {
+            http: Http::new(baidu::parse::PROVIDER, HttpConfig::new(10, 1))?,
+            auth: baidu::Auth::new(creds, base)?,
+        });
+        all.insert(key, p.clone());
+        Ok(p)
+    }
+
+    async fn connect_baidu(
+        &self,
+        auth: &BaiduAuth,
+        base_url: Option<&str>,
+        page_size: u32,
+        http: &HttpConfig,
+        cached: Option<&(String, Duration)>,
+        hook: Option<&TokenHook>,
+    ) -> Result<baidu::Client> {
+        let creds = match auth {
+            BaiduAuth::Own(c) => c.clone(),
+            BaiduAuth::Authorized {
+                tp_client_id,
+                tp_ticket,
+                auth_code,
+                refresh_token,
+            } => {
+                let tp = if cached.is_some() {
+                    // The program's token is still valid: the platform's
+                    // token is fetched only if it must be renewed mid-run.
+                    baidu::Credentials::TpTicket {
+                        client_id: tp_client_id.clone(),
+                        ticket: tp_ticket.clone(),
+                    }
+                } else {
+                    let base = base_url.unwrap_or(baidu::DEFAULT_BASE_URL);
+                    let p = self.platform(tp_client_id, tp_ticket, base.trim_end_matches('/'))?;
+                    baidu::Credentials::Token(p.auth.token(&p.http).await?)
+                };
+                baidu::Credentials::Authorizer {
+                    tp: Box::new(tp),
+                    code: auth_code.clone(),
+                    refresh_token: refresh_token.clone(),
+                }
+            }
+        };
+        let mut client = baidu::Client::new(creds, base_url, http.clone(), page_size)?;
+        if let Some(h) = hook {
+            client.auth.set_hook(h.clone());
+        }
+        if let Some((token, valid)) = cached {
+            client.auth.seed_token(token.clone(), *valid);
+        }
+        Ok(client)
+    }
+}
+
+/// A `date` column of `n` rows, all `d`.
+fn date_column(d: NaiveDate, n: usize) -> Result<Column> {
+    let days = (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32;
+    Series::new("date".into(), vec![days; n])
+        .cast(&DataType::Date)
+        .map(|s| s.into_column())
+        .map_err(|e| Error::Internal(format!("date column: {e}")))
+}
+
+/// Frames of consecutive days, each with a leading `date` column, stacked.
+fn stack_days(days: Vec<(NaiveDate, DataFrame)>) -> Result<DataFrame> {
+    let mut out: Option<DataFrame> = None;
+    for (d, mut df) in days {
+        let col = date_column(d, df.height())?;
+        if df.get_column_index("date").is_some() {
+            return Err(Error::Internal(
+                "a per-day report already has a date column".into(),
+            ));
+        }
+        df.insert_column(0, col)
+            .map_err(|e| Error::Internal(format!("date column: {e}")))?;
+        match &mut out {
+            None => out = Some(df),
+            Some(acc) => {
+                acc.vstack_mut(&df)
+                    .map_err(|e| Error::Internal(format!("stacking days: {e}")))?;
+            }
+        }
+    }
+    out.ok_or_else(|| Error::Internal("a per-day task without days".into()))
+}
+
+fn days(start: NaiveDate, end: NaiveDate) -> Vec<NaiveDate> {
+    start.iter_days().take_while(|d| *d <= end).collect()
+}
+
+/// Keep the rows of `df` whose `date` is within `start..=end`; the days of
+/// the window the service no longer serves are an error naming them.
+fn tim_window(df: DataFrame, start: NaiveDate, end: NaiveDate) -> Result<DataFrame> {
+    let served: Vec<Option<NaiveDate>> = df
+        .column("date")
+        .and_then(|c| c.date().map(|d| d.as_date_iter().collect()))
+        .map_err(|e| Error::Internal(format!("tim frame without dates: {e}")))?;
+    let first = served.iter().flatten().min().copied();
+    if first.is_none_or(|f| start < f) {
+        let until = first.map_or(end, |f| f.pred_opt().unwrap_or(f)).min(end);
+        return Err(Error::incomplete(
+            tim::PROVIDER,
+            "getappinfo",
+            format!(
+                "Tencent IM serves only the last 30 days: {start} – {until} can no longer be fetched"
+            ),
+        ));
+    }
+    let mask: polars::prelude::BooleanChunked = served
+        .iter()
+        .map(|d| d.is_some_and(|d| d >= start && d <= end))
+        .collect();
+    df.filter(&mask)
+        .map_err(|e| Error::Internal(format!("tim window: {e}")))
+}
+
+impl Runner for Many {
+    type App = AppSpec;
+    type Client = AnyClient;
+    type Task = Task;
+    type Output = DataFrame;
+
+    fn connect<'a>(&'a self, app: &'a AppSpec) -> BoxFuture<'a, Result<AnyClient>> {
+        Box::pin(async move {
+            Ok(match app {
+                AppSpec::Baidu {
+                    auth,
+                    base_url,
+                    page_size,
+                    http,
+                    cached_token,
+                    hook,
+                } => AnyClient::Baidu(Box::new(
+                    self.connect_baidu(
+                        auth,
+                        base_url.as_deref(),
+                        *page_size,
+                        http,
+                        cached_token.as_ref(),
+                        hook.as_ref(),
+                    )
+                    .await?,
+                )),
+                AppSpec::Mta {
+                    app_id,
+                    secret_key,
+                    base_url,
+                    http,
+                } => AnyClient::Mta(mta::Client::new(
+                    app_id,
+                    secret_key,
+                    base_url.as_deref(),
+                    http.clone(),
+                )?),
+                AppSpec::Tim {
+                    sdkappid,
+                    secret_key,
+                    identifier,
+                    region,
+                    http,
+                    resolve_to,
+                } => AnyClient::Tim(tim::Client::with_options(
+                    *sdkappid,
+                    secret_key,
+                    identifier.as_deref(),
+                    region,
+                    http.clone(),
+                    &tim::ClientOptions {
+                        resolve_to: *resolve_to,
+                        ..Default::default()
+                    },
+                )?),
+            })
+        })
+    }
+
+    fn run<'a>(
+        &'a self,
+        client: &'a AnyClient,
+        task: &'a Task,
+    ) -> BoxFuture<'a, Result<DataFrame>> {
+        Box::pin(async move {
+            let p = Progress::default();
+            match (client, &task.job) {
+                (AnyClient::Baidu(c), Job::Baidu(req)) => {
+                    if !task.per_day {
+                        let req = baidu::Request {
+                            start: task.start,
+                            end: task.end,
+                            ..req.clone()
+                        };
+                        return Ok(c.fetch(&req, &p).await?.data);
+                    }
+                    let futs = days(task.start, task.end).into_iter().map(|d| {
+                        let req = baidu::Request {
+                            start: d,
+                            end: d,
+                            ..req.clone()
+                        };
+                        let p = &p;
+                        async move { c.fetch(&req, p).await.map(|r| (d, r.data)) }
+                    });
+                    let results = bounded(futs.collect(), c.http.config().concurrency).await;
+                    stack_days(results.into_iter().collect::<Result<Vec<_>>>()?)
+                }
+                (AnyClient::Mta(c), Job::Mta(req)) => {
+                    if !task.per_day {
+                        let req = mta::Request {
+                            start: task.start,
+                            end: task.end,
+                            ..req.clone()
+                        };
+                        return Ok(c.fetch(&req, &p).await?.data);
+                    }
+                    let futs = days(task.start, task.end).into_iter().map(|d| {
+                        let req = mta::Request {
+                            start: d,
+                            end: d,
+                            ..req.clone()
+                        };
+                        let p = &p;
+                        async move { c.fetch(&req, p).await.map(|r| (d, r.data)) }
+                    });
+                    let results = bounded(futs.collect(), c.http.config().concurrency).await;
+                    stack_days(results.into_iter().collect::<Result<Vec<_>>>()?)
+                }
+                (AnyClient::Tim(c), Job::Tim(fields)) => {
+                    let df = c.app_info(fields.as_deref(), &p).await?;
+                    tim_window(df, task.start, task.end)
+                }
+                _ => Err(Error::invalid(
+                    "a task's provider does not match its app's provider",
+                )),
+            }
+        })
+    }
+}

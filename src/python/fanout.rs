@@ -1,0 +1,481 @@
+//! `fetch_many`: the fan-out engine for Python (wrapped by
+//! `appstats.fetch_many`).
+//!
+//! Apps arrive as dicts (provider, credentials, HTTP settings), tasks as
+//! tuples; everything is validated before the run starts. The run streams
+//! `(task, frame | error, requests, retries, started, finished)` back
+//! through `FanoutRun.__next__`, which waits with the GIL released and
+//! answers Ctrl-C (the run is then cancelled: no request after it).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use pyo3_polars::PyDataFrame;
+
+use super::{block_on, lifecycle, to_py};
+use crate::error::{Error, Result};
+use crate::fanout::{self, Limits, Run};
+use crate::http::HttpConfig;
+use crate::providers::baidu::auth::{TokenEvent, TokenHook};
+use crate::providers::baidu::{self, Credentials};
+use crate::providers::many::{AppSpec, BaiduAuth, Many, Task};
+use crate::providers::tim;
+
+/// Keys an app dict may have, per provider.
+const COMMON_KEYS: &[&str] = &["provider", "http"];
+const BAIDU_KEYS: &[&str] = &[
+    "access_token",
+    "client_id",
+    "client_secret",
+    "tp_client_id",
+    "tp_ticket",
+    "auth_code",
+    "refresh_token",
+    "base_url",
+    "page_size",
+    "cached_token",
+    "on_token",
+];
+const MTA_KEYS: &[&str] = &["app_id", "secret_key", "base_url"];
+const TIM_KEYS: &[&str] = &[
+    "sdkappid",
+    "secret_key",
+    "identifier",
+    "region",
+    "resolve_to",
+];
+const HTTP_KEYS: &[&str] = &[
+    "timeout",
+    "max_attempts",
+    "backoff",
+    "max_backoff",
+    "max_retry_wait",
+    "rate_limit",
+    "concurrency",
+];
+
+/// A typed field of an app dict (`None` when absent or `None`).
+fn field<'py, T: FromPyObjectOwned<'py>>(
+    d: &Bound<'py, PyDict>,
+    app: usize,
+    key: &str,
+) -> PyResult<Option<T>> {
+    match d.get_item(key)? {
+        None => Ok(None),
+        Some(v) if v.is_none() => Ok(None),
+        Some(v) => v.extract::<T>().map(Some).map_err(|_| {
+            to_py(Error::invalid(format!(
+                "app {app}: {key} has the wrong type ({})",
+                v.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            )))
+        }),
+    }
+}
+
+fn need<T>(v: Option<T>, app: usize, key: &str) -> PyResult<T> {
+    v.ok_or_else(|| to_py(Error::invalid(format!("app {app}: {key} is required"))))
+}
+
+fn seconds(app: usize, what: &str, v: f64, min: f64) -> Result<Duration> {
+    if v.is_finite() && (min..=MAX_SECONDS).contains(&v) {
+        Ok(Duration::from_secs_f64(v))
+    } else {
+        Err(Error::invalid(format!(
+            "app {app}: {what} must be between {min} and {MAX_SECONDS} seconds, got {v}"
+        )))
+    }
+}
+
+/// Longest wait any setting may ask for (a day).
+const MAX_SECONDS: f64 = 86_400.0;
+
+fn http_config(
+    d: Option<Bound<'_, PyDict>>,
+    app: usize,
+    mut cfg: HttpConfig,
+) -> PyResult<HttpConfig> {
+    let Some(d) = d else { return Ok(cfg) };
+    for k in d.keys() {
+        let k: String = k.extract()?;
+        if !HTTP_KEYS.contains(&k.as_str()) {
+            return Err(to_py(Error::invalid(format!(
+                "app {app}: unknown HTTP setting {k:?}; valid: {}",
+                HTTP_KEYS.join(", ")
+            ))));
+        }
+    }
+    let int = |key: &str, lo: i64, hi: i64| -> PyResult<Option<i64>> {
+        match field::<i64>(&d, app, key)? {
+            Some(v) if !(lo..=hi).contains(&v) => Err(to_py(Error::invalid(format!(
+                "app {app}: {key} must be between {lo} and {hi}, got {v}"
+            )))),
+            v => Ok(v),
+        }
+    };
+    if let Some(v) = int("rate_limit", 1, 100_000)? {
+        cfg.rate_per_sec = v as u32;
+    }
+    if let Some(v) = int("concurrency", 1, 1_000)? {
+        cfg.concurrency = v as usize;
+    }
+    if let Some(v) = int("max_attempts", 1, 100)? {
+        cfg.retry.max_attempts = v as u32;
+    }
+    let secs = |key: &str, min: f64| -> PyResult<Option<Duration>> {
+        field::<f64>(&d, app, key)?
+            .map(|v| seconds(app, key, v, min).map_err(to_py))
+            .transpose()
+    };
+    if let Some(v) = secs("timeout", 0.001)? {
+        cfg.timeout = v;
+    }
+    if let Some(v) = secs("backoff", 0.0)? {
+        cfg.retry.base_delay = v;
+    }
+    if let Some(v) = secs("max_backoff", 0.0)? {
+        cfg.retry.max_delay = v;
+    }
+    if let Some(v) = secs("max_retry_wait", 0.0)? {
+        cfg.retry.max_total_wait = v;
+    }
+    cfg.validate().map_err(to_py)?;
+    Ok(cfg)
+}
+
+/// Calls `on_token(event, access_token, expires_in, refresh_token)` with
+/// the GIL; a Python exception fails the token (it is not used).
+fn token_hook(cb: Py<PyAny>) -> TokenHook {
+    let cb = Arc::new(cb);
+    Arc::new(move |ev: TokenEvent<'_>| {
+        let outcome = lifecycle::attach(|py| {
+            let r = match ev {
+                TokenEvent::Exchanging => {
+                    cb.call1(py, ("exchanging", None::<&str>, None::<f64>, None::<&str>))
+                }
+                TokenEvent::Granted {
+                    access_token,
+                    expires_in,
+                    refresh_token,
+                } => cb.call1(
+                    py,
+                    (
+                        "granted",
+                        Some(access_token),
+                        expires_in.map(|d| d.as_secs_f64()),
+                        refresh_token,
+                    ),
+                ),
+            };
+            r.map(|_| ()).map_err(|e| {
+                // the store's message names the file, never a token
+                let what = e.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+                crate::error::redact(&what)
+            })
+        });
+        match outcome {
+            Some(Ok(())) => Ok(()),
+            Some(Err(msg)) => Err(Error::Auth {
+                provider: baidu::parse::PROVIDER,
+                code: 0,
+                message: format!("could not store the program's new tokens: {msg}"),
+                renewable: false,
+            }),
+            None => Err(Error::Internal(
+                "the interpreter is shutting down; the new tokens were not stored".into(),
+            )),
+        }
+    })
+}
+
+fn check_keys(d: &Bound<'_, PyDict>, app: usize, provider: &str, own: &[&str]) -> PyResult<()> {
+    for k in d.keys() {
+        let k: String = k.extract()?;
+        if !COMMON_KEYS.contains(&k.as_str()) && !own.contains(&k.as_str()) {
+            return Err(to_py(Error::invalid(format!(
+                "app {app}: unknown {provider} setting {k:?}; valid: {}",
+                own.join(", ")
+            ))));
+        }
+    }
+    Ok(())
+}
+
+fn app_spec(d: &Bound<'_, PyDict>, i: usize) -> PyResult<AppSpec> {
+    let provider: String = need(field(d, i, "provider")?, i, "provider")?;
+    let http = field::<Bound<'_, PyDict>>(d, i, "http")?;
+    let s = |k: &str| field::<String>(d, i, k);
+    Ok(match provider.as_str() {
+        "baidu" => {
+            check_keys(d, i, "baidu", BAIDU_KEYS)?;
+            let auth = match (s("tp_client_id")?, s("tp_ticket")?) {
+                (Some(tp_client_id), Some(tp_ticket)) => {
+                    let (auth_code, refresh_token) = (s("auth_code")?, s("refresh_token")?);
+                    if auth_code.is_none() && refresh_token.is_none() {
+                        return Err(to_py(Error::invalid(format!(
+                            "app {i}: a program of a third-party platform needs auth_code or refresh_token"
+                        ))));
+                    }
+                    BaiduAuth::Authorized {
+                        tp_client_id,
+                        tp_ticket,
+                        auth_code,
+                        refresh_token,
+                    }
+                }
+                (None, None) => match (s("access_token")?, s("client_id")?, s("client_secret")?) {
+                    (Some(t), None, None) => BaiduAuth::Own(Credentials::Token(t)),
+                    (None, Some(client_id), Some(client_secret)) => {
+                        BaiduAuth::Own(Credentials::ClientCredentials {
+                            client_id,
+                            client_secret,
+                        })
+                    }
+                    _ => {
+                        return Err(to_py(Error::invalid(format!(
+                            "app {i}: Baidu needs access_token, or client_id + client_secret, \
+                             or tp_client_id + tp_ticket with auth_code or refresh_token"
+                        ))))
+                    }
+                },
+                _ => {
+                    return Err(to_py(Error::invalid(format!(
+                        "app {i}: tp_client_id and tp_ticket go together"
+                    ))))
+                }
+            };
+            let cached_token = match field::<(String, f64)>(d, i, "cached_token")? {
+                Some((t, secs)) if secs.is_finite() && secs > 0.0 => {
+                    Some((t, Duration::from_secs_f64(secs.min(MAX_SECONDS * 365.0))))
+                }
+                _ => None,
+            };
+            let page_size = match field::<i64>(d, i, "page_size")? {
+                None => baidu::DEFAULT_PAGE_SIZE,
+                Some(n) if (1..=1000).contains(&n) => n as u32,
+                Some(n) => {
+                    return Err(to_py(Error::invalid(format!(
+                        "app {i}: page_size must be between 1 and 1000, got {n}"
+                    ))))
+                }
+            };
+            AppSpec::Baidu {
+                auth,
+                base_url: s("base_url")?,
+                page_size,
+                http: http_config(http, i, HttpConfig::new(10, 4))?,
+                cached_token,
+                hook: field::<Py<PyAny>>(d, i, "on_token")?.map(token_hook),
+            }
+        }
+        "mta" => {
+            check_keys(d, i, "mta", MTA_KEYS)?;
+            AppSpec::Mta {
+                app_id: need(s("app_id")?, i, "app_id")?,
+                secret_key: need(s("secret_key")?, i, "secret_key")?,
+                base_url: s("base_url")?,
+                http: http_config(http, i, HttpConfig::new(10, 4))?,
+            }
+        }
+        "tim" => {
+            check_keys(d, i, "tim", TIM_KEYS)?;
+            let sdkappid = match field::<i64>(d, i, "sdkappid")? {
+                Some(n) if n > 0 => n as u64,
+                Some(n) => {
+                    return Err(to_py(Error::invalid(format!(
+                        "app {i}: sdkappid must be a positive integer, got {n}"
+                    ))))
+                }
+                None => {
+                    return Err(to_py(Error::invalid(format!(
+                        "app {i}: sdkappid is required"
+                    ))))
+                }
+            };
+            let resolve_to = s("resolve_to")?
+                .map(|a| {
+                    a.parse::<SocketAddr>().map_err(|_| {
+                        to_py(Error::invalid(format!(
+                            "app {i}: resolve_to must be host:port, got {a:?}"
+                        )))
+                    })
+                })
+                .transpose()?;
+            AppSpec::Tim {
+                sdkappid,
+                secret_key: need(s("secret_key")?, i, "secret_key")?,
+                identifier: s("identifier")?,
+                region: s("region")?.unwrap_or_else(|| "china".into()),
+                http: http_config(http, i, tim::default_config())?,
+                resolve_to,
+            }
+        }
+        other => {
+            return Err(to_py(Error::invalid(format!(
+                "app {i}: unknown provider {other:?}; valid: baidu, mta, tim"
+            ))))
+        }
+    })
+}
+
+/// One finished task: `(task, frame, error, requests, retries, started,
+/// finished)`; times in seconds since the epoch.
+type Item = (
+    usize,
+    Option<PyDataFrame>,
+    Option<Py<PyAny>>,
+    u64,
+    u64,
+    f64,
+    f64,
+);
+
+/// A running fan-out (iterate it; see `appstats.fetch_many`).
+#[pyclass(module = "appstats._native")]
+pub struct FanoutRun {
+    run: Option<Run<polars::prelude::DataFrame>>,
+    total: usize,
+}
+
+#[pymethods]
+impl FanoutRun {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&mut self, py: Python<'_>) -> PyResult<Option<Item>> {
+        let Some(run) = self.run.as_mut() else {
+            return Ok(None);
+        };
+        let next = block_on(py, async { Ok(run.next().await) });
+        let outcome = match next {
+            Ok(Some(o)) => o,
+            Ok(None) => {
+                self.run = None;
+                return Ok(None);
+            }
+            Err(e) => {
+                // Ctrl-C (or a panic): stop everything that runs
+                self.cancel();
+                return Err(e);
+            }
+        };
+        let secs = |t: std::time::SystemTime| {
+            t.duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0)
+        };
+        let (frame, error) = match outcome.result {
+            Ok(df) => (Some(PyDataFrame(df)), None),
+            Err(e) => (None, Some(to_py(e).into_value(py).into_any())),
+        };
+        Ok(Some((
+            outcome.task,
+            frame,
+            error,
+            outcome.requests,
+            outcome.retries,
+            secs(outcome.started),
+            secs(outcome.finished),
+        )))
+    }
+
+    /// Stop the run: requests in flight are dropped, nothing new starts.
+    fn cancel(&mut self) {
+        if let Some(run) = self.run.take() {
+            run.cancel();
+        }
+    }
+
+    /// Tasks in the run.
+    #[getter]
+    fn total(&self) -> usize {
+        self.total
+    }
+}
+
+/// `(app index, report, start, end, options, per_day)`.
+type TaskTuple = (
+    usize,
+    String,
+    String,
+    String,
+    Option<HashMap<String, String>>,
+    bool,
+);
+
+/// Start a fan-out of `tasks` (`(app index, report, start, end, options,
+/// per_day)`) over `apps`.
+#[pyfunction]
+#[pyo3(signature = (apps, tasks, concurrency=32, active_apps=64, buffer=64))]
+pub fn fetch_many(
+    apps: Vec<Bound<'_, PyDict>>,
+    tasks: Vec<TaskTuple>,
+    concurrency: i64,
+    active_apps: i64,
+    buffer: i64,
+) -> PyResult<FanoutRun> {
+    let limit = |what: &str, v: i64| -> PyResult<usize> {
+        if (1..=100_000).contains(&v) {
+            Ok(v as usize)
+        } else {
+            Err(to_py(Error::invalid(format!(
+                "{what} must be between 1 and 100000, got {v}"
+            ))))
+        }
+    };
+    let limits = Limits {
+        concurrency: limit("concurrency", concurrency)?,
+        active_apps: limit("active_apps", active_apps)?,
+        buffer: limit("buffer", buffer)?,
+    };
+    let specs = apps
+        .iter()
+        .enumerate()
+        .map(|(i, d)| app_spec(d, i))
+        .collect::<PyResult<Vec<_>>>()?;
+    let mut jobs = Vec::with_capacity(tasks.len());
+    for (n, (app, report, start, end, options, per_day)) in tasks.into_iter().enumerate() {
+        let spec = specs.get(app).ok_or_else(|| {
+            to_py(Error::invalid(format!(
+                "task {n}: app {app} does not exist ({} apps)",
+                specs.len()
+            )))
+        })?;
+        let task = super::guard(|| {
+            Task::new(
+                spec.provider(),
+                &report,
+                &start,
+                &end,
+                &options.unwrap_or_default(),
+                per_day,
+            )
+            .map_err(|e| match e {
+                Error::InvalidArgument(m) => {
+                    Error::InvalidArgument(format!("task {n} ({} {report}): {m}", spec.provider()))
+                }
+                other => other,
+            })
+        })?;
+        jobs.push((app, task));
+    }
+    let run = super::guard(|| fanout::spawn(Arc::new(Many::default()), specs, jobs, limits))?;
+    Ok(FanoutRun {
+        total: run.total(),
+        run: Some(run),
+    })
+}
+
+/// Add `fetch_many` and `FanoutRun` to the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<FanoutRun>()?;
+    m.add_function(wrap_pyfunction!(fetch_many, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,247 @@
+"""appstats.spark against the sandbox: one Spark session (local[2]) for the
+module — it takes ~10 s to start, each read about a second after the first."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import re
+import shutil
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import polars as pl
+import pytest
+
+pytest.importorskip("pyspark")
+pytest.importorskip("pyarrow")
+if not (os.environ.get("JAVA_HOME") or shutil.which("java")):  # pragma: no cover
+    pytest.skip("Spark needs Java (17+)", allow_module_level=True)
+
+import appstats as aps  # noqa: E402
+import appstats.spark as aspk  # noqa: E402
+from appstats.sync import Task, TokenStore, fetch_many, load_config  # noqa: E402
+from appstats.sync.runner import _spec  # noqa: E402
+
+TODAY = "2024-04-01"
+S, E = "2024-03-05", "2024-03-11"
+
+
+@pytest.fixture(scope="module")
+def sb() -> Iterator[aps.Sandbox]:
+    with aps.Sandbox(seed=3, apps=3, today=TODAY) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def config(sb: aps.Sandbox, tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    """The sandbox's apps with env: secrets — set before Spark starts, so
+    that its workers inherit them."""
+    d = tmp_path_factory.mktemp("spark")
+    cfg = aps.sync.sandbox_config(sb, d / "lake", rate_limit=50)
+    return aspk.write_config(cfg, d / "appstats.toml", secrets="env", env_prefix="SPARKTEST_")
+
+
+@pytest.fixture(scope="module")
+def spark(config: pathlib.Path) -> Iterator[Any]:
+    from pyspark.sql import SparkSession
+
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    s = (SparkSession.builder.master("local[2]").appName("appstats-tests")
+         .config("spark.ui.enabled", "false")
+         .config("spark.sql.shuffle.partitions", "2")
+         .config("spark.driver.memory", "1g")
+         .getOrCreate())
+    s.sparkContext.setLogLevel("ERROR")
+    s.dataSource.register(aspk.AppStats)
+    yield s
+    s.stop()
+
+
+def read(spark: Any, config: pathlib.Path | str, provider: str, report: str,
+         **options: str) -> Any:
+    r = (spark.read.format("appstats").option("config", str(config))
+         .option("provider", provider).option("report", report))
+    for k, v in {"start": S, "end": E, **options}.items():
+        r = r.option(k, v)
+    return r.load()
+
+
+def to_polars(df: Any) -> pl.DataFrame:
+    return pl.from_arrow(df.toArrow())  # type: ignore[return-value]
+
+
+def local_fetch(config: pathlib.Path, provider: str, report: str, options: dict[str, str],
+                per_day: bool = False) -> pl.DataFrame:
+    """The same reads in this process, with fetch_many (the reference)."""
+    cfg = load_config(config)
+    apps = [a for a in cfg.apps if a.provider == provider]
+    frames = []
+    with TokenStore(cfg.token_store) as store:  # type: ignore[arg-type]
+        specs = {a.name: _spec(a, store) for a in apps}
+        tasks = [Task(a.name, report, S, E, options, per_day) for a in apps]
+        with fetch_many(specs, tasks, progress=False) as run:
+            for o in run:
+                app = next(a for a in apps if a.name == o.task.app)
+                df = o.frame
+                if "app_id" not in df.columns:
+                    df = df.with_columns(pl.lit(app.app_id).alias("app_id"))
+                frames.append(df.with_columns(pl.lit(app.name).alias("app")))
+    return pl.concat(frames)
+
+
+def same_rows(got: pl.DataFrame, want: pl.DataFrame) -> None:
+    want = want.select(got.columns)
+    assert got.height == want.height > 0
+    assert got.sort(got.columns).equals(want.sort(got.columns)), (got, want)
+
+
+@pytest.mark.parametrize("provider, report, options, per_day", [
+    ("mta", "user_basic", {}, False),
+    ("baidu", "region", {}, True),
+    ("baidu", "retention", {"gran": "week"}, False),
+    ("tim", "app_info", {"fields": "ActiveUserNum,MaxOnlineNum"}, False),
+])
+def test_rows_equal_the_single_process_fetch(spark: Any, config: pathlib.Path, provider: str,
+                                             report: str, options: dict[str, str],
+                                             per_day: bool) -> None:
+    df = read(spark, config, provider, report, appsPerPartition="2",
+              perDay=str(per_day).lower(), **options)
+    assert df.schema == aspk.report_schema(provider, report, options, per_day=per_day)
+    got = to_polars(df)
+    assert got.columns[:2] == ["app", "app_id"]
+    assert got["app"].n_unique() == 3
+    same_rows(got, local_fetch(config, provider, report, options, per_day))
+
+
+def test_dtypes_and_open_fields(spark: Any, config: pathlib.Path) -> None:
+    hourly = read(spark, config, "baidu", "user_trend", gran="hour", end=S, apps="program1")
+    assert dict(hourly.dtypes)["datetime"] == "timestamp_ntz"  # the provider's wall clock
+    first = hourly.orderBy("datetime").first()
+    assert first is not None and str(first["datetime"]) == f"{S} 00:00:00"
+    assert hourly.count() == 24
+    errs = read(spark, config, "mta", "error_list")
+    types = dict(errs.dtypes)  # a fixed schema: typed columns, no free-form map
+    assert types["error_msg"] == "string" and types["first_time"] == "timestamp_ntz"
+    assert "extras" not in types
+    row = errs.where("app = 'mta1'").orderBy("rank").first()
+    assert row is not None and row["error_msg"]
+
+
+def test_no_secret_in_plans_or_partitions(spark: Any, config: pathlib.Path, sb: aps.Sandbox,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    df = read(spark, config, "baidu", "user_trend", appsPerPartition="1")
+    assert df.count() == 3 * 7
+    df.explain("extended")
+    plan = capsys.readouterr().out
+    assert "BatchScan appstats" in plan
+    # the partitions as the driver plans them (here in this process)
+    reader = aspk.AppStats({"config": str(config), "provider": "baidu", "report": "user_trend",
+                            "start": S, "end": E, "appsPerPartition": "2"}).reader(df.schema)
+    parts = reader.partitions()
+    assert [len(p.apps) for p in parts] == [2, 1]
+    shown = "\n".join(map(repr, parts)) + plan + repr(reader.opts.__dict__)
+    assert "tokens=<2 redacted>" in shown
+    cfg = load_config(config)
+    secrets = [str(v) for a in cfg.apps for k, v in a.credentials.items()
+               if k in ("secret_key", "refresh_token", "tp_ticket")]
+    secrets += [t for p in parts for t, _ in p.tokens.values()]
+    assert len(secrets) > 9
+    for s in secrets:
+        assert s not in shown
+
+
+def test_programs_exchange_tokens_on_the_driver_only(spark: Any, config: pathlib.Path,
+                                                    sb: aps.Sandbox) -> None:
+    before = sb.baidu_refreshes()
+    assert read(spark, config, "baidu", "activity_user", appsPerPartition="1").count() == 21
+    after = sb.baidu_refreshes()
+    # Earlier reads exchanged each program's refresh token once, on the
+    # driver; the cached access tokens (30 days in the sandbox) serve this one.
+    assert after == before and set(after.values()) == {1}
+
+
+def test_per_app_rate_limits_hold_across_executors(spark: Any,
+                                                  tmp_path: pathlib.Path) -> None:
+    with aps.Sandbox(seed=5, apps=4, today=TODAY) as sb:
+        cfg = aps.sync.sandbox_config(sb, tmp_path / "lake", providers=["mta"], rate_limit=4)
+        path = aspk.write_config(cfg, tmp_path / "appstats.toml")  # file: secrets
+        df = read(spark, path, "mta", "frequency", perDay="true", start="2024-03-01",
+                  end="2024-03-09", appsPerPartition="2")
+        assert df.rdd.getNumPartitions() == 2
+        assert df.select("app", "date").distinct().count() == 4 * 9
+        per_app = sb.requests_per_app("mta")
+        assert sorted(per_app.values()) == [9] * 4  # one request per app and day
+        for app_id in per_app:
+            assert sb.max_per_second("mta", app=app_id) <= 5  # limit 4 (+1: bucket edge)
+        assert sb.max_per_second("mta") > 5  # the apps ran side by side
+
+
+def test_failfast_permissive_dropmalformed(spark: Any, tmp_path: pathlib.Path) -> None:
+    with aps.Sandbox(seed=5, apps=3, today=TODAY) as sb:
+        cfg = aps.sync.sandbox_config(sb, tmp_path / "lake", providers=["mta"])
+        path = aspk.write_config(cfg, tmp_path / "appstats.toml")
+        (tmp_path / "secrets" / "mta2.secret_key").write_text("revoked-key-0000")
+        with pytest.raises(Exception) as ei:
+            read(spark, path, "mta", "user_basic", appsPerPartition="1").collect()
+        msg = str(ei.value)
+        assert "AuthError" in msg and "app 'mta2' (mta 500000002), " in msg
+        assert "revoked-key-0000" not in msg
+
+        df = read(spark, path, "mta", "user_basic", mode="PERMISSIVE")
+        got = to_polars(df)
+        assert got.columns[-1] == "_error"
+        good = got.filter(pl.col("_error").is_null())
+        assert good.group_by("app").len().sort("app").rows() == [("mta1", 7), ("mta3", 7)]
+        bad = to_polars(aspk.errors(df))
+        assert bad["app"].to_list() == ["mta2"] and bad["app_id"].to_list() == ["500000002"]
+        assert bad["_error"][0].startswith("AuthError: app 'mta2'")
+
+        dropped = to_polars(read(spark, path, "mta", "user_basic", mode="DROPMALFORMED"))
+        assert dropped.sort("app", "date").equals(good.drop("_error").sort("app", "date"))
+
+
+def test_bad_input_fails_at_load_before_any_request(spark: Any, config: pathlib.Path,
+                                                    sb: aps.Sandbox) -> None:
+    n = sb.request_count()
+    # through Spark: the typed error's text, at load()
+    with pytest.raises(Exception, match="InvalidArgument.*looks like a secret"):
+        read(spark, config, "baidu", "retention", secret_key="x")
+    with pytest.raises(Exception, match="InvalidArgument.*at most 366 days"):
+        read(spark, config, "baidu", "region", start="2023-01-01", end="2024-03-01")
+    # the same checks in this process (what the driver runs)
+    cases = {
+        (("start", "2024-13-01"),): "YYYY-MM-DD",
+        (("end", "2024-03-01"),): "before start",
+        (("gran", "year"),): 'unknown gran "year"',
+        (("shape", "wide"),): "pivot",
+        (("apps", "program1,nope"),): "unknown baidu app 'nope'",
+        (("mode", "LENIENT"),): "FAILFAST, PERMISSIVE, DROPMALFORMED",
+        (("appsPerPartition", "0"),): "appsPerPartition must be an integer",
+        (("provider", "qq"),): "unknown provider 'qq'",
+        (("report", "tp_data"),): "platform's report",
+        (("report", "user_trend"), ("perDay", "true")): "one row per day already",
+        (("provider", "mta"), ("report", "frequency"), ("end", "2024-06-30")): "at most 90 days",
+        (("config", "/nonexistent/appstats.toml"),): "does not exist on this node",
+    }
+    for opts, want in cases.items():
+        o = {"config": str(config), "provider": "baidu", "report": "retention", "start": S,
+             "end": E, **dict(opts)}
+        with pytest.raises(aps.InvalidArgument, match=re.escape(want)):
+            aspk.AppStats(o).schema()
+    assert sb.request_count() == n
+
+
+def test_apps_as_json(spark: Any, sb: aps.Sandbox, tmp_path: pathlib.Path) -> None:
+    a = sb.apps("mta")[0]
+    key = tmp_path / "key"
+    key.write_text(a["secret_key"])
+    apps = json.dumps([{"provider": "mta", "name": "game", "app_id": a["app_id"],
+                        "secret_key": f"file:{key}", "base_url": sb.url}])
+    df = (spark.read.format("appstats").option("apps", apps).option("provider", "mta")
+          .option("report", "usage").option("start", S).option("end", E).load())
+    got = to_polars(df)
+    assert got["app"].unique().to_list() == ["game"] and got.height == 7
