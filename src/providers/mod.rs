@@ -5,4 +5,5 @@ pub mod baidu;
 pub mod common;
 pub mod many;
 pub mod mta;
+pub mod retention;
 pub mod tim;

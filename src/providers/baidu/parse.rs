@@ -1031,9 +1031,9 @@ pub fn parse_page(report: &Report, text: &str, day: Option<NaiveDate>) -> Result
 }
 
 /// Pivot long retention to wide (`d2`, `w2`, `m2` columns by `gran`);
-/// see [`crate::providers::common::retention_wide`].
+/// see [`crate::providers::retention::retention_wide`].
 pub fn retention_wide(long: &TableBuilder, gran: Gran, _ratio: bool) -> TableBuilder {
-    crate::providers::common::retention_wide(long, gran.wide_prefix())
+    crate::providers::retention::retention_wide(long, gran.wide_prefix())
 }
 
 #[cfg(test)]

@@ -18,7 +18,8 @@ use serde_json::value::RawValue;
 
 use super::endpoints::{retention_day, Report, ReportKind, Shape, PROVIDER};
 use crate::error::{redact, Error, Result};
-use crate::providers::common::{days_to_date, retention_wide, RETENTION_LONG};
+use crate::providers::common::days_to_date;
+use crate::providers::retention::{retention_wide, RETENTION_LONG};
 use crate::table::{Cell, Column, Key, Kind, Row, RowSink, TableBuilder};
 
 /// Success code of the envelope.
