@@ -13,106 +13,78 @@ const BAIDU: &[(&str, &str, &str)] = &[
     (
         "getanalysisusertrend",
         "",
-        include_str!("../tests/fixtures/baidu/getanalysisusertrend.json"),
+        fixture!("baidu/getanalysisusertrend.json"),
     ),
     (
         "getanalysisactivityuser",
         "",
-        include_str!("../tests/fixtures/baidu/getanalysisactivityuser.json"),
+        fixture!("baidu/getanalysisactivityuser.json"),
     ),
     (
         "getanalysisretaineduser",
         "day",
-        include_str!("../tests/fixtures/baidu/getanalysisretaineduser.day.json"),
+        fixture!("baidu/getanalysisretaineduser.day.json"),
     ),
     (
         "getanalysisretaineduser",
         "week",
-        include_str!("../tests/fixtures/baidu/getanalysisretaineduser.week.json"),
+        fixture!("baidu/getanalysisretaineduser.week.json"),
     ),
     (
         "getanalysisretaineduser",
         "month",
-        include_str!("../tests/fixtures/baidu/getanalysisretaineduser.month.json"),
+        fixture!("baidu/getanalysisretaineduser.month.json"),
     ),
     (
         "getanalysisvisitattribute",
         "",
-        include_str!("../tests/fixtures/baidu/getanalysisvisitattribute.json"),
+        fixture!("baidu/getanalysisvisitattribute.json"),
     ),
     (
         "getanalysisregion",
         "",
-        include_str!("../tests/fixtures/baidu/getanalysisregion.json"),
+        fixture!("baidu/getanalysisregion.json"),
     ),
     (
         "getanalysisterminal",
         "",
-        include_str!("../tests/fixtures/baidu/getanalysisterminal.json"),
+        fixture!("baidu/getanalysisterminal.json"),
     ),
     (
         "getanalysisvisitpage",
         "",
-        include_str!("../tests/fixtures/baidu/getanalysisvisitpage.json"),
+        fixture!("baidu/getanalysisvisitpage.json"),
     ),
     (
         "getanalysisvisitcharacter",
         "",
-        include_str!("../tests/fixtures/baidu/getanalysisvisitcharacter.json"),
+        fixture!("baidu/getanalysisvisitcharacter.json"),
     ),
     (
         "getanalysissource",
         "",
-        include_str!("../tests/fixtures/baidu/getanalysissource.json"),
+        fixture!("baidu/getanalysissource.json"),
     ),
-    (
-        "getdata",
-        "",
-        include_str!("../tests/fixtures/baidu/getdata.json"),
-    ),
+    ("getdata", "", fixture!("baidu/getdata.json")),
 ];
 
 const MTA: &[(&str, &str)] = &[
-    (
-        "user_basic",
-        include_str!("../tests/fixtures/mta/user_basic.json"),
-    ),
-    (
-        "realtime",
-        include_str!("../tests/fixtures/mta/realtime.json"),
-    ),
-    (
-        "active_users",
-        include_str!("../tests/fixtures/mta/active_users.json"),
-    ),
-    (
-        "terminal",
-        include_str!("../tests/fixtures/mta/terminal.json"),
-    ),
-    ("usage", include_str!("../tests/fixtures/mta/usage.json")),
-    (
-        "frequency",
-        include_str!("../tests/fixtures/mta/frequency.json"),
-    ),
-    ("crash", include_str!("../tests/fixtures/mta/crash.json")),
-    (
-        "crash_env",
-        include_str!("../tests/fixtures/mta/crash_env.json"),
-    ),
-    (
-        "error_list",
-        include_str!("../tests/fixtures/mta/error_list.json"),
-    ),
-    (
-        "retention",
-        include_str!("../tests/fixtures/mta/retention.json"),
-    ),
+    ("user_basic", fixture!("mta/user_basic.json")),
+    ("realtime", fixture!("mta/realtime.json")),
+    ("active_users", fixture!("mta/active_users.json")),
+    ("terminal", fixture!("mta/terminal.json")),
+    ("usage", fixture!("mta/usage.json")),
+    ("frequency", fixture!("mta/frequency.json")),
+    ("crash", fixture!("mta/crash.json")),
+    ("crash_env", fixture!("mta/crash_env.json")),
+    ("error_list", fixture!("mta/error_list.json")),
+    ("retention", fixture!("mta/retention.json")),
 ];
 
 const TIM: &[&str] = &[
-    include_str!("../tests/fixtures/tim/getappinfo_all.json"),
-    include_str!("../tests/fixtures/tim/getappinfo_all_en.json"),
-    include_str!("../tests/fixtures/tim/getappinfo_fields.json"),
+    fixture!("tim/getappinfo_all.json"),
+    fixture!("tim/getappinfo_all_en.json"),
+    fixture!("tim/getappinfo_fields.json"),
 ];
 
 fn ok_or_typed<T>(r: Result<T, Error>) {

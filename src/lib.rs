@@ -4,6 +4,20 @@
 //! The core (`error`, `http`, `table`, `providers`, `sandbox`) has no PyO3 in
 //! it; the bindings live in `python` behind the `python` feature.
 
+/// The text of a test fixture under `tests/fixtures/` (e.g.
+/// `fixture!("baidu/getdata.json")`): the one way the Rust tests load
+/// them, rooted at the crate (wherever the test module lives).
+#[cfg(test)]
+macro_rules! fixture {
+    ($path:literal) => {
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/",
+            $path
+        ))
+    };
+}
+
 pub mod error;
 pub mod fanout;
 pub mod http;

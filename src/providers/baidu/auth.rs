@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
-use super::parse::{classify, PROVIDER};
+use super::errors::classify;
+use super::parse::PROVIDER;
 use crate::error::{Error, Result};
 use crate::http::{Http, Reply};
 

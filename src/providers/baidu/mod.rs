@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod endpoints;
+pub mod errors;
 pub mod parse;
 
 use std::collections::{BTreeMap, HashMap};

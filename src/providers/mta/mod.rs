@@ -1,6 +1,7 @@
 //! Tencent MTA (移动分析) app open API client.
 
 pub mod endpoints;
+pub mod errors;
 pub mod parse;
 pub mod sign;
 
@@ -438,17 +439,7 @@ mod tests {
         let reply = |status: u16, body: &str| Reply::new(status, body.to_string());
         let e = decode(&r, &reply(200, "<html>")).unwrap_err();
         assert!(matches!(e, Error::Malformed { .. }));
-        let rows = decode(
-            &r,
-            &reply(
-                200,
-                include_str!(concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/tests/fixtures/mta/crash.json"
-                )),
-            ),
-        )
-        .unwrap();
+        let rows = decode(&r, &reply(200, fixture!("mta/crash.json"))).unwrap();
         let d = |s| crate::table::parse_date(s).unwrap();
         assert!(check_dates(&r, &rows, (d("2024-03-01"), d("2024-03-02"))).is_ok());
         let e = check_dates(&r, &rows, (d("2024-02-28"), d("2024-03-02"))).unwrap_err();
@@ -461,10 +452,7 @@ mod tests {
 
     #[test]
     fn saved_replies() {
-        let text = include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/mta/retention.json"
-        ));
+        let text = fixture!("mta/retention.json");
         let mut o = no_opts();
         o.insert("shape".into(), "wide".into());
         let df = parse_saved("/ctr_user_retention/get_offline_data", text, &o).unwrap();

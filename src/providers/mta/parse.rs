@@ -17,15 +17,11 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::endpoints::{retention_day, Report, ReportKind, Shape, PROVIDER};
-use crate::error::{redact, Error, Result};
+use super::errors::{classify, OK};
+use crate::error::{Error, Result};
 use crate::providers::common::days_to_date;
 use crate::providers::retention::{retention_wide, RETENTION_LONG};
 use crate::table::{Cell, Column, Key, Kind, Row, RowSink, TableBuilder};
-
-/// Success code of the envelope.
-pub const OK: i64 = 60000;
-/// Wrong signature.
-pub const BAD_SIGN: i64 = 60002;
 
 #[derive(Deserialize)]
 struct Envelope<'a> {
@@ -37,66 +33,6 @@ struct Envelope<'a> {
     ret_data: Option<&'a RawValue>,
     #[serde(default, borrow)]
     data: Option<&'a RawValue>,
-}
-
-/// Map a non-success `ret_code` to an error class.
-///
-/// Only `60000` (ok) and `60002` (wrong sign) are documented; other codes
-/// are classified by their message: signature/app/permission → Auth,
-/// frequency/rate → RateLimited, quota/daily limit → QuotaExceeded,
-/// system/busy/internal/timeout → Server (retryable), else Api.
-pub fn classify(code: i64, message: &str) -> Error {
-    let message = redact(message);
-    let provider = PROVIDER;
-    let lower = message.to_lowercase();
-    let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
-    if code == BAD_SIGN || has(&["sign", "签名"]) {
-        return Error::Auth {
-            provider,
-            code,
-            message: format!(
-                "request signature rejected: the secret key is wrong or does not belong to this app_id ({message})"
-            ),
-            renewable: false,
-        };
-    }
-    if has(&["quota", "配额", "上限", "daily limit"]) {
-        return Error::QuotaExceeded {
-            provider,
-            code,
-            message,
-        };
-    }
-    if has(&["rate", "frequen", "too many", "频率", "频繁", "限频"]) {
-        return Error::RateLimited {
-            provider,
-            code,
-            message,
-            retry_after: None,
-        };
-    }
-    if has(&["permission", "权限", "app_id", "appid", "unauthori"]) {
-        return Error::Auth {
-            provider,
-            code,
-            message,
-            renewable: false,
-        };
-    }
-    if has(&[
-        "system", "busy", "internal", "timeout", "系统", "繁忙", "内部", "超时", "server",
-    ]) {
-        return Error::Server {
-            provider,
-            code,
-            message,
-        };
-    }
-    Error::Api {
-        provider,
-        code,
-        message,
-    }
 }
 
 fn bad(report: &Report, e: impl fmt::Display) -> Error {
@@ -817,17 +753,6 @@ mod tests {
     use polars::prelude::{DataFrame, DataType};
     use std::collections::HashMap;
 
-    macro_rules! fixture {
-        ($name:literal) => {
-            include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/fixtures/mta/",
-                $name,
-                ".json"
-            ))
-        };
-    }
-
     fn report(name: &str, opts: &[(&str, &str)]) -> Report {
         let o: HashMap<String, String> = opts
             .iter()
@@ -864,7 +789,7 @@ mod tests {
     #[test]
     fn user_basic_sorted_and_loose_numbers() {
         let r = report("user_basic", &[]);
-        let df = parse_reply(&r, fixture!("user_basic")).unwrap();
+        let df = parse_reply(&r, fixture!("mta/user_basic.json")).unwrap();
         assert_eq!(
             df.get_column_names(),
             [
@@ -886,14 +811,14 @@ mod tests {
         assert_eq!(ints(&df, "unique_users"), [Some(350), None]);
         // a subset of metrics gives only those columns
         let r = report("user_basic", &[("metrics", "sessions")]);
-        let df = parse_reply(&r, fixture!("user_basic")).unwrap();
+        let df = parse_reply(&r, fixture!("mta/user_basic.json")).unwrap();
         assert_eq!(df.get_column_names(), ["date", "sessions"]);
     }
 
     #[test]
     fn realtime_flat_object() {
         let r = report("realtime", &[]);
-        let df = parse_reply(&r, fixture!("realtime")).unwrap();
+        let df = parse_reply(&r, fixture!("mta/realtime.json")).unwrap();
         assert_eq!(df.height(), 1);
         assert_eq!(date_strs(&df, "date"), ["2024-03-05"]);
         assert_eq!(ints(&df, "total_users"), [Some(10015)]);
@@ -910,7 +835,11 @@ mod tests {
     #[test]
     fn active_usage_crash() {
         // payload under `data` instead of `ret_data`
-        let df = parse_reply(&report("active_users", &[]), fixture!("active_users")).unwrap();
+        let df = parse_reply(
+            &report("active_users", &[]),
+            fixture!("mta/active_users.json"),
+        )
+        .unwrap();
         assert_eq!(
             df.get_column_names(),
             [
@@ -922,7 +851,7 @@ mod tests {
         );
         assert_eq!(ints(&df, "weekly_active_users"), [Some(2100)]);
         // ret_code as a string; Float64 durations
-        let df = parse_reply(&report("usage", &[]), fixture!("usage")).unwrap();
+        let df = parse_reply(&report("usage", &[]), fixture!("mta/usage.json")).unwrap();
         assert_eq!(
             df.column("time_per_user").unwrap().dtype(),
             &DataType::Float64
@@ -931,7 +860,7 @@ mod tests {
         assert_eq!(c.get(0), None);
         let c = df.column("time_per_user").unwrap().f64().unwrap();
         assert_eq!(c.get(0), Some(125.5));
-        let df = parse_reply(&report("crash", &[]), fixture!("crash")).unwrap();
+        let df = parse_reply(&report("crash", &[]), fixture!("mta/crash.json")).unwrap();
         assert_eq!(ints(&df, "error_count"), [Some(12), Some(0)]);
         assert_eq!(ints(&df, "error_users"), [Some(7), Some(0)]);
     }
@@ -939,7 +868,7 @@ mod tests {
     #[test]
     fn terminal_rows() {
         let r = report("terminal", &[("terminal_type", "os")]);
-        let df = parse_reply(&r, fixture!("terminal")).unwrap();
+        let df = parse_reply(&r, fixture!("mta/terminal.json")).unwrap();
         assert_eq!(
             df.get_column_names(),
             [
@@ -962,7 +891,7 @@ mod tests {
 
     #[test]
     fn frequency_buckets() {
-        let df = parse_reply(&report("frequency", &[]), fixture!("frequency")).unwrap();
+        let df = parse_reply(&report("frequency", &[]), fixture!("mta/frequency.json")).unwrap();
         assert_eq!(
             df.get_column_names(),
             ["bucket", "section", "new_users", "active_users"]
@@ -975,7 +904,7 @@ mod tests {
     #[test]
     fn crash_env_and_error_list() {
         let r = report("crash_env", &[("dimension", "app_version")]);
-        let df = parse_reply(&r, fixture!("crash_env")).unwrap();
+        let df = parse_reply(&r, fixture!("mta/crash_env.json")).unwrap();
         assert_eq!(
             df.get_column_names(),
             ["dimension", "value", "error_count", "error_users"]
@@ -987,7 +916,7 @@ mod tests {
         assert_eq!(ints(&df, "error_count"), [Some(80), Some(1200)]);
         assert_eq!(strs(&df, "dimension")[0].as_deref(), Some("app_version"));
 
-        let df = parse_reply(&report("error_list", &[]), fixture!("error_list")).unwrap();
+        let df = parse_reply(&report("error_list", &[]), fixture!("mta/error_list.json")).unwrap();
         let schema = [
             ("rank", DataType::Int64),
             ("key", DataType::String),
@@ -1025,11 +954,11 @@ mod tests {
         assert_eq!(strs(&df, "crash_id"), [Some("c1".into())]);
         assert_eq!(dtypes(&df), schema);
         // the same schema for an empty reply and for a subset of metrics
-        let empty = parse_reply(&report("error_list", &[]), fixture!("empty")).unwrap();
+        let empty = parse_reply(&report("error_list", &[]), fixture!("mta/empty.json")).unwrap();
         assert_eq!(dtypes(&empty), schema);
         let one = parse_reply(
             &report("error_list", &[("metrics", "error_users")]),
-            fixture!("error_list"),
+            fixture!("mta/error_list.json"),
         )
         .unwrap();
         assert_eq!(
@@ -1055,7 +984,7 @@ mod tests {
     #[test]
     fn retention_long_and_wide() {
         let r = report("retention", &[]);
-        let long = parse_reply(&r, fixture!("retention")).unwrap();
+        let long = parse_reply(&r, fixture!("mta/retention.json")).unwrap();
         assert_eq!(
             dtypes(&long),
             [
@@ -1076,7 +1005,7 @@ mod tests {
         assert_eq!(date_strs(&long, "cohort_end")[0], "2024-03-01");
 
         let r = report("retention", &[("shape", "wide"), ("metrics", "d1,d7,d30")]);
-        let wide = parse_reply(&r, fixture!("retention")).unwrap();
+        let wide = parse_reply(&r, fixture!("mta/retention.json")).unwrap();
         assert_eq!(
             wide.get_column_names(),
             [
@@ -1091,7 +1020,7 @@ mod tests {
         assert_eq!(ints(&wide, "d1"), [Some(60), Some(55)]);
         assert_eq!(ints(&wide, "d7"), [Some(30), None]);
         // fixed schema when empty
-        let empty = parse_reply(&r, fixture!("empty")).unwrap();
+        let empty = parse_reply(&r, fixture!("mta/empty.json")).unwrap();
         assert_eq!(empty.height(), 0);
         assert_eq!(dtypes(&empty), dtypes(&wide));
         // a cohort size, when sent, is kept
@@ -1203,7 +1132,7 @@ mod tests {
         for (name, _, _, _) in super::super::endpoints::REPORTS {
             let r = report(name, &[]);
             for text in [
-                fixture!("empty"),
+                fixture!("mta/empty.json"),
                 r#"{"ret_code":60000,"ret_msg":"ok","ret_data":""}"#,
                 r#"{"ret_code":60000,"ret_msg":"ok","ret_data":null}"#,
                 r#"{"ret_code":60000,"ret_msg":"ok","ret_data":{}}"#,
@@ -1224,7 +1153,7 @@ mod tests {
 
     #[test]
     fn all_missing_values_are_null() {
-        let df = parse_reply(&report("user_basic", &[]), fixture!("all_missing")).unwrap();
+        let df = parse_reply(&report("user_basic", &[]), fixture!("mta/all_missing.json")).unwrap();
         assert_eq!(df.height(), 1);
         for c in df.columns().iter().skip(1) {
             assert_eq!(c.null_count(), 1, "{}", c.name());
@@ -1234,7 +1163,7 @@ mod tests {
     #[test]
     fn errors() {
         let r = report("user_basic", &[]);
-        let e = parse_reply(&r, fixture!("bad_sign")).unwrap_err();
+        let e = parse_reply(&r, fixture!("mta/bad_sign.json")).unwrap_err();
         assert!(matches!(e, Error::Auth { code: 60002, .. }), "{e:?}");
         let msg = e.to_string();
         assert!(msg.contains("secret key"), "{msg}");

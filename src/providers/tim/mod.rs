@@ -4,6 +4,7 @@
 //! 90 % of its validity and, when the server answers 70001 (expired) or
 //! 70052 (invalidated), regenerates it and retries once.
 
+pub mod errors;
 pub mod parse;
 pub mod usersig;
 
