@@ -187,6 +187,14 @@ fn tokens() -> impl Strategy<Value = String> {
         Just("\"name\":[{\"name\":[]}]".to_string()),
         Just("\"2019/13/45\"".to_string()),
         Just("true".to_string()),
+        Just("\"1,2,3\"".to_string()),
+        Just("\"12.0\"".to_string()),
+        Just("\"9223372036854775808\"".to_string()),
+        Just("\"99999999999999999999\"".to_string()),
+        Just("9223372036854775808".to_string()),
+        Just("\"第X天\":1".to_string()),
+        Just("[1,{\"a\":[]}]".to_string()),
+        Just("{\"v\":\"1\"}".to_string()),
         Just("\"".to_string()),
         "[ -~]{0,12}".prop_map(|s| s),
     ]
@@ -259,6 +267,12 @@ proptest! {
     }
 
     #[test]
+    fn replies_with_a_byte_order_mark_never_panic(i in 0usize..25, op in any::<u8>(), pos in any::<usize>(), tok in tokens()) {
+        let c = corpus();
+        run_all(&format!("\u{feff}{}", mutate(c[i % c.len()], op, pos, &tok)));
+    }
+
+    #[test]
     fn random_json_never_panics(v in json_value(), wrap in 0u8..4) {
         use serde_json::json;
         let v = match wrap {
@@ -285,5 +299,193 @@ fn every_fixture_parses() {
     }
     for text in TIM {
         tim::parse::parse_saved(text).unwrap();
+    }
+}
+
+/// `1234567` → `1,234,567` (the sign kept in front).
+fn grouped(n: i128) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+mod values {
+    //! The one value reader (`crate::table`) against independent readings
+    //! of the same numbers.
+    use super::grouped;
+    use crate::table::{parse_float_str, parse_int_str, Cell};
+    use proptest::prelude::*;
+
+    fn json_cell(text: &str) -> Cell<'_> {
+        serde_json::from_str(text).expect("valid JSON")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2048, .. ProptestConfig::default() })]
+
+        /// Every spelling of an i64 reads back exactly: plain, grouped,
+        /// with `.0`/`.000`, `%`, spaces, an exponent, as a JSON number.
+        #[test]
+        fn every_i64_spelling_reads_back(n in any::<i64>()) {
+            let g = grouped(n.into());
+            for s in [
+                n.to_string(),
+                g.clone(),
+                format!("{n}.0"),
+                format!("{g}.000"),
+                format!("{n}%"),
+                format!(" {g} % "),
+                format!("{n}e0"),
+                format!("{n}0e-1"),
+            ] {
+                prop_assert_eq!(parse_int_str(&s), Ok(Some(n)), "{}", s);
+            }
+            prop_assert_eq!(json_cell(&n.to_string()).to_i64(), Ok(Some(n)));
+            prop_assert_eq!(Cell::Str(g.into()).to_i64(), Ok(Some(n)));
+        }
+
+        /// Beyond i64, as text (plain or grouped) or as a JSON number: an
+        /// error naming the value, never a clamped number.
+        #[test]
+        fn beyond_i64_is_an_error(
+            n in prop_oneof![
+                (i64::MAX as i128 + 1)..=(u64::MAX as i128 * 1000),
+                (-(u64::MAX as i128) * 1000)..=(i64::MIN as i128 - 1),
+            ]
+        ) {
+            for s in [n.to_string(), grouped(n), format!("{n}.00")] {
+                let e = parse_int_str(&s).unwrap_err();
+                prop_assert!(e.contains("does not fit") && e.contains(&s), "{}", e);
+            }
+            let e = json_cell(&n.to_string()).to_i64().unwrap_err();
+            prop_assert!(e.contains("does not fit"), "{}", e);
+        }
+
+        /// A separator that is not every three digits makes the text
+        /// malformed (`1,2,3`, `12,34`), whatever the digits.
+        #[test]
+        fn misplaced_separators_are_errors(n in 10u64..u64::MAX / 10, at in 1usize..19) {
+            let digits = n.to_string();
+            let wrong: Vec<usize> = (1..digits.len())
+                .filter(|i| (digits.len() - i) % 3 != 0)
+                .collect();
+            let at = wrong[at % wrong.len()];
+            let s = format!("{},{}", &digits[..at], &digits[at..]);
+            prop_assert!(parse_int_str(&s).is_err(), "{}", s);
+            prop_assert!(parse_float_str(&s).is_err(), "{}", s);
+        }
+
+        /// Any finite float reads back from its shortest text (and with
+        /// `%`); an integer column refuses it unless it is integral (and
+        /// reads the decimal text exactly, which beyond 2^53 may differ
+        /// from the float).
+        #[test]
+        fn floats_read_back(x in any::<f64>().prop_filter("finite", |x| x.is_finite())) {
+            let s = x.to_string();
+            prop_assert_eq!(parse_float_str(&s), Ok(Some(x)));
+            prop_assert_eq!(parse_float_str(&format!("{s}%")), Ok(Some(x)));
+            prop_assert_eq!(parse_float_str(&format!("{x:e}")), Ok(Some(x)));
+            let as_int = parse_int_str(&s);
+            if x.fract() != 0.0 {
+                prop_assert!(as_int.is_err(), "{}", s);
+            } else if x.abs() < 9_007_199_254_740_992.0 {
+                prop_assert_eq!(as_int, Ok(Some(x as i64)));
+            }
+        }
+
+        /// Text made of number-ish characters: the reader never panics and
+        /// agrees with a plain reading wherever that one succeeds.
+        #[test]
+        fn numberish_text(s in "[-+0-9,.eE% ]{0,24}") {
+            let i = parse_int_str(&s);
+            let f = parse_float_str(&s);
+            let plain = s.trim();
+            if let Ok(n) = plain.parse::<i64>() {
+                prop_assert_eq!(i.clone(), Ok(Some(n)));
+            }
+            if let Ok(x) = plain.parse::<f64>() {
+                if x.is_finite() && !plain.contains(['i', 'I', 'n', 'N']) {
+                    prop_assert_eq!(f.clone(), Ok(Some(x)));
+                }
+            }
+            // a value read as an integer reads as the same float
+            if let Ok(Some(n)) = i {
+                if n.unsigned_abs() < (1 << 53) {
+                    prop_assert_eq!(parse_float_str(&s), Ok(Some(n as f64)));
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, .. ProptestConfig::default() })]
+
+    /// MTA retention values in any recognisable form (counts, or
+    /// percentages with or without `%`, as text or JSON numbers) never fail:
+    /// counts give Int64 `users`, any percentage makes the frame a Float64
+    /// `ratio` holding every value.
+    #[test]
+    fn mta_retention_values_never_fail(
+        vals in prop::collection::vec(
+            prop_oneof![
+                (0i64..10_000_000).prop_map(|n| format!("\"{}\"", grouped(n.into()))),
+                (0i64..10_000_000).prop_map(|n| n.to_string()),
+                (0u32..100_000).prop_map(|x| format!("\"{}%\"", f64::from(x) / 1000.0)),
+                (1u32..100_000).prop_map(|x| format!("{}.5", x)),
+                Just("\"-\"".to_string()),
+                Just("null".to_string()),
+            ],
+            1..9,
+        )
+    ) {
+        let keys = ["D1RepeatUser", "D2RepeatUser", "D3RepeatUser", "D4RepeatUser",
+                    "D5RepeatUser", "D6RepeatUser", "D7RepeatUser", "D14RepeatUser"];
+        let fields: Vec<String> =
+            vals.iter().zip(keys).map(|(v, k)| format!("\"{k}\":{v}")).collect();
+        let text = format!(
+            r#"{{"ret_code":60000,"ret_data":{{"2024-03-01":{{{}}}}}}}"#,
+            fields.join(",")
+        );
+        let df = mta::parse_saved("retention", &text, &HashMap::new())
+            .unwrap_or_else(|e| panic!("{text}: {e}"));
+        let percent = vals.iter().any(|v| v.contains('%') || v.contains('.'));
+        let col = if percent { "ratio" } else { "users" };
+        prop_assert!(df.column(col).is_ok(), "{}: {:?}", text, df.get_column_names());
+        prop_assert_eq!(df.height(), 9);
+    }
+}
+
+#[test]
+fn every_fixture_parses_with_a_byte_order_mark() {
+    for (ep, gran, text) in BAIDU {
+        let mut o = HashMap::new();
+        if !gran.is_empty() {
+            o.insert("gran".to_string(), gran.to_string());
+        }
+        let plain = baidu::parse_saved(ep, text, &o).unwrap().data;
+        let bom = baidu::parse_saved(ep, &format!("\u{feff}{text}"), &o)
+            .unwrap()
+            .data;
+        assert!(plain.equals_missing(&bom), "{ep}");
+    }
+    for (r, text) in MTA {
+        let plain = mta::parse_saved(r, text, &HashMap::new()).unwrap();
+        let bom = mta::parse_saved(r, &format!("\u{feff}{text}"), &HashMap::new()).unwrap();
+        assert!(plain.equals_missing(&bom), "{r}");
+    }
+    for text in TIM {
+        let bom = tim::parse::parse_saved(&format!("\u{feff}{text}")).unwrap();
+        assert!(tim::parse::parse_saved(text).unwrap().equals_missing(&bom));
     }
 }

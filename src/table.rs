@@ -40,9 +40,21 @@ impl Kind {
 pub enum Cell<'a> {
     Null,
     Int(i64),
+    /// A JSON integer above `i64::MAX` (kept exact for text columns).
+    UInt(u64),
     Float(f64),
     Bool(bool),
     Str(std::borrow::Cow<'a, str>),
+    /// A list or object where a scalar was due (skipped while reading; an
+    /// error when it lands in a column).
+    Nested(Nested),
+}
+
+/// What kind of container a [`Cell::Nested`] was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nested {
+    List,
+    Object,
 }
 
 /// True for the "no data" markers providers use.
@@ -51,22 +63,30 @@ pub fn is_missing_marker(s: &str) -> bool {
     t.is_empty() || t == "--" || t == "-" || t == "—" || t.eq_ignore_ascii_case("null")
 }
 
+/// A reply's text without a leading UTF-8 byte order mark (some gateways
+/// and saved files carry one; JSON parsers reject it).
+pub fn strip_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
 impl Cell<'_> {
-    /// Integer value; numeric strings with thousands separators accepted.
-    /// `Err` carries a description of the offending value.
+    /// The cell from a JSON unsigned integer.
+    pub fn from_u64(v: u64) -> Cell<'static> {
+        i64::try_from(v).map_or(Cell::UInt(v), Cell::Int)
+    }
+
+    /// Integer value (see [`parse_int_str`] for text). `Err` describes the
+    /// offending value; a value that does not fit `i64` is an error, never
+    /// clamped.
     pub fn to_i64(&self) -> Result<Option<i64>, String> {
         match self {
             Cell::Null => Ok(None),
             Cell::Int(v) => Ok(Some(*v)),
-            Cell::Float(f) => {
-                if f.fract() == 0.0 && f.is_finite() && f.abs() < 9.0e15 {
-                    Ok(Some(*f as i64))
-                } else {
-                    Err(format!("expected an integer, got {f}"))
-                }
-            }
+            Cell::UInt(v) => Err(too_big(&v.to_string())),
+            Cell::Float(f) => float_to_i64(*f),
             Cell::Bool(b) => Err(format!("expected an integer, got {b}")),
             Cell::Str(s) => parse_int_str(s),
+            Cell::Nested(n) => Err(format!("expected an integer, got {}", n.describe())),
         }
     }
 
@@ -76,61 +96,249 @@ impl Cell<'_> {
         match self {
             Cell::Null => Ok(None),
             Cell::Int(v) => Ok(Some(*v as f64)),
+            Cell::UInt(v) => Ok(Some(*v as f64)),
             Cell::Float(f) => Ok(Some(*f)),
             Cell::Bool(b) => Err(format!("expected a number, got {b}")),
             Cell::Str(s) => parse_float_str(s),
+            Cell::Nested(n) => Err(format!("expected a number, got {}", n.describe())),
         }
     }
 
     /// Text value; numbers are rendered as text (ids sometimes arrive as
-    /// numbers).
+    /// numbers). `None` for null and for a list or object (see
+    /// [`Cell::to_text`] for the strict form).
     pub fn to_string_opt(&self) -> Option<String> {
-        match self {
+        self.to_text().ok().flatten()
+    }
+
+    /// Text value of a label or name field: numbers and booleans as text,
+    /// null as `None`, a list or object an error.
+    pub fn to_text(&self) -> Result<Option<String>, String> {
+        Ok(match self {
             Cell::Null => None,
             Cell::Int(v) => Some(v.to_string()),
+            Cell::UInt(v) => Some(v.to_string()),
             Cell::Float(v) => Some(v.to_string()),
             Cell::Bool(v) => Some(v.to_string()),
             Cell::Str(s) => Some(s.to_string()),
+            Cell::Nested(n) => return Err(format!("expected text, got {}", n.describe())),
+        })
+    }
+}
+
+impl Cell<'_> {
+    /// The value as error messages show it (text quoted).
+    pub fn describe(&self) -> String {
+        match self {
+            Cell::Null => "null".into(),
+            Cell::Int(v) => v.to_string(),
+            Cell::UInt(v) => v.to_string(),
+            Cell::Float(v) => v.to_string(),
+            Cell::Bool(v) => v.to_string(),
+            Cell::Str(s) => format!("{s:?}"),
+            Cell::Nested(n) => n.describe().into(),
         }
     }
 }
 
-fn clean_number(s: &str) -> Option<std::borrow::Cow<'_, str>> {
-    let t = s.trim();
-    if is_missing_marker(t) {
-        return None;
-    }
-    let t = t.strip_suffix('%').unwrap_or(t).trim();
-    if t.contains(',') {
-        Some(std::borrow::Cow::Owned(t.replace(',', "")))
-    } else {
-        Some(std::borrow::Cow::Borrowed(t))
+impl Nested {
+    fn describe(self) -> &'static str {
+        match self {
+            Nested::List => "a list",
+            Nested::Object => "an object",
+        }
     }
 }
 
-/// Parse an integer from provider text (`"1,234"`, `"--"`, `"12"`, `"3.0"`).
+/// The end of the message of an integer that does not fit `i64`.
+pub const TOO_BIG: &str = "does not fit a 64-bit integer";
+
+fn too_big(text: &str) -> String {
+    format!("{text} {TOO_BIG}")
+}
+
+/// A JSON float in an integer column: integral and in range, else an error.
+fn float_to_i64(f: f64) -> Result<Option<i64>, String> {
+    // 2^63 is exactly representable; every integral f64 below it in
+    // magnitude converts exactly.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if !f.is_finite() || f.fract() != 0.0 {
+        Err(format!("expected an integer, got {f}"))
+    } else if !(-LIMIT..LIMIT).contains(&f) {
+        Err(too_big(&f.to_string()))
+    } else {
+        Ok(Some(f as i64))
+    }
+}
+
+/// A number as a provider writes it, checked against one grammar:
+/// `[+-] digits [. digits] [e[+-]digits] [%]`, where the integer digits may
+/// carry thousands separators (`1,234,567`: one to three digits, then
+/// groups of exactly three).
+#[derive(Debug)]
+struct Written<'a> {
+    /// The whole number (sign to exponent), without `%` and spaces.
+    text: &'a str,
+    neg: bool,
+    /// Integer digits, separators included.
+    int: &'a str,
+    frac: &'a str,
+    exp: i64,
+}
+
+/// The number in provider text, `Ok(None)` for a "no data" marker.
+fn scan(s: &str) -> Result<Option<Written<'_>>, String> {
+    let t = s.trim();
+    if is_missing_marker(t) {
+        return Ok(None);
+    }
+    let not_a_number = || format!("expected a number, got {s:?}");
+    let t = t.strip_suffix('%').map_or(t, str::trim_end);
+    let text = t;
+    let (neg, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (mant, exp) = match t.find(['e', 'E']) {
+        Some(i) => {
+            let e = &t[i + 1..];
+            let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(not_a_number());
+            }
+            // Exponents beyond any i64 or f64 saturate: the result is then
+            // out of range (or zero) either way.
+            let exp = e.parse::<i64>().unwrap_or(if e.starts_with('-') {
+                -100_000
+            } else {
+                100_000
+            });
+            (&t[..i], exp.clamp(-100_000, 100_000))
+        }
+        None => (t, 0),
+    };
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    let digits = |x: &str| x.bytes().all(|b| b.is_ascii_digit());
+    let grouped = |x: &str| {
+        let mut groups = x.split(',');
+        let first = groups.next().unwrap_or("");
+        (1..=3).contains(&first.len()) && digits(first) && groups.all(|g| g.len() == 3 && digits(g))
+    };
+    let int_ok = if int.contains(',') {
+        grouped(int)
+    } else {
+        digits(int)
+    };
+    if !int_ok || !digits(frac) || (int.is_empty() && frac.is_empty()) {
+        return Err(not_a_number());
+    }
+    Ok(Some(Written {
+        text,
+        neg,
+        int,
+        frac,
+        exp,
+    }))
+}
+
+/// Parse an integer from provider text: `"1,234"`, `"12.0"`, `"1e3"`,
+/// `"12%"`, `"--"` (null). A fraction (`"12.5"`) or a value beyond `i64`
+/// is an error, never rounded or clamped.
 pub fn parse_int_str(s: &str) -> Result<Option<i64>, String> {
-    let Some(t) = clean_number(s) else {
+    // fast path: plain digits that cannot overflow (most values)
+    let b = s.as_bytes();
+    if !b.is_empty() && b.len() <= 18 && b.iter().all(u8::is_ascii_digit) {
+        return Ok(Some(
+            b.iter().fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0')),
+        ));
+    }
+    let Some(w) = scan(s)? else {
         return Ok(None);
     };
-    if let Ok(v) = t.parse::<i64>() {
-        return Ok(Some(v));
+    // value = digits × 10^scale, computed exactly on the decimal digits
+    // (without allocating: this is the path of every "1,234")
+    let int_digits = w.int.len() - w.int.bytes().filter(|b| *b == b',').count();
+    let total = int_digits + w.frac.len();
+    let scale = w.exp - w.frac.len() as i64;
+    let keep = if scale < 0 {
+        total.saturating_sub(usize::try_from(scale.unsigned_abs()).unwrap_or(usize::MAX))
+    } else {
+        total
+    };
+    let digits = w
+        .int
+        .bytes()
+        .filter(|b| *b != b',')
+        .chain(w.frac.bytes())
+        .map(|b| b - b'0');
+    let mut v: i128 = 0;
+    let mut significant = 0usize;
+    for (i, d) in digits.enumerate() {
+        if i >= keep {
+            if d != 0 {
+                return Err(format!("expected an integer, got {s:?}"));
+            }
+            continue;
+        }
+        if v != 0 || d != 0 {
+            significant += 1;
+            if significant > 19 {
+                return Err(too_big(&format!("{s:?}")));
+            }
+        }
+        v = v * 10 + i128::from(d);
     }
-    match t.parse::<f64>() {
-        Ok(f) if f.fract() == 0.0 && f.is_finite() => Ok(Some(f as i64)),
-        _ => Err(format!("expected an integer, got {s:?}")),
+    if v != 0 && scale > 0 {
+        if significant as i64 + scale > 19 {
+            return Err(too_big(&format!("{s:?}")));
+        }
+        v *= 10i128.pow(scale as u32);
     }
+    if w.neg {
+        v = -v;
+    }
+    i64::try_from(v)
+        .map(Some)
+        .map_err(|_| too_big(&format!("{s:?}")))
 }
 
 /// Parse a float from provider text (`"12.5%"`, `"1,234.5"`, `"-"`).
 pub fn parse_float_str(s: &str) -> Result<Option<f64>, String> {
-    let Some(t) = clean_number(s) else {
+    let Some(w) = scan(s)? else {
         return Ok(None);
     };
-    match t.parse::<f64>() {
+    let parsed = if w.int.contains(',') {
+        without_separators(&w).parse::<f64>()
+    } else {
+        w.text.parse::<f64>()
+    };
+    match parsed {
         Ok(f) if f.is_finite() => Ok(Some(f)),
-        _ => Err(format!("expected a number, got {s:?}")),
+        Ok(_) => Err(format!("{s:?} is beyond the range of a 64-bit float")),
+        Err(_) => Err(format!("expected a number, got {s:?}")),
     }
+}
+
+/// The number of `w` without thousands separators.
+fn without_separators(w: &Written) -> String {
+    let mut text = String::with_capacity(w.int.len() + w.frac.len() + 24);
+    if w.neg {
+        text.push('-');
+    }
+    text.extend(w.int.chars().filter(|c| *c != ','));
+    if text.is_empty() || text == "-" {
+        text.push('0');
+    }
+    if !w.frac.is_empty() {
+        text.push('.');
+        text.push_str(w.frac);
+    }
+    if w.exp != 0 {
+        text.push('e');
+        text.push_str(&w.exp.to_string());
+    }
+    text
 }
 
 /// Days since 1970-01-01 (Polars' Date representation).
@@ -161,6 +369,36 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(num(y)? as i32, num(m)?, num(d)?)
 }
 
+/// Parse a date-time: `YYYY-MM-DD HH:MM[:SS]` (also with `/` or no
+/// separators in the date, `T` between date and time, fractional seconds),
+/// or a date alone (midnight).
+pub fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
+    let t = s.trim();
+    let (date, time) = match t.find([' ', 'T']) {
+        Some(i) => (&t[..i], t[i + 1..].trim()),
+        None => (t, ""),
+    };
+    let d = parse_date(date)?;
+    if time.is_empty() {
+        return Some(d.and_time(chrono::NaiveTime::MIN));
+    }
+    let time = chrono::NaiveTime::parse_from_str(time, "%H:%M:%S%.f")
+        .or_else(|_| chrono::NaiveTime::parse_from_str(time, "%H:%M"))
+        .ok()?;
+    Some(d.and_time(time))
+}
+
+/// A date-time from a Unix timestamp in seconds (10 digits or fewer) or
+/// milliseconds (13 digits), as some APIs send them.
+fn epoch_datetime(v: i64) -> Option<NaiveDateTime> {
+    let dt = if v.unsigned_abs() >= 100_000_000_000 {
+        chrono::DateTime::from_timestamp_millis(v)
+    } else {
+        chrono::DateTime::from_timestamp(v, 0)
+    };
+    dt.map(|d| d.naive_utc())
+}
+
 impl<'de: 'a, 'a> de::Deserialize<'de> for Cell<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(CellVisitor(std::marker::PhantomData))
@@ -177,10 +415,8 @@ impl<'de: 'a, 'a> Visitor<'de> for CellVisitor<'a> {
     fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
         Ok(Cell::Int(v))
     }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        i64::try_from(v)
-            .map(Cell::Int)
-            .or(Ok(Cell::Float(v as f64)))
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Cell::from_u64(v))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
         Ok(Cell::Float(v))
@@ -206,19 +442,19 @@ impl<'de: 'a, 'a> Visitor<'de> for CellVisitor<'a> {
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(CellVisitor(std::marker::PhantomData))
     }
-    // Nested containers where a scalar is due are skipped as null so that an
-    // odd extra field never breaks parsing; known fields are validated by
-    // their column type afterwards.
+    // Containers where a scalar is due are skipped, so that an odd extra
+    // field never breaks parsing; a column refuses them (a known field
+    // holding a list is an error, not a null).
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         while seq.next_element::<de::IgnoredAny>()?.is_some() {}
-        Ok(Cell::Null)
+        Ok(Cell::Nested(Nested::List))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         while map
             .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
             .is_some()
         {}
-        Ok(Cell::Null)
+        Ok(Cell::Nested(Nested::Object))
     }
 }
 
@@ -439,7 +675,7 @@ impl Column {
                 Cell::Str(s) if is_missing_marker(s) => v.push(None),
                 Cell::Str(s) => v.push(Some(s)),
                 Cell::Null => v.push(None),
-                c => v.push(c.to_string_opt().as_deref()),
+                c => v.push(c.to_text()?.as_deref()),
             },
             Column::Int(v) => v.push(cell.to_i64()?),
             Column::Float(v) => v.push(cell.to_f64()?),
@@ -453,9 +689,28 @@ impl Column {
                     parse_date(&i.to_string())
                         .ok_or_else(|| format!("expected a date, got {i}"))?,
                 )),
-                other => return Err(format!("expected a date, got {other:?}")),
+                other => return Err(format!("expected a date, got {}", other.describe())),
             }),
-            Column::Datetime(_) => return Err("datetime cells are built by the parser".into()),
+            Column::Datetime(v) => v.push(match cell {
+                Cell::Null => None,
+                Cell::Str(s) if is_missing_marker(s) => None,
+                Cell::Str(s) => {
+                    Some(datetime_to_us(parse_datetime(s).ok_or_else(|| {
+                        format!("expected a date and time, got {s:?}")
+                    })?))
+                }
+                Cell::Int(i) => {
+                    Some(datetime_to_us(epoch_datetime(*i).ok_or_else(|| {
+                        format!("expected a date and time, got {i}")
+                    })?))
+                }
+                other => {
+                    return Err(format!(
+                        "expected a date and time, got {}",
+                        other.describe()
+                    ))
+                }
+            }),
         }
         Ok(())
     }
@@ -813,30 +1068,156 @@ mod tests {
     #[test]
     fn loose_numbers() {
         assert_eq!(parse_int_str("1,234"), Ok(Some(1234)));
+        assert_eq!(parse_int_str("1,234,567"), Ok(Some(1_234_567)));
+        assert_eq!(parse_int_str("-1,234"), Ok(Some(-1234)));
         assert_eq!(parse_int_str("--"), Ok(None));
         assert_eq!(parse_int_str(""), Ok(None));
         assert_eq!(parse_int_str("-"), Ok(None));
         assert_eq!(parse_int_str("-5"), Ok(Some(-5)));
+        assert_eq!(parse_int_str("+5"), Ok(Some(5)));
         assert_eq!(parse_int_str("3.0"), Ok(Some(3)));
-        assert!(parse_int_str("abc").is_err());
+        assert_eq!(parse_int_str("12.000"), Ok(Some(12)));
+        assert_eq!(parse_int_str("1,234.0"), Ok(Some(1234)));
+        assert_eq!(parse_int_str("12%"), Ok(Some(12)));
+        assert_eq!(parse_int_str("1e3"), Ok(Some(1000)));
+        assert_eq!(parse_int_str("1.5E2"), Ok(Some(150)));
+        assert_eq!(parse_int_str("0.0"), Ok(Some(0)));
+        assert_eq!(parse_int_str("-0"), Ok(Some(0)));
+        assert_eq!(parse_int_str("0e999999999999"), Ok(Some(0)));
+        assert_eq!(
+            parse_int_str("9223372036854775807"),
+            Ok(Some(i64::MAX)),
+            "the largest i64"
+        );
+        assert_eq!(parse_int_str("-9223372036854775808"), Ok(Some(i64::MIN)));
+        assert_eq!(
+            parse_int_str("9,223,372,036,854,775,807"),
+            Ok(Some(i64::MAX))
+        );
+        for bad in [
+            "abc", "12.5", "1,2,3", "12,34", "1,2345", ",123", "123,", "1,,234", "1.2.3", "1e",
+            "e3", ".", "-", "1 234", "NaN", "inf", "0x10", "1e-1", "12.5%", "%", "1_000",
+        ] {
+            if bad == "-" {
+                continue; // a missing marker
+            }
+            assert!(parse_int_str(bad).is_err(), "{bad}");
+        }
+        // never clamped: a value beyond i64 is an error naming it
+        for big in [
+            "9223372036854775808",
+            "-9223372036854775809",
+            "99999999999999999999",
+            "1e19",
+            "9,223,372,036,854,775,808",
+            "1e999999999999",
+        ] {
+            let e = parse_int_str(big).unwrap_err();
+            assert!(e.contains(big) && e.contains("does not fit"), "{e}");
+        }
         assert_eq!(parse_float_str("12.5%"), Ok(Some(12.5)));
+        assert_eq!(parse_float_str("12.5 %"), Ok(Some(12.5)));
         assert_eq!(parse_float_str("1,234.5"), Ok(Some(1234.5)));
+        assert_eq!(parse_float_str(".5"), Ok(Some(0.5)));
+        assert_eq!(parse_float_str("-.5"), Ok(Some(-0.5)));
+        assert_eq!(parse_float_str("5."), Ok(Some(5.0)));
+        assert_eq!(parse_float_str("1e-3"), Ok(Some(0.001)));
+        assert_eq!(parse_float_str("99999999999999999999"), Ok(Some(1e20)));
         assert_eq!(parse_float_str(" - "), Ok(None));
-        assert!(parse_float_str("NaN").is_err());
+        assert_eq!(parse_float_str("null"), Ok(None));
+        for bad in [
+            "NaN",
+            "inf",
+            "-infinity",
+            "1,2,3",
+            "1,23.5",
+            "12.5.1",
+            "1e400",
+            "x%",
+        ] {
+            assert!(parse_float_str(bad).is_err(), "{bad}");
+        }
+        assert!(parse_float_str("1e400").unwrap_err().contains("range"));
     }
 
     #[test]
     fn cells_from_json() {
-        let v: Vec<Cell> =
-            serde_json::from_str(r#"[1, 2.5, "3", "--", null, [1], {"a":1}]"#).unwrap();
+        let v: Vec<Cell> = serde_json::from_str(
+            r#"[1, 2.5, "3", "--", null, [1], {"a":1}, 9223372036854775808, 1e20, 12.0, true]"#,
+        )
+        .unwrap();
         assert_eq!(v[0], Cell::Int(1));
         assert_eq!(v[1], Cell::Float(2.5));
         assert_eq!(v[2].to_i64(), Ok(Some(3)));
         assert_eq!(v[3].to_f64(), Ok(None));
         assert_eq!(v[4], Cell::Null);
-        assert_eq!(v[5], Cell::Null);
-        assert_eq!(v[6], Cell::Null);
+        assert_eq!(v[5], Cell::Nested(Nested::List));
+        assert_eq!(v[6], Cell::Nested(Nested::Object));
+        assert_eq!(v[7], Cell::UInt(9_223_372_036_854_775_808));
+        assert_eq!(v[9].to_i64(), Ok(Some(12)));
         assert!(Cell::Float(2.5).to_i64().is_err());
+        // a JSON number beyond i64 is an error in an integer column, as the
+        // same value as text is
+        for c in [&v[7], &v[8]] {
+            let e = c.to_i64().unwrap_err();
+            assert!(e.contains("does not fit a 64-bit integer"), "{e}");
+        }
+        assert!(v[7].to_i64().unwrap_err().contains("9223372036854775808"));
+        assert_eq!(v[7].to_f64(), Ok(Some(2f64.powi(63))));
+        assert_eq!(v[7].to_text(), Ok(Some("9223372036854775808".into())));
+        assert_eq!(float_to_i64(-(2f64.powi(63))), Ok(Some(i64::MIN)));
+        // lists, objects and booleans are refused by every column
+        for kind in [Kind::Int, Kind::Float, Kind::Str, Kind::Date] {
+            for c in [&v[5], &v[6]] {
+                let e = Column::new(kind).push_cell(c).unwrap_err();
+                assert!(e.contains("a list") || e.contains("an object"), "{e}");
+            }
+        }
+        for kind in [Kind::Int, Kind::Float, Kind::Date] {
+            assert!(Column::new(kind).push_cell(&v[10]).is_err());
+        }
+        assert_eq!(v[5].to_string_opt(), None);
+    }
+
+    #[test]
+    fn datetimes() {
+        let dt = |s: &str| parse_datetime(s).map(|d| d.to_string());
+        assert_eq!(
+            dt("2024-03-01 10:00:00").as_deref(),
+            Some("2024-03-01 10:00:00")
+        );
+        assert_eq!(
+            dt("2024/03/01 10:05").as_deref(),
+            Some("2024-03-01 10:05:00")
+        );
+        assert_eq!(
+            dt("2024-03-01T10:05:06.5").as_deref(),
+            Some("2024-03-01 10:05:06.500")
+        );
+        assert_eq!(dt("20240301").as_deref(), Some("2024-03-01 00:00:00"));
+        for bad in [
+            "2024-03-01 25:00:00",
+            "yesterday",
+            "2024-03-01 10",
+            "10:00:00",
+        ] {
+            assert_eq!(dt(bad), None, "{bad}");
+        }
+        let mut c = Column::new(Kind::Datetime);
+        c.push_cell(&Cell::Int(1_709_287_200)).unwrap(); // seconds
+        c.push_cell(&Cell::Int(1_709_287_200_000)).unwrap(); // milliseconds
+        c.push_cell(&Cell::Str("--".into())).unwrap();
+        assert_eq!(c.get_i64(0), c.get_i64(1));
+        assert_eq!(c.get_i64(2), None);
+        assert!(c.push_cell(&Cell::Str("soon".into())).is_err());
+        assert!(c.push_cell(&Cell::Float(1.5)).is_err());
+    }
+
+    #[test]
+    fn byte_order_mark() {
+        assert_eq!(strip_bom("\u{feff}{}"), "{}");
+        assert_eq!(strip_bom("{}"), "{}");
+        assert_eq!(strip_bom("\u{feff}\u{feff}{}"), "\u{feff}{}", "only one");
     }
 
     #[test]

@@ -62,14 +62,16 @@ def test_every_report_has_rows_and_fixed_schema(sb: aps.Sandbox) -> None:
     assert frames["character_depth"]["session_count"].null_count() == 0
 
 
-def test_paging_concurrent_and_total_checked(sb: aps.Sandbox) -> None:
-    bd = sb.baidu(page_size=3)
-    before = sb.request_count("baidu")
-    r = bd.report("visit_page", S, E, progress=False)
-    assert r.total == 30 and r.data.height == 30
-    # 10 pages (+1 token request)
-    assert sb.request_count("baidu") - before >= 10
-    assert r.data["page_id"].n_unique() == 30
+def test_paging_concurrent_and_total_checked() -> None:
+    # the analysis endpoints take no page size: the service pages at 20 rows
+    with aps.Sandbox(pages=200) as sb:
+        bd = sb.baidu(page_size=3)  # only for the TP totals: not sent here
+        before = sb.request_count("baidu")
+        r = bd.report("visit_page", S, E, progress=False)
+        assert r.total == 200 and r.data.height == 200
+        # 10 pages (the token request is not counted)
+        assert sb.request_count("baidu") - before == 10
+        assert r.data["page_id"].n_unique() == 200
 
 
 def test_retention_long_and_wide() -> None:
@@ -224,11 +226,12 @@ def test_faults_raised(sb: aps.Sandbox, kind: str, value: float | None, exc: typ
     assert ei.value.provider == "baidu"
 
 
-def test_missing_page_names_offset(sb: aps.Sandbox) -> None:
-    bd = sb.baidu(page_size=5, max_attempts=2)
-    sb.inject("drop_rows", 5, endpoint="getanalysisvisitpage", offset=10, times=None)
-    with pytest.raises(aps.IncompleteData, match="offset 10"):
-        bd.visit_page(S, E, progress=False)
+def test_missing_page_names_offset() -> None:
+    with aps.Sandbox(pages=100) as sb:
+        bd = sb.baidu(max_attempts=2)
+        sb.inject("drop_rows", 5, endpoint="getanalysisvisitpage", offset=40, times=None)
+        with pytest.raises(aps.IncompleteData, match="offset 40"):
+            bd.visit_page(S, E, progress=False)
 
 
 @pytest.mark.parametrize(
@@ -331,10 +334,11 @@ def test_pandas_and_arrow_output(sb: aps.Sandbox) -> None:
     assert tbl.num_rows == 31
 
 
-def test_progress_callback(sb: aps.Sandbox) -> None:
+def test_progress_callback() -> None:
     seen: list[tuple[int, int]] = []
-    sb.baidu(page_size=3).visit_page(S, E, progress=lambda d, t: seen.append((d, t)))
-    assert seen and seen[-1][0] == seen[-1][1] == 10  # 10 pages of 3 rows
+    with aps.Sandbox(pages=200) as sb:
+        sb.baidu().visit_page(S, E, progress=lambda d, t: seen.append((d, t)))
+    assert seen and seen[-1][0] == seen[-1][1] == 10  # 10 pages of 20 rows
 
 
 def test_panic_becomes_exception() -> None:

@@ -9,7 +9,7 @@ a table at the end of the session.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,8 +41,15 @@ class Cell:
     xfail: str | None = None
 
 
+@pytest.fixture
+def sb() -> Iterator[aps.Sandbox]:
+    # 50 source groups: three pages of Baidu's fixed 20 rows (offsets 0, 20, 40)
+    with aps.Sandbox(seed=7, sources=50) as s:
+        yield s
+
+
 def fetch_baidu(sb: aps.Sandbox, kw: dict[str, Any]) -> pl.DataFrame:
-    return sb.baidu(page_size=4, max_attempts=3, **kw).source(S, E, progress=False)
+    return sb.baidu(max_attempts=3, **kw).source(S, E, progress=False)
 
 
 def fetch_mta(sb: aps.Sandbox, kw: dict[str, Any]) -> pl.DataFrame:
@@ -108,8 +115,8 @@ MATRIX: dict[str, dict[str, Cell]] = {
         "tim": Cell("drop_rows", 2),
     },
     "rows_missing_always": {
-        "baidu": Cell("drop_rows", 2, {"times": None, "offset": 4},
-                      expect=(aps.IncompleteData, ["offset 4"])),
+        "baidu": Cell("drop_rows", 2, {"times": None, "offset": 20},
+                      expect=(aps.IncompleteData, ["offset 20"])),
         # strict: a day left out of every reply raises (by default MTA's
         # omitted days are kept as null rows: tests/test_pressure.py)
         "mta": Cell("drop_rows", 1, {"times": None, "skip": 1},
@@ -120,8 +127,8 @@ MATRIX: dict[str, dict[str, Cell]] = {
     },
     # the error keeps the cause's class and names what is missing
     "window_fails_permanently": {
-        "baidu": Cell("http_status", 500, {"times": None, "offset": 4},
-                      expect=(aps.ServerError, ["offset 4", "HTTP 500", "not fetched"])),
+        "baidu": Cell("http_status", 500, {"times": None, "offset": 20},
+                      expect=(aps.ServerError, ["offset 20", "HTTP 500", "not fetched"])),
         "mta": Cell("http_status", 500, {"times": None, "skip": 1},
                     expect=(aps.ServerError,
                             ["2 of 3 windows", "2024-03-31", "2024-06-28", "2024-06-30"])),
@@ -194,14 +201,13 @@ def test_matrix_covers_every_provider() -> None:
 
 
 def test_rate_limit_holds_under_concurrency() -> None:
-    with aps.Sandbox(pages=60) as sb:
+    with aps.Sandbox(pages=1200) as sb:  # 60 pages of Baidu's fixed 20 rows
         bd = aps.BaiduSmartApp(client_id=sb.credentials["baidu_client_id"],
                                client_secret=sb.credentials["baidu_client_secret"],
-                               base_url=sb.url, rate_limit=20, concurrency=8, page_size=1,
-                               backoff=0.02)
+                               base_url=sb.url, rate_limit=20, concurrency=8, backoff=0.02)
         before = sb.request_count("baidu")
         df = bd.visit_page(S, E, progress=False)
-        assert df.height == 60
+        assert df.height == 1200
         assert sb.request_count("baidu") - before >= 60
         assert sb.max_per_second("baidu") <= 21
 
@@ -220,10 +226,9 @@ def test_mta_rate_limit_holds_under_concurrency() -> None:
 def test_sandbox_rate_limit_is_respected_by_default_clients() -> None:
     # the sandbox answers the rate-limit code above 20/s; the client's own
     # limiter (20/s) keeps every request under it: no retries needed
-    with aps.Sandbox(rate_limit=20, pages=45) as sb:
+    with aps.Sandbox(rate_limit=20, pages=900) as sb:  # 45 pages of 20 rows
         bd = aps.BaiduSmartApp(client_id=sb.credentials["baidu_client_id"],
                                client_secret=sb.credentials["baidu_client_secret"],
-                               base_url=sb.url, rate_limit=20, concurrency=8, page_size=1,
-                               backoff=0.05)
-        assert bd.visit_page(S, E, progress=False).height == 45
+                               base_url=sb.url, rate_limit=20, concurrency=8, backoff=0.05)
+        assert bd.visit_page(S, E, progress=False).height == 900
         assert sb.max_per_second("baidu") <= 21

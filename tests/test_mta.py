@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import polars as pl
 import pytest
@@ -103,10 +104,17 @@ def test_crash_env_every_dimension(sb: aps.Sandbox, n: int, name: str) -> None:
     assert m.crash_env(S, E, n, progress=False).equals(df)
 
 
-def test_error_list_keeps_every_field(sb: aps.Sandbox) -> None:
+ERROR_LIST_SCHEMA = {
+    "rank": pl.Int64, "key": pl.String, "error_count": pl.Int64, "error_users": pl.Int64,
+    "crash_id": pl.String, "error_msg": pl.String, "app_version": pl.String,
+    "first_time": pl.Datetime("us"),
+}
+
+
+def test_error_list_has_one_schema(sb: aps.Sandbox) -> None:
     df = sb.mta().error_list(S, E, progress=False)
-    assert df.columns[:4] == ["rank", "key", "error_count", "error_users"]
-    assert {"error_msg", "app_version", "first_time"} <= set(df.columns)
+    assert dict(df.schema) == ERROR_LIST_SCHEMA
+    assert df["first_time"].null_count() == 0
     assert df["rank"].to_list() == list(range(1, df.height + 1))
     assert df.schema["error_count"] == pl.Int64
     assert df["error_msg"].null_count() == 0
@@ -341,8 +349,15 @@ def test_offline_parse_fixtures() -> None:
 
     errs = aps.mta.parse("error_list", fixture_text("mta", "error_list.json"))
     assert errs.height == 2
-    assert {"error_msg", "crash_id", "first_time", "app_version"} <= set(errs.columns)
+    assert dict(errs.schema) == ERROR_LIST_SCHEMA  # the fixture's CrashId included
+    assert errs["crash_id"].to_list() == ["12345", None]
+    assert errs["first_time"][0] == dt.datetime(2024, 3, 1, 10, 0)
     assert errs["error_count"].to_list() == [50, 9]
+    # the same columns whatever the reply: empty, without labels, with unknown fields
+    for text in ('{"ret_code":60000,"ret_data":[]}',
+                 '{"ret_code":60000,"ret_data":[{"ErrorNum":"1","ErrorUser":"1"}]}',
+                 '{"ret_code":60000,"ret_data":[{"ErrorNum":"1","Stack":"x","Extra":[1]}]}'):
+        assert dict(aps.mta.parse("error_list", text).schema) == ERROR_LIST_SCHEMA, text
 
     freq = aps.mta.parse("frequency", fixture_text("mta", "frequency.json"))
     assert freq["section"].to_list() == ["1-2次", "3-5次", "50次以上"]
@@ -396,6 +411,27 @@ def test_long_retention_concatenates_with_baidu(sb: aps.Sandbox) -> None:
                       m.with_columns(pl.lit("mta").alias("src"))])
     assert both.height == b.height + m.height
     assert both.schema["users"] == pl.Int64
+
+
+def test_retention_percentages_are_ratios(sb: aps.Sandbox) -> None:
+    # D{N}RepeatUser may be percentages ("35.2", "35.2%"): a Float64 ratio
+    # column in the same layout, never an error for a recognisable number.
+    days = {"2024-03-02": {"D1RepeatUser": "35.2%", "D7RepeatUser": "20", "D30RepeatUser": "-"},
+            "2024-03-01": {"D1RepeatUser": "40.5", "D7RepeatUser": 12.25, "D30RepeatUser": "9%"}}
+    text = json.dumps({"ret_code": 60000, "ret_msg": "ok", "ret_data": days})
+    long = aps.mta.parse("retention", text, metrics="d1,d7,d30")
+    assert long.columns == ["cohort_date", "cohort_end", "cohort_size", "period", "ratio"]
+    assert long.schema["ratio"] == pl.Float64
+    assert long["ratio"].to_list() == [40.5, 12.25, 9.0, 35.2, 20.0, None]
+    wide = aps.mta.parse("retention", text, metrics="d1,d7,d30", shape="wide")
+    assert wide.columns == ["cohort_date", "cohort_end", "cohort_size", "d1", "d7", "d30"]
+    assert wide.schema["d7"] == pl.Float64 and wide["d1"].to_list() == [40.5, 35.2]
+    # the same layout as Baidu's report_type="ratio": the frames concatenate
+    b = sb.baidu().retention(S, E, gran="day", report_type="ratio", progress=False)
+    assert pl.concat([b, long]).schema == b.schema
+    # counts stay counts
+    counts = json.dumps({"ret_code": 60000, "ret_data": {"2024-03-01": {"D1RepeatUser": "1,204"}}})
+    assert aps.mta.parse("retention", counts, metrics="d1")["users"].to_list() == [1204]
 
 
 def test_async_twin(sb: aps.Sandbox) -> None:

@@ -33,13 +33,14 @@ def baidu(sb: aps.Sandbox, **kw: object) -> aps.BaiduSmartApp:
 
 def test_client_twice_over_the_provider_limit_completes() -> None:
     # provider: 20 requests/s (rejected requests count too); client: 40/s.
+    # 40 pages: the service pages the analysis endpoints at 20 rows.
     pages = 40
-    with aps.Sandbox(rate_limit=20, pages=pages) as sb:
-        bd = baidu(sb, rate_limit=40, concurrency=4, page_size=1)
+    with aps.Sandbox(rate_limit=20, pages=pages * 20) as sb:
+        bd = baidu(sb, rate_limit=40, concurrency=4)
         started = time.monotonic()
         df = bd.visit_page(S, E, progress=False)
         took = time.monotonic() - started
-        assert df.height == pages
+        assert df.height == pages * 20
         sent = sb.request_count("baidu")
         stats = bd.stats()
     bound = (pages - 1) / 20  # the provider's own pace (token request aside)
@@ -49,9 +50,9 @@ def test_client_twice_over_the_provider_limit_completes() -> None:
 
 
 def test_client_within_the_limit_never_slows_down() -> None:
-    with aps.Sandbox(rate_limit=50, pages=30) as sb:
-        bd = baidu(sb, rate_limit=40, concurrency=4, page_size=1)
-        assert bd.visit_page(S, E, progress=False).height == 30
+    with aps.Sandbox(rate_limit=50, pages=30 * 20) as sb:
+        bd = baidu(sb, rate_limit=40, concurrency=4)
+        assert bd.visit_page(S, E, progress=False).height == 30 * 20
         assert bd.stats()["slowdowns"] == 0
         assert bd.stats()["retries"] == 0
 
@@ -60,10 +61,10 @@ def test_client_within_the_limit_never_slows_down() -> None:
 
 
 def test_a_dead_page_fails_the_fetch_at_once() -> None:
-    with aps.Sandbox(pages=100) as sb:
-        bd = baidu(sb, rate_limit=50, concurrency=4, page_size=1, max_attempts=3,
-                   backoff=0.05)
-        sb.inject("http_status", 502, endpoint="getanalysisvisitpage", offset=10, times=None)
+    # 100 pages of 20 rows (the service's page for the analysis endpoints)
+    with aps.Sandbox(pages=2000) as sb:
+        bd = baidu(sb, rate_limit=50, concurrency=4, max_attempts=3, backoff=0.05)
+        sb.inject("http_status", 502, endpoint="getanalysisvisitpage", offset=200, times=None)
         started = time.monotonic()
         with pytest.raises(aps.ServerError) as ei:
             bd.visit_page(S, E, progress=False)
@@ -72,7 +73,7 @@ def test_a_dead_page_fails_the_fetch_at_once() -> None:
     assert took < 1.5, took  # 100 pages at 50/s would take 2 s
     assert sent < 40, sent
     msg = str(ei.value)
-    assert "offset 10" in msg and "HTTP 502" in msg and "of 100" in msg, msg
+    assert "offset 200" in msg and "HTTP 502" in msg and "of 2000" in msg, msg
 
 
 def test_a_dead_mta_window_fails_the_fetch_at_once(sb: aps.Sandbox) -> None:
@@ -88,14 +89,15 @@ def test_a_dead_mta_window_fails_the_fetch_at_once(sb: aps.Sandbox) -> None:
 # ---------------------------------------------------------------- the cause's class
 
 
-def test_persistent_rate_limit_on_a_later_page_is_rate_limited(sb: aps.Sandbox) -> None:
-    bd = sb.baidu(page_size=4, max_attempts=2, backoff=0.02)
-    sb.inject("code", 18, endpoint="getanalysissource", offset=4, times=None)
-    with pytest.raises(aps.RateLimited) as ei:
-        bd.source(S, E, progress=False)
+def test_persistent_rate_limit_on_a_later_page_is_rate_limited() -> None:
+    with aps.Sandbox(pages=100) as sb:  # 5 pages of 20 rows
+        bd = sb.baidu(max_attempts=2, backoff=0.02)
+        sb.inject("code", 18, endpoint="getanalysisvisitpage", offset=40, times=None)
+        with pytest.raises(aps.RateLimited) as ei:
+            bd.visit_page(S, E, progress=False)
     e = ei.value
     assert e.retryable and e.code == 18
-    assert "offset 4" in str(e) and "not fetched" in str(e)
+    assert "offset 40" in str(e) and "not fetched" in str(e)
 
 
 def test_persistent_rate_limit_on_a_later_mta_window_is_rate_limited(sb: aps.Sandbox) -> None:

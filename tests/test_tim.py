@@ -41,7 +41,7 @@ def test_all_fields(sb: aps.Sandbox) -> None:
     dates = df["date"].to_list()
     assert dates == sorted(dates) and len(set(dates)) == 30
     assert (dates[-1] - dates[0]).days == 29  # consecutive
-    assert dates[-1] in {_yesterday_cn(), _yesterday_cn() - dt.timedelta(days=1)}
+    assert dates[-1] == _yesterday_cn()  # the last 30 days ending yesterday, China time
     assert df["active_user_num"].null_count() == 0
     assert df["qq"].null_count() == 30  # "" is null
     assert set(df["app_id"]) == {"1400000001"}
@@ -259,6 +259,24 @@ def test_missing_days_are_named(sb: aps.Sandbox) -> None:
     d = clean["date"].to_list()  # ascending; the sandbox drops days 15..17 before the newest
     for day in (d[-16], d[-17], d[-18]):
         assert day.isoformat() in str(ei.value)
+
+
+def test_missing_oldest_days_are_not_a_short_table(sb: aps.Sandbox) -> None:
+    # The sandbox drops 15 days from the middle of its newest-first list:
+    # the 15 oldest days. The rest is consecutive, so only a check of the
+    # whole window (30 days ending yesterday, China time) notices.
+    t = sb.tim(max_attempts=2)
+    d = t.app_info(progress=False)["date"].to_list()
+    sb.inject("drop_rows", 15, provider="tim", times=None)
+    with pytest.raises(aps.IncompleteData) as ei:
+        t.app_info(progress=False)
+    msg = str(ei.value)
+    assert "15 day(s) missing" in msg
+    assert f"{d[0].isoformat()} – {d[14].isoformat()}" in msg
+    assert d[15].isoformat() not in msg
+    many = [(a, k) for a, k, r in sb.tim_apps() if r == "cn"]
+    with pytest.raises(aps.IncompleteData, match=str(many[0][0])):
+        aps.TencentIm.app_info_many(many, resolve_to=sb.addr, progress=False)
 
 
 def test_offline_parse_fixtures() -> None:

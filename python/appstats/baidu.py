@@ -71,7 +71,9 @@ class BaiduSmartApp:
     overrides the host: scheme, host and an optional path prefix, no query
     or fragment.
 
-    ``page_size`` is the rows asked per page (1 – 1000, default 20). The
+    ``page_size`` is the rows asked per page of the third-party totals
+    (:meth:`tp_data`; 1 – 1000, default 20): the analysis reports take no
+    page size, Baidu returns them 20 rows a page. The
     HTTP settings ``timeout``, ``max_attempts``, ``backoff``,
     ``max_backoff``, ``max_retry_wait``, ``rate_limit`` and ``concurrency``
     are described in :class:`~appstats.HttpOptions`; those not given keep
@@ -445,12 +447,15 @@ class BaiduSmartApp:
         return await self._get_async("source", start, end, output, progress, level=level)
 
     def tp_data(self, start: DateLike, end: DateLike, scene: int,
-                metrics: list[str] | None = None, *,
+                metrics: list[str] | None = None, *, tp_endpoint: str = "gettpdata",
                 output: Output = "polars", progress: ProgressArg = None) -> Any:
-        """Third-party platform totals (``getdata``), one row per day.
+        """Third-party platform totals, one row per day.
 
         Needs a TP token (``tp_client_id`` + ``tp_ticket``). ``metrics``
-        defaults to every known metric.
+        defaults to every known metric. ``tp_endpoint="gettpdata"`` (default)
+        calls the endpoint as Baidu's SDKs do (``gettpdata``, ``max_results``);
+        ``"getdata"`` as the data API document shows it (``getdata``,
+        ``max_result``). Rows dated under ``date`` or ``data`` are read alike.
 
         Examples:
             >>> import appstats as aps
@@ -461,15 +466,17 @@ class BaiduSmartApp:
             ['date', 'tp_day_user_count']
         """
         m = _metric_list(metrics)
-        return self._get("tp_data", start, end, output, progress, scene=scene, metrics=m)
+        return self._get("tp_data", start, end, output, progress, scene=scene, metrics=m,
+                         tp_endpoint=tp_endpoint)
 
     async def tp_data_async(self, start: DateLike, end: DateLike, scene: int,
                             metrics: list[str] | None = None, *,
+                            tp_endpoint: str = "gettpdata",
                             output: Output = "polars", progress: ProgressArg = None) -> Any:
         """Awaitable twin of :meth:`tp_data`."""
         m = _metric_list(metrics)
         return await self._get_async("tp_data", start, end, output, progress, scene=scene,
-                                     metrics=m)
+                                     metrics=m, tp_endpoint=tp_endpoint)
 
 
 def _metric_list(metrics: Sequence[str] | str | None) -> str | None:

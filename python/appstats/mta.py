@@ -437,7 +437,8 @@ class Mta:
 
     def error_list(self, start: DateLike, end: DateLike, err_ty: int | None = None, *,
                    output: Output = "polars", progress: ProgressArg = None) -> Any:
-        """Top-100 error list: ``rank, key, error_count, error_users`` + every field sent.
+        """Top-100 error list: ``rank, key, error_count, error_users, crash_id, error_msg,
+        app_version, first_time`` (a fixed schema; other fields of the reply are not read).
 
         Examples:
             >>> import appstats as aps
@@ -466,6 +467,12 @@ class Mta:
         ``cohort_date, cohort_end, cohort_size, d1 … d30``. MTA's ``period``
         N is "N days later" (``D{N}RepeatUser``), which Baidu calls
         ``第{N+1}天``: subtract 1 from Baidu's period to align the two.
+
+        MTA documents counts, but a reply may carry percentages of the
+        cohort (``"35.2"``, ``"35.2%"``): a reply with any value written with
+        ``%`` or a fraction is read as percentages, and the long frame then
+        has a Float64 ``ratio`` column instead of ``users`` (the layout of
+        Baidu's ``report_type="ratio"``; wide columns are Float64).
 
         The retention endpoint sends no cohort size; with ``cohort_size=True``
         (default) the day's new users (``10101``) are fetched for the same

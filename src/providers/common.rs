@@ -30,6 +30,98 @@ pub fn days_to_date(d: i32) -> NaiveDate {
     NaiveDate::from_num_days_from_ce_opt(d + 719_163).unwrap_or_default()
 }
 
+/// Today in China (UTC+8), the time zone of all three providers' dates.
+pub fn today_cn() -> NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
+/// Which days of an expected date window a reply covers.
+///
+/// Every provider checks its replies with this one routine: the days of
+/// `window` (inclusive) that no row carries are `missing`; dates of rows
+/// outside the window are `outside` (what that means is the caller's
+/// call: MTA windows are stitched, so an outside row is an error there).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DateCoverage {
+    pub window: (NaiveDate, NaiveDate),
+    /// Days of the window without a row, oldest first.
+    pub missing: Vec<NaiveDate>,
+    /// Row dates outside the window, oldest first, without repeats.
+    pub outside: Vec<NaiveDate>,
+}
+
+impl DateCoverage {
+    pub fn of(window: (NaiveDate, NaiveDate), got: impl IntoIterator<Item = NaiveDate>) -> Self {
+        let (start, end) = window;
+        let mut seen: Vec<NaiveDate> = got.into_iter().collect();
+        seen.sort_unstable();
+        seen.dedup();
+        let outside = seen
+            .iter()
+            .copied()
+            .filter(|d| *d < start || *d > end)
+            .collect();
+        let missing = start
+            .iter_days()
+            .take_while(|d| *d <= end)
+            .filter(|d| seen.binary_search(d).is_err())
+            .collect();
+        DateCoverage {
+            window,
+            missing,
+            outside,
+        }
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.missing.is_empty()
+    }
+
+    /// `"3 day(s) missing from the reply for 2024-03-01 – 2024-03-30:
+    /// 2024-03-01, 2024-03-02, 2024-03-30"` (at most 10 days named).
+    pub fn describe_missing(&self) -> String {
+        format!(
+            "{} day(s) missing from the reply for {} – {}: {}",
+            self.missing.len(),
+            self.window.0,
+            self.window.1,
+            list_dates(&self.missing)
+        )
+    }
+}
+
+/// Up to 10 dates one by one (`2024-03-01, 2024-03-02`); more as runs of
+/// consecutive days (`2024-03-01 – 2024-03-15, 2024-03-20`, at most 10
+/// runs named, then how many more).
+pub fn list_dates(days: &[NaiveDate]) -> String {
+    if days.len() <= 10 {
+        let each: Vec<String> = days.iter().map(|d| d.to_string()).collect();
+        return each.join(", ");
+    }
+    let mut runs: Vec<(NaiveDate, NaiveDate)> = vec![];
+    for &d in days {
+        match runs.last_mut() {
+            Some((_, end)) if end.succ_opt() == Some(d) => *end = d,
+            _ => runs.push((d, d)),
+        }
+    }
+    let mut s: Vec<String> = runs
+        .iter()
+        .take(10)
+        .map(|(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a} – {b}")
+            }
+        })
+        .collect();
+    if runs.len() > 10 {
+        s.push(format!("... ({} more runs of days)", runs.len() - 10));
+    }
+    s.join(", ")
+}
+
 /// Column names and dtypes of the long retention frame (count form).
 pub const RETENTION_LONG: &[(&str, Kind)] = &[
     ("cohort_date", Kind::Date),
@@ -100,6 +192,51 @@ pub fn retention_wide(long: &TableBuilder, prefix: &str) -> TableBuilder {
 mod tests {
     use super::*;
     use crate::table::Cell;
+
+    #[test]
+    fn date_coverage_checks_both_ends_and_gaps() {
+        let d = |s| parse_user_date("d", s).unwrap();
+        let win = (d("2024-03-01"), d("2024-03-05"));
+        let full = DateCoverage::of(win, win.0.iter_days().take(5));
+        assert!(full.is_complete() && full.outside.is_empty());
+        // the oldest days, a gap and the newest day missing; one row outside
+        let c = DateCoverage::of(
+            win,
+            [
+                d("2024-03-03"),
+                d("2024-03-04"),
+                d("2024-03-03"),
+                d("2024-03-09"),
+            ],
+        );
+        assert_eq!(
+            c.missing,
+            [d("2024-03-01"), d("2024-03-02"), d("2024-03-05")]
+        );
+        assert_eq!(c.outside, [d("2024-03-09")]);
+        assert_eq!(
+            c.describe_missing(),
+            "3 day(s) missing from the reply for 2024-03-01 – 2024-03-05: \
+             2024-03-01, 2024-03-02, 2024-03-05"
+        );
+        // nothing at all: one run
+        let none = DateCoverage::of((d("2024-01-01"), d("2024-01-30")), []);
+        assert_eq!(none.missing.len(), 30);
+        assert!(none
+            .describe_missing()
+            .ends_with(": 2024-01-01 – 2024-01-30"));
+        // every other day: ten runs named, then a count
+        let odd = DateCoverage::of(
+            (d("2024-01-01"), d("2024-01-30")),
+            d("2024-01-01").iter_days().step_by(2).take(15),
+        );
+        assert_eq!(odd.missing.len(), 15);
+        let m = odd.describe_missing();
+        assert!(
+            m.contains("2024-01-02, 2024-01-04") && m.ends_with("(5 more runs of days)"),
+            "{m}"
+        );
+    }
 
     #[test]
     fn wide_pivot_keeps_dtype_and_order() {

@@ -181,7 +181,7 @@ async fn data(
         Ok(p) => p,
         Err(expired) => return json_reply(code_reply(if expired { 111 } else { 110 }), None),
     };
-    let is_get = endpoint == "getdata";
+    let is_get = is_tp_totals(&endpoint);
     if (method == axum::http::Method::GET) != is_get {
         return json_reply(gateway_error(3, "Unsupported openapi method"), None);
     }
@@ -501,7 +501,14 @@ fn build(
         Generated::Whole(v) => return Ok(v.clone()),
         Generated::Rows { rows, sum, span } => (rows, sum.clone(), span.clone()),
     };
-    page(endpoint, p, fault, rows, sum, span)
+    page(endpoint, p, fault, rows, sum, span, st.cfg.baidu.page_rows)
+}
+
+/// The third-party-platform totals: `gettpdata` (SDKs) or `getdata`
+/// (seed document), GET with a page size; the analysis endpoints are POSTs
+/// without one.
+fn is_tp_totals(endpoint: &str) -> bool {
+    endpoint == "gettpdata" || endpoint == "getdata"
 }
 
 fn generate(st: &State, g: AppGen, endpoint: &str, p: &Params) -> Result<Generated, String> {
@@ -812,7 +819,14 @@ fn generate(st: &State, g: AppGen, endpoint: &str, p: &Params) -> Result<Generat
                 })
                 .collect()
         }
-        "getdata" => {
+        "gettpdata" | "getdata" => {
+            // The SDKs' gettpdata dates its rows under `date` (Go SDK
+            // model), the seed document's getdata under `data`.
+            let date_key = if endpoint == "gettpdata" {
+                "date"
+            } else {
+                "data"
+            };
             p.get("scene")
                 .and_then(|s| s.parse::<i64>().ok())
                 .ok_or("scene must be an integer")?;
@@ -827,7 +841,7 @@ fn generate(st: &State, g: AppGen, endpoint: &str, p: &Params) -> Result<Generat
                 .take_while(|d| *d <= end)
                 .map(|d| {
                     let mut o = Map::new();
-                    o.insert("data".into(), json!(d.format("%Y%m%d").to_string()));
+                    o.insert(date_key.into(), json!(d.format("%Y%m%d").to_string()));
                     for (i, m) in metrics.iter().enumerate() {
                         let x = unit(seed, m, day_key(d) * 40 + i as i64);
                         // some days have no data yet
@@ -857,15 +871,17 @@ fn page(
     rows: &[Value],
     sum: Option<Value>,
     span: String,
+    page_rows: usize,
 ) -> Result<Value, String> {
     let total = rows.len() as i64;
     let start_index = int_param(p, "start_index", 0).ok_or("start_index must be an integer")?;
-    let size_key = if endpoint == "getdata" {
-        "max_result"
-    } else {
-        "max_results"
+    // The analysis endpoints take no page size (a max_results sent to them
+    // is ignored, as by the service): they return `page_rows` rows.
+    let size = match endpoint {
+        "gettpdata" => int_param(p, "max_results", 20).ok_or("bad max_results")?,
+        "getdata" => int_param(p, "max_result", 20).ok_or("bad max_result")?,
+        _ => page_rows as i64,
     };
-    let size = int_param(p, size_key, 20).ok_or("bad page size")?;
     if start_index < 0 || !(1..=1000).contains(&size) {
         return Err("start_index/max_results out of range".into());
     }
@@ -883,13 +899,13 @@ fn page(
         Some(FaultKind::WrongTotal(d)) => total + d,
         _ => total,
     };
-    let list_key = if endpoint == "getdata" {
+    let list_key = if is_tp_totals(endpoint) {
         "result"
     } else {
         "data_list"
     };
     let mut data = Map::new();
-    if endpoint != "getdata" {
+    if !is_tp_totals(endpoint) {
         data.insert("time_span".into(), json!(span));
     }
     data.insert("offset".into(), json!(from));

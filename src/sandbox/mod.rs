@@ -67,6 +67,9 @@ pub struct BaiduConfig {
     /// Programs authorised to the sandbox's third-party platform (the
     /// first one is also the program of `client_id`/`client_secret`).
     pub apps: Vec<BaiduApp>,
+    /// Rows per page of the analysis endpoints (the service's fixed page:
+    /// they take no page size).
+    pub page_rows: usize,
 }
 
 /// One simulated Baidu smart program authorised to the sandbox's TP.
@@ -180,6 +183,7 @@ impl Default for Config {
                 scenes_per_source: 4,
                 pages: 30,
                 apps: baidu_apps(0, 1),
+                page_rows: 20,
             },
             tim: tim::TimConfig::default(),
             mta: mta::MtaConfig::default(),

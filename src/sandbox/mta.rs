@@ -36,6 +36,10 @@ const P: &str = "mta";
 pub struct MtaApp {
     pub app_id: String,
     pub secret_key: String,
+    /// Serve retention as percentages of the cohort (`"35.2%"` on even
+    /// days, `"35.2"` on odd ones), as a community dashboard renders
+    /// `D{N}RepeatUser`, instead of counts.
+    pub retention_percent: bool,
 }
 
 /// MTA sandbox apps (the first one is `500000001`).
@@ -61,6 +65,7 @@ pub fn mta_apps(n: usize) -> Vec<MtaApp> {
             } else {
                 format!("sandbox-mta-secret-{}", i + 1)
             },
+            retention_percent: false,
         })
         .collect()
 }
@@ -143,7 +148,14 @@ async fn handle(
     if !sign::verify(&app.secret_key, path, &unsigned, given) {
         return json_reply(code_reply(60002), None);
     }
-    match build(&st.cfg.app(index), &p, metrics, kind, fault.as_ref()) {
+    match build(
+        &st.cfg.app(index),
+        &p,
+        metrics,
+        kind,
+        fault.as_ref(),
+        app.retention_percent,
+    ) {
         Ok(data) => json_reply(
             json!({"ret_code": 60000, "ret_msg": "success", "ret_data": data}).to_string(),
             fault.as_ref(),
@@ -288,6 +300,7 @@ fn build(
     metrics: &'static [Metric],
     kind: ReportKind,
     fault: Option<&FaultKind>,
+    retention_percent: bool,
 ) -> Result<Value, String> {
     let idx = p.get("idx").ok_or("idx is required")?;
     let mut wanted: Vec<&Metric> = vec![];
@@ -454,6 +467,10 @@ fn build(
                         let n = retention_day(m.mta).unwrap_or(1);
                         if *d + chrono::Days::new(n as u64) >= today {
                             Value::String("-".into())
+                        } else if retention_percent {
+                            let pct = 100.0 * retention_rate(seed, *d, n);
+                            let sign = if day_key(*d) % 2 == 0 { "%" } else { "" };
+                            Value::String(format!("{pct:.1}{sign}"))
                         } else {
                             count(new_users(g, *d) * f * retention_rate(seed, *d, n))
                         }
@@ -529,6 +546,111 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Request::new(name, start, end, &o).unwrap()
+    }
+
+    /// A secret with `-` and `_` (URL-safe base64): client and sandbox both
+    /// key the HMAC with `-` → `+`, `_` → `/`; the unmapped key is refused.
+    #[test]
+    fn url_safe_secret_is_mapped_like_the_php_clients() {
+        let mut cfg = Config::default();
+        cfg.mta.apps[0].secret_key = "sb-mta_secret-key_9".into();
+        let sb = Sandbox::start(cfg).unwrap();
+        let rt = crate::runtime::runtime();
+        let p = Progress::default();
+        let r = req("crash", "2024-03-01", "2024-03-03", &[]);
+        for secret in ["sb-mta_secret-key_9", "sb+mta/secret+key/9"] {
+            let df = rt.block_on(client(&sb, secret).fetch(&r, &p)).unwrap().data;
+            assert_eq!(df.height(), 3, "{secret}");
+        }
+        // a signature keyed with the raw secret (no mapping) is refused
+        let path = "/ctr_crash_anal/get_offline_data";
+        let params = [("app_id", "500000001"), ("idx", "10501")];
+        let source = crate::providers::mta::sign::source_string(path, &params);
+        use hmac::{KeyInit, Mac};
+        let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(b"sb-mta_secret-key_9&").unwrap();
+        mac.update(source.as_bytes());
+        let raw: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        use md5::Digest;
+        let unmapped: String = md5::Md5::digest(raw.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert!(!crate::providers::mta::sign::verify(
+            "sb-mta_secret-key_9",
+            path,
+            &params,
+            &unmapped
+        ));
+        assert!(crate::providers::mta::sign::verify(
+            "sb-mta_secret-key_9",
+            path,
+            &params,
+            &crate::providers::mta::sign::sign("sb-mta_secret-key_9", path, &params)
+        ));
+    }
+
+    /// Retention served as percentages (some with `%`, some without):
+    /// a Float64 `ratio` column, in long and wide form, across windows.
+    #[test]
+    fn percentage_retention_end_to_end() {
+        let mut cfg = Config::default();
+        cfg.mta.apps[0].retention_percent = true;
+        let sb = Sandbox::start(cfg).unwrap();
+        let c = client(&sb, &sb.state.cfg.mta.first().secret_key.clone());
+        let rt = crate::runtime::runtime();
+        let p = Progress::default();
+        let long = rt
+            .block_on(c.fetch(&req("retention", "2024-01-01", "2024-07-18", &[]), &p))
+            .unwrap()
+            .data;
+        assert_eq!(long.height(), 200 * 9);
+        let names: Vec<&str> = long.get_column_names().iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "cohort_date",
+                "cohort_end",
+                "cohort_size",
+                "period",
+                "ratio"
+            ]
+        );
+        let ratio = long.column("ratio").unwrap().f64().unwrap();
+        assert_eq!(ratio.null_count(), 0);
+        assert!(ratio.iter().flatten().all(|x| x > 0.0 && x <= 100.0));
+        let wide = rt
+            .block_on(c.fetch(
+                &req(
+                    "retention",
+                    "2024-01-01",
+                    "2024-07-18",
+                    &[("shape", "wide")],
+                ),
+                &p,
+            ))
+            .unwrap()
+            .data;
+        assert_eq!((wide.height(), wide.width()), (200, 3 + 9));
+        assert_eq!(
+            wide.column("d30").unwrap().dtype(),
+            &polars::prelude::DataType::Float64
+        );
+        // the same sandbox with counts: Int64 users, as before
+        let sb = Sandbox::start(Config::default()).unwrap();
+        let c = client(&sb, &sb.state.cfg.mta.first().secret_key.clone());
+        let counts = rt
+            .block_on(c.fetch(&req("retention", "2024-01-01", "2024-01-31", &[]), &p))
+            .unwrap()
+            .data;
+        assert_eq!(
+            counts.column("users").unwrap().dtype(),
+            &polars::prelude::DataType::Int64
+        );
     }
 
     #[test]

@@ -6,7 +6,6 @@
 //! 70016.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -390,14 +389,16 @@ pub fn client(sb: &Sandbox, index: usize, cfg: HttpConfig) -> Result<tim::Client
         Some(&sb.state.cfg.tim.admin),
         &app.region,
         cfg,
-        &options(sb.addr),
+        &options(sb),
     )
 }
 
-/// Client options that route every region's domain to the sandbox.
-pub fn options(addr: SocketAddr) -> ClientOptions {
+/// Client options that route every region's domain to the sandbox and
+/// expect the days it serves.
+pub fn options(sb: &Sandbox) -> ClientOptions {
     ClientOptions {
-        resolve_to: Some(addr),
+        resolve_to: Some(sb.addr),
+        window_end: Some(end_date(&sb.state)),
         ..Default::default()
     }
 }
@@ -483,7 +484,7 @@ mod tests {
                 "china",
                 Some(&f),
                 quick(),
-                &options(sb.addr),
+                &options(&sb),
                 &p,
             ))
             .unwrap();
@@ -497,7 +498,7 @@ mod tests {
         let p = Progress::default();
         let app = sb.state.cfg.tim.apps[0].clone();
         let mk = |key: &str, id: Option<&str>, region: &str| {
-            tim::Client::with_options(app.sdkappid, key, id, region, quick(), &options(sb.addr))
+            tim::Client::with_options(app.sdkappid, key, id, region, quick(), &options(&sb))
                 .unwrap()
         };
         let code = |c: tim::Client| rt.block_on(c.app_info(None, &p)).unwrap_err().code();
@@ -505,7 +506,7 @@ mod tests {
         assert_eq!(code(mk(&app.secret_key, Some("bob"), "cn")), Some(60010));
         assert_eq!(code(mk(&app.secret_key, None, "sgp")), Some(70016));
         let unknown =
-            tim::Client::with_options(999, "k", None, "cn", quick(), &options(sb.addr)).unwrap();
+            tim::Client::with_options(999, "k", None, "cn", quick(), &options(&sb)).unwrap();
         assert_eq!(code(unknown), Some(60006));
         // A client whose clock is two days behind signs expired UserSigs:
         // renewed once, still expired → a clear, final error.

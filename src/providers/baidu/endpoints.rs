@@ -180,6 +180,23 @@ pub enum Level {
     Group,
 }
 
+/// Which form of the third-party-platform totals endpoint to call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TpEndpoint {
+    /// `gettpdata` with `max_results`, as Baidu's official SDKs (Go, PHP,
+    /// Java) call it (the default).
+    GetTpData,
+    /// `getdata` with `max_result`, as the seed document shows it.
+    GetData,
+}
+
+/// Options of `tp_endpoint`.
+pub const TP_ENDPOINTS: &[&str] = &["gettpdata", "getdata"];
+
+/// Rows per page of the paged endpoints that take no page-size parameter
+/// (the nine analysis endpoints): the service's fixed page.
+pub const SERVICE_PAGE_ROWS: u32 = 20;
+
 /// One Baidu report with its options.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Report {
@@ -207,6 +224,7 @@ pub enum Report {
     TpData {
         scene: i64,
         metrics: Vec<String>,
+        endpoint: TpEndpoint,
     },
 }
 
@@ -221,7 +239,7 @@ pub const REPORTS: &[(&str, &str)] = &[
     ("visit_page", "getanalysisvisitpage"),
     ("visit_character", "getanalysisvisitcharacter"),
     ("source", "getanalysissource"),
-    ("tp_data", "getdata"),
+    ("tp_data", "gettpdata"),
 ];
 
 impl Report {
@@ -241,6 +259,13 @@ impl Report {
     }
 
     pub fn endpoint(&self) -> &'static str {
+        if let Report::TpData {
+            endpoint: TpEndpoint::GetData,
+            ..
+        } = self
+        {
+            return "getdata";
+        }
         let n = self.name();
         REPORTS
             .iter()
@@ -254,9 +279,38 @@ impl Report {
         !matches!(self, Report::VisitAttribute)
     }
 
-    /// GET with query parameters (only `getdata`) instead of a form POST.
+    /// GET with query parameters (only the TP totals) instead of a form
+    /// POST.
     pub fn is_get(&self) -> bool {
         matches!(self, Report::TpData { .. })
+    }
+
+    /// The page-size parameter this endpoint takes, if any: the TP totals
+    /// take one (`max_results`, or `max_result` in the seed document's
+    /// `getdata` form); the analysis endpoints take none and return
+    /// [`SERVICE_PAGE_ROWS`] rows a page (only `start_index`).
+    pub fn page_size_param(&self) -> Option<&'static str> {
+        match self {
+            Report::TpData {
+                endpoint: TpEndpoint::GetTpData,
+                ..
+            } => Some("max_results"),
+            Report::TpData {
+                endpoint: TpEndpoint::GetData,
+                ..
+            } => Some("max_result"),
+            _ => None,
+        }
+    }
+
+    /// Rows the service returns per full page: `requested` where the
+    /// endpoint takes a page size, else [`SERVICE_PAGE_ROWS`].
+    pub fn page_rows(&self, requested: u32) -> u32 {
+        if self.page_size_param().is_some() {
+            requested
+        } else {
+            SERVICE_PAGE_ROWS
+        }
     }
 
     pub fn gran(&self) -> Option<Gran> {
@@ -286,7 +340,7 @@ impl Report {
             Report::VisitCharacter { character_type } => {
                 vec![("character_type", character_type.clone())]
             }
-            Report::TpData { scene, metrics } => {
+            Report::TpData { scene, metrics, .. } => {
                 vec![("scene", scene.to_string()), ("metrics", metrics.join(","))]
             }
             _ => vec![],
@@ -302,7 +356,7 @@ impl Report {
             "terminal" => &["terminal_type"],
             "visit_character" => &["character_type"],
             "source" => &["level"],
-            "tp_data" => &["scene", "metrics"],
+            "tp_data" => &["scene", "metrics", "tp_endpoint"],
             _ => &[],
         };
         if let Some(k) = opts.keys().find(|k| !allowed.contains(&k.as_str())) {
@@ -388,7 +442,18 @@ impl Report {
                         return Err(bad_choice("metric", m, TP_METRICS.iter().map(|(k, _)| *k)));
                     }
                 }
-                Report::TpData { scene, metrics }
+                let endpoint = match get("tp_endpoint").map(str::trim) {
+                    None | Some("") | Some("gettpdata") => TpEndpoint::GetTpData,
+                    Some("getdata") => TpEndpoint::GetData,
+                    Some(o) => {
+                        return Err(bad_choice("tp_endpoint", o, TP_ENDPOINTS.iter().copied()))
+                    }
+                };
+                Report::TpData {
+                    scene,
+                    metrics,
+                    endpoint,
+                }
             }
             other => {
                 return Err(bad_choice(
@@ -402,14 +467,23 @@ impl Report {
 
     /// Fetch report name from an endpoint name (for offline parsing).
     pub fn from_endpoint(endpoint: &str, opts: &HashMap<String, String>) -> Result<Report> {
+        let mut opts = opts.clone();
+        // the seed document's form of the TP totals endpoint
+        let endpoint = if endpoint == "getdata" {
+            opts.entry("tp_endpoint".into())
+                .or_insert_with(|| "getdata".into());
+            "gettpdata"
+        } else {
+            endpoint
+        };
         let name = REPORTS
             .iter()
             .find(|(r, e)| *e == endpoint || *r == endpoint)
             .map(|(r, _)| *r)
             .ok_or_else(|| {
-                bad_choice("Baidu endpoint", endpoint, REPORTS.iter().map(|(_, e)| *e))
+                let all = REPORTS.iter().map(|(_, e)| *e).chain(["getdata"]);
+                bad_choice("Baidu endpoint", endpoint, all)
             })?;
-        let mut opts = opts.clone();
         if name == "tp_data" && !opts.contains_key("scene") {
             opts.insert("scene".into(), "0".into());
         }
@@ -476,6 +550,43 @@ mod tests {
         let e =
             Report::from_args("tp_data", &opts(&[("scene", "1"), ("metrics", "x")])).unwrap_err();
         assert!(e.to_string().contains("tp_day_app_count"));
+        // the TP totals: the SDKs' gettpdata by default, the document's getdata as an option
+        let tp = Report::from_args("tp_data", &opts(&[("scene", "1")])).unwrap();
+        assert_eq!(
+            (tp.endpoint(), tp.page_size_param(), tp.is_get()),
+            ("gettpdata", Some("max_results"), true)
+        );
+        assert_eq!(tp.page_rows(50), 50);
+        let doc = Report::from_args(
+            "tp_data",
+            &opts(&[("scene", "1"), ("tp_endpoint", "getdata")]),
+        )
+        .unwrap();
+        assert_eq!(
+            (doc.endpoint(), doc.page_size_param()),
+            ("getdata", Some("max_result"))
+        );
+        assert_eq!(
+            Report::from_endpoint("getdata", &opts(&[]))
+                .unwrap()
+                .endpoint(),
+            "getdata"
+        );
+        assert_eq!(
+            Report::from_endpoint("gettpdata", &opts(&[]))
+                .unwrap()
+                .endpoint(),
+            "gettpdata"
+        );
+        let e = Report::from_args("tp_data", &opts(&[("scene", "1"), ("tp_endpoint", "x")]))
+            .unwrap_err();
+        assert!(e.to_string().contains("gettpdata, getdata"), "{e}");
+        // the analysis endpoints take no page size: the service pages at 20
+        for (name, _) in REPORTS.iter().filter(|(n, _)| *n != "tp_data") {
+            let r = Report::from_args(name, &opts(&[])).unwrap();
+            assert_eq!(r.page_size_param(), None, "{name}");
+            assert_eq!(r.page_rows(5), SERVICE_PAGE_ROWS, "{name}");
+        }
         let d = |s| parse_user_date("start", s).unwrap();
         let r = Report::Region;
         assert!(check_range(&r, d("2024-03-02"), d("2024-03-01")).is_err());

@@ -17,8 +17,10 @@ pub use endpoints::{Gran, Level, Report, Shape};
 use parse::{Page, PROVIDER};
 
 pub const DEFAULT_BASE_URL: &str = "https://openapi.baidu.com";
-/// Documented default page size of the data API.
-pub const DEFAULT_PAGE_SIZE: u32 = 20;
+/// Documented default page size of the data API (the rows asked of the TP
+/// totals; the analysis endpoints always page at
+/// [`endpoints::SERVICE_PAGE_ROWS`]).
+pub const DEFAULT_PAGE_SIZE: u32 = endpoints::SERVICE_PAGE_ROWS;
 /// Attempts to get a page whose rows or offset disagree with the reply.
 const PAGE_REFETCHES: u32 = 3;
 
@@ -118,14 +120,11 @@ impl Client {
         ];
         if report.paged() {
             params.push(("start_index", start_index.to_string()));
-            params.push((
-                if report.is_get() {
-                    "max_result"
-                } else {
-                    "max_results"
-                },
-                self.page_size.to_string(),
-            ));
+            // only the TP totals take a page size; the analysis endpoints
+            // page at the service's fixed size
+            if let Some(key) = report.page_size_param() {
+                params.push((key, self.page_size.to_string()));
+            }
         }
         params.extend(report.params());
         let day = (report.gran() == Some(Gran::Hour)).then_some(win.0);
@@ -252,7 +251,8 @@ impl Client {
         if !report.paged() {
             return Ok(Part::new(page(0).await?));
         }
-        let size = self.page_size as i64;
+        // analysis endpoints take no page size: the service pages at 20 rows
+        let size = i64::from(report.page_rows(self.page_size));
         // Pages known to be needed before the first reply arrives (an
         // hourly day has 24 rows: two pages of 20) go out with it.
         let ahead: Vec<i64> = expected_rows(report, win)
@@ -591,3 +591,6 @@ pub fn parse_saved(
     let day = NaiveDate::default();
     assemble(&report, vec![((day, day), Part::new(page))])
 }
+
+#[cfg(test)]
+mod tests;

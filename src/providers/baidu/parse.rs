@@ -204,7 +204,7 @@ fn period_columns(gran: Option<Gran>) -> Vec<(&'static str, Kind)> {
     }
 }
 
-/// How a row's label (`name`, or `data` for getdata) is stored.
+/// How a row's label (`name`, or `data`/`date` for the TP totals) is stored.
 #[derive(Debug, Clone, Copy)]
 enum Label {
     Period(Gran),
@@ -318,23 +318,36 @@ pub fn metric_fields(report: &Report) -> &'static [(&'static str, Kind)] {
 struct FlatSink {
     t: TableBuilder,
     fields: FieldMap,
-    label_key: &'static str,
+    /// Name of the row list, for error messages.
+    list_key: &'static str,
+    /// Keys of the row's label (`name`; the TP totals date their rows
+    /// under `data` in the seed document and `date` in the Go SDK).
+    label_keys: &'static [&'static str],
     label: Option<Label>,
     day: Option<NaiveDate>,
     consts: Vec<(usize, String)>,
     items: usize,
 }
 
-impl<'de> RowSink<'de> for FlatSink {
-    fn cell(&mut self, key: &str, cell: Cell<'de>) -> Result<(), String> {
-        if key == self.label_key {
+impl FlatSink {
+    fn read(&mut self, key: &str, cell: Cell) -> Result<(), String> {
+        if self.label_keys.contains(&key) {
             match self.label {
-                Some(Label::Text(i)) => return self.t.set(i, &cell),
-                Some(Label::Date(i)) => return self.t.set(i, &cell),
+                Some(Label::Text(i)) | Some(Label::Date(i)) => {
+                    return self
+                        .t
+                        .set(i, &cell)
+                        .map_err(|e| format!("field {key:?}: {e}"))
+                }
                 Some(Label::Period(g)) => {
                     let text = match &cell {
                         Cell::Str(s) => s.as_ref(),
-                        other => return Err(format!("period label is not text: {other:?}")),
+                        other => {
+                            return Err(format!(
+                                "period label {key:?} is not text: {}",
+                                other.describe()
+                            ))
+                        }
                     };
                     let (start, end) = parse_period(text, g, self.day)
                         .ok_or_else(|| format!("cannot read period label {text:?}"))?;
@@ -353,6 +366,13 @@ impl<'de> RowSink<'de> for FlatSink {
         }
         self.fields.set(&mut self.t, key, &cell)
     }
+}
+
+impl<'de> RowSink<'de> for FlatSink {
+    fn cell(&mut self, key: &str, cell: Cell<'de>) -> Result<(), String> {
+        self.read(key, cell)
+            .map_err(|e| format!("{}[{}]: {e}", self.list_key, self.items))
+    }
 
     fn end_row(&mut self) -> Result<(), String> {
         for (i, v) in &self.consts {
@@ -370,7 +390,7 @@ fn flat_sink(report: &Report, day: Option<NaiveDate>) -> FlatSink {
     let metrics = metric_fields(report);
     let mut pairs: Vec<(&str, &str)> = metrics.iter().map(|(n, _)| (*n, *n)).collect();
     let mut consts = vec![];
-    let mut label_key = "name";
+    let mut label_keys: &'static [&'static str] = &["name"];
     let label = match report {
         Report::UserTrend { gran } => Some(Label::Period(*gran)),
         Report::ActivityUser => Some(Label::Period(Gran::Day)),
@@ -398,7 +418,7 @@ fn flat_sink(report: &Report, day: Option<NaiveDate>) -> FlatSink {
             None
         }
         Report::TpData { .. } => {
-            label_key = "data";
+            label_keys = &["data", "date"];
             t.index("date").map(Label::Date)
         }
         _ => None,
@@ -408,7 +428,12 @@ fn flat_sink(report: &Report, day: Option<NaiveDate>) -> FlatSink {
     FlatSink {
         t,
         fields,
-        label_key,
+        list_key: if report.is_get() {
+            "result"
+        } else {
+            "data_list"
+        },
+        label_keys,
         label,
         day,
         consts,
@@ -432,38 +457,57 @@ struct RetentionSink {
     items: usize,
 }
 
-/// `第12天` → 12 (also `第2周`, `第3月`).
-pub fn retention_period(key: &str) -> Option<i64> {
-    let rest = key.trim().strip_prefix('第')?;
-    let rest = rest
+/// `第12天` → 12 (also `第2周`, `第3月`); `None` for other keys, an error
+/// for a `第…天/周/月` key without a period number (`第X天`).
+pub fn retention_period(key: &str) -> Result<Option<i64>, String> {
+    let Some(rest) = key.trim().strip_prefix('第') else {
+        return Ok(None);
+    };
+    let Some(n) = rest
         .strip_suffix('天')
         .or_else(|| rest.strip_suffix('日'))
         .or_else(|| rest.strip_suffix('周'))
-        .or_else(|| rest.strip_suffix('月'))?;
-    rest.trim().parse().ok()
+        .or_else(|| rest.strip_suffix('月'))
+    else {
+        return Ok(None);
+    };
+    match n.trim().parse::<i64>() {
+        Ok(p) if p > 0 => Ok(Some(p)),
+        _ => Err(format!(
+            "retention key {key:?} has no period number (expected 第N天, 第N周 or 第N月)"
+        )),
+    }
 }
 
-impl<'de> RowSink<'de> for RetentionSink {
-    fn cell(&mut self, key: &str, cell: Cell<'de>) -> Result<(), String> {
+impl RetentionSink {
+    fn read(&mut self, key: &str, cell: Cell) -> Result<(), String> {
         match key {
             "name" => {
                 let text = match &cell {
                     Cell::Str(s) => s.as_ref(),
-                    other => return Err(format!("cohort label is not text: {other:?}")),
+                    other => return Err(format!("cohort label is not text: {}", other.describe())),
                 };
                 let (a, b) = parse_period(text, self.gran, None)
                     .ok_or_else(|| format!("cannot read cohort label {text:?}"))?;
                 self.label = Some((a.date(), b));
             }
-            "active_user_count" => self.size = cell.to_i64()?,
+            "active_user_count" => {
+                self.size = cell
+                    .to_i64()
+                    .map_err(|e| format!("field \"active_user_count\": {e}"))?
+            }
             k => {
-                if let Some(p) = retention_period(k) {
+                if let Some(p) = retention_period(k)? {
                     let cell = if self.ratio {
-                        (p, cell.to_f64()?, None)
+                        (
+                            p,
+                            cell.to_f64().map_err(|e| format!("field {k:?}: {e}"))?,
+                            None,
+                        )
                     } else {
-                        let i = cell
-                            .to_i64()
-                            .map_err(|e| format!("{e} (use report_type=\"ratio\" for ratios)"))?;
+                        let i = cell.to_i64().map_err(|e| {
+                            format!("field {k:?}: {e} (use report_type=\"ratio\" for ratios)")
+                        })?;
                         (p, None, i)
                     };
                     self.cells.push(cell);
@@ -471,6 +515,13 @@ impl<'de> RowSink<'de> for RetentionSink {
             }
         }
         Ok(())
+    }
+}
+
+impl<'de> RowSink<'de> for RetentionSink {
+    fn cell(&mut self, key: &str, cell: Cell<'de>) -> Result<(), String> {
+        self.read(key, cell)
+            .map_err(|e| format!("data_list[{}]: {e}", self.items))
     }
 
     fn end_row(&mut self) -> Result<(), String> {
@@ -516,21 +567,33 @@ struct SceneSink<'a> {
     t: &'a mut TableBuilder,
     fields: &'a FieldMap,
     source: &'a mut Option<String>,
+    /// Index of the group in `data_list` (error messages).
+    group: usize,
 }
 
-impl<'de> RowSink<'de> for SceneSink<'_> {
-    fn cell(&mut self, key: &str, cell: Cell<'de>) -> Result<(), String> {
+impl SceneSink<'_> {
+    fn read(&mut self, key: &str, cell: Cell) -> Result<(), String> {
+        let field = |e: String| format!("field {key:?}: {e}");
         match key {
-            "sceneId" => self.t.set(0, &cell),
-            "name" => self.t.set(1, &cell),
+            "sceneId" => self.t.set(0, &cell).map_err(field),
+            "name" => self.t.set(1, &cell).map_err(field),
             "source" => {
+                let text = cell.to_text().map_err(field)?;
                 if self.source.is_none() {
-                    *self.source = cell.to_string_opt();
+                    *self.source = text;
                 }
                 Ok(())
             }
             k => self.fields.set(self.t, k, &cell),
         }
+    }
+}
+
+impl<'de> RowSink<'de> for SceneSink<'_> {
+    fn cell(&mut self, key: &str, cell: Cell<'de>) -> Result<(), String> {
+        let row = self.t.n_rows();
+        self.read(key, cell)
+            .map_err(|e| format!("data_list[{}].name[{row}]: {e}", self.group))
     }
     fn end_row(&mut self) -> Result<(), String> {
         self.t.end_row();
@@ -545,6 +608,7 @@ impl<'de> RowSink<'de> for SourceSink {
                 t: &mut self.cur_scenes,
                 fields: &self.scene_fields,
                 source: &mut self.cur_source,
+                group: self.items,
             };
             return Rows(&mut sink).deserialize(d);
         }
@@ -553,7 +617,9 @@ impl<'de> RowSink<'de> for SourceSink {
     }
 
     fn cell(&mut self, key: &str, cell: Cell<'de>) -> Result<(), String> {
-        self.group_fields.set(&mut self.groups, key, &cell)
+        self.group_fields
+            .set(&mut self.groups, key, &cell)
+            .map_err(|e| format!("data_list[{}]: {e}", self.items))
     }
 
     fn end_row(&mut self) -> Result<(), String> {
@@ -613,16 +679,22 @@ struct AttributeSink {
 struct AttrItemSink<'a> {
     t: &'a mut TableBuilder,
     attribute: &'a str,
+    /// Rows of the table before this attribute's list (error messages).
+    first: usize,
 }
 
 impl<'de> RowSink<'de> for AttrItemSink<'_> {
     fn cell(&mut self, key: &str, cell: Cell<'de>) -> Result<(), String> {
-        match key {
-            "attribute_id" => self.t.set(1, &cell),
-            "name" => self.t.set(2, &cell),
-            "count_ratio" | "user_count_ratio" => self.t.set(3, &cell),
-            _ => Ok(()),
-        }
+        let col = match key {
+            "attribute_id" => 1,
+            "name" => 2,
+            "count_ratio" | "user_count_ratio" => 3,
+            _ => return Ok(()),
+        };
+        self.t.set(col, &cell).map_err(|e| {
+            let row = self.t.n_rows() - self.first;
+            format!("{}[{row}]: field {key:?}: {e}", self.attribute)
+        })
     }
     fn end_row(&mut self) -> Result<(), String> {
         self.t.set(0, &Cell::Str(Cow::Borrowed(self.attribute)))?;
@@ -634,9 +706,11 @@ impl<'de> RowSink<'de> for AttrItemSink<'_> {
 impl<'de> RowSink<'de> for AttributeSink {
     fn value<D: Deserializer<'de>>(&mut self, key: &str, d: D) -> Result<(), D::Error> {
         if let Some(a) = ATTRIBUTES.iter().find(|a| **a == key) {
+            let first = self.t.n_rows();
             let mut sink = AttrItemSink {
                 t: &mut self.t,
                 attribute: a,
+                first,
             };
             return Rows(&mut sink).deserialize(d);
         }
@@ -660,7 +734,9 @@ struct SumSink {
 
 impl<'de> RowSink<'de> for SumSink {
     fn cell(&mut self, key: &str, cell: Cell<'de>) -> Result<(), String> {
-        self.fields.set(&mut self.t, key, &cell)
+        self.fields
+            .set(&mut self.t, key, &cell)
+            .map_err(|e| format!("sum: {e}"))
     }
     fn end_row(&mut self) -> Result<(), String> {
         self.t.end_row();
@@ -869,6 +945,7 @@ fn one_pass<'de, S: RowSink<'de>>(
 /// Parse one reply page. `day` is the date of an hourly request (taken
 /// from `time_span` when not given).
 pub fn parse_page(report: &Report, text: &str, day: Option<NaiveDate>) -> Result<Page> {
+    let text = crate::table::strip_bom(text);
     let (meta, table, groups, items, sum) = match report {
         Report::Retention {
             gran, report_type, ..
@@ -977,9 +1054,21 @@ mod tests {
         assert_eq!(a.to_string(), "2019-04-01 13:00:00");
         assert!(parse_period("13:00 - 13:59", Gran::Hour, None).is_none());
         assert!(parse_period("yesterday", Gran::Day, None).is_none());
-        assert_eq!(retention_period("第2天"), Some(2));
-        assert_eq!(retention_period("第12周"), Some(12));
-        assert_eq!(retention_period("active_user_count"), None);
+        assert_eq!(retention_period("第2天"), Ok(Some(2)));
+        assert_eq!(retention_period("第12周"), Ok(Some(12)));
+        assert_eq!(retention_period("第3月"), Ok(Some(3)));
+        assert_eq!(retention_period("active_user_count"), Ok(None));
+        assert_eq!(retention_period("第一名"), Ok(None));
+        for bad in [
+            "第X天",
+            "第天",
+            "第0天",
+            "第-1周",
+            "第99999999999999999999天",
+        ] {
+            let e = retention_period(bad).unwrap_err();
+            assert!(e.contains(bad), "{e}");
+        }
         // found by the fuzzer: non-ASCII labels of month length
         assert!(parse_period("重庆", Gran::Month, None).is_none());
         assert!(parse_period("2019/重", Gran::Month, None).is_none());

@@ -11,6 +11,7 @@ use polars::prelude::DataFrame;
 
 use crate::error::{Error, Result};
 use crate::http::{run_in_order, Http, HttpConfig, Progress, Reply};
+use crate::providers::common::DateCoverage;
 use crate::table::{Kind, TableBuilder};
 pub use endpoints::{Metric, Report, ReportKind, Shape, PROVIDER, REPORTS};
 
@@ -69,10 +70,7 @@ pub struct Request {
     pub missing_days: MissingDays,
 }
 
-/// Today in China (MTA's time zone, UTC+8).
-pub fn today_cn() -> NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
-}
+pub use crate::providers::common::today_cn;
 
 impl Request {
     /// Validate a report name, dates and options (see
@@ -333,6 +331,10 @@ pub fn fill_days(report: &Report, rows: &mut TableBuilder, days: &[NaiveDate], z
                 match (i, name.as_str(), col.kind()) {
                     (0, _, _) | (_, "cohort_end", _) => col.push_date(Some(d)),
                     (_, "period", _) => col.push_i64(Some(p)),
+                    // retention rows carry `users` and `ratio` until one is
+                    // kept: a zero day must not make a reply of counts look
+                    // like one of percentages
+                    (_, "ratio", _) => col.push_null(),
                     (_, _, Kind::Int) if zero => col.push_i64(Some(0)),
                     (_, _, Kind::Float) if zero => col.push_f64(Some(0.0)),
                     _ => col.push_null(),
@@ -351,8 +353,8 @@ pub fn missing_dates(
     rows: &TableBuilder,
     win: (NaiveDate, NaiveDate),
 ) -> Result<Vec<NaiveDate>> {
-    let all = parse::dates(rows, 0);
-    if let Some(out) = all.iter().find(|d| **d < win.0 || **d > win.1) {
+    let cov = DateCoverage::of(win, parse::dates(rows, 0));
+    if let Some(out) = cov.outside.first() {
         return Err(Error::malformed(
             PROVIDER,
             report.path,
@@ -362,29 +364,16 @@ pub fn missing_dates(
             ),
         ));
     }
-    let got: std::collections::HashSet<NaiveDate> = all.into_iter().collect();
-    Ok(win
-        .0
-        .iter_days()
-        .take_while(|d| *d <= win.1)
-        .filter(|d| !got.contains(d))
-        .collect())
+    Ok(cov.missing)
 }
 
 fn gap_error(report: &Report, win: (NaiveDate, NaiveDate), missing: &[NaiveDate]) -> Error {
-    let shown: Vec<String> = missing.iter().take(10).map(|d| d.to_string()).collect();
-    Error::incomplete(
-        PROVIDER,
-        report.path,
-        format!(
-            "{} date(s) missing from the reply for {} – {}: {}{}",
-            missing.len(),
-            win.0,
-            win.1,
-            shown.join(", "),
-            if missing.len() > 10 { ", ..." } else { "" }
-        ),
-    )
+    let cov = DateCoverage {
+        window: win,
+        missing: missing.to_vec(),
+        outside: vec![],
+    };
+    Error::incomplete(PROVIDER, report.path, cov.describe_missing())
 }
 
 /// Every date of `win` must be in the rows, and no row may lie outside it.
@@ -474,7 +463,7 @@ mod tests {
         let e = check_dates(&r, &rows, (d("2024-02-28"), d("2024-03-02"))).unwrap_err();
         let msg = e.to_string();
         assert!(matches!(e, Error::Incomplete { .. }));
-        assert!(msg.contains("2 date(s) missing") && msg.contains("2024-02-28, 2024-02-29"));
+        assert!(msg.contains("2 day(s) missing") && msg.contains("2024-02-28, 2024-02-29"));
         let e = check_dates(&r, &rows, (d("2024-03-01"), d("2024-03-01"))).unwrap_err();
         assert!(e.to_string().contains("outside"), "{e}");
     }

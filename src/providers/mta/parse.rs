@@ -104,6 +104,7 @@ fn bad(report: &Report, e: impl fmt::Display) -> Error {
 
 /// Check the envelope and return the raw payload (`ret_data` or `data`).
 pub fn open<'a>(report: &Report, text: &'a str) -> Result<Option<&'a RawValue>> {
+    let text = crate::table::strip_bom(text);
     let env: Envelope = serde_json::from_str(text).map_err(|e| bad(report, e))?;
     let code = match &env.ret_code {
         None => return Err(bad(report, "reply has no ret_code")),
@@ -236,7 +237,7 @@ impl<'de, S: KeyedSink<'de>> Visitor<'de> for Entry<'_, '_, S> {
         self.scalar(Cell::Int(v))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.scalar(i64::try_from(v).map_or(Cell::Float(v as f64), Cell::Int))
+        self.scalar(Cell::from_u64(v))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
         self.scalar(Cell::Float(v))
@@ -260,36 +261,8 @@ impl<'de, S: KeyedSink<'de>> Visitor<'de> for Entry<'_, '_, S> {
 
 // ---------------------------------------------------------------- sinks
 
-/// `ErrorMsg` → `error_msg`, `crashId` → `crash_id`, `a b` → `a_b`.
-pub fn snake_case(key: &str) -> String {
-    let mut out = String::with_capacity(key.len() + 4);
-    let mut prev_lower = false;
-    for c in key.trim().chars() {
-        if c.is_ascii_uppercase() {
-            if prev_lower {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-            prev_lower = false;
-        } else if c.is_alphanumeric() {
-            out.push(c);
-            prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
-        } else {
-            if !out.is_empty() && !out.ends_with('_') {
-                out.push('_');
-            }
-            prev_lower = false;
-        }
-    }
-    let t = out.trim_matches('_');
-    if t.is_empty() {
-        "field".to_string()
-    } else {
-        t.to_string()
-    }
-}
-
-/// Rows of a flat table: an optional key column, labels, metrics, extras.
+/// Rows of a flat table: an optional key column, labels and metrics;
+/// other fields are not read.
 struct TableSink {
     t: TableBuilder,
     /// reply key → column (MTA names, snake_case names, label fields).
@@ -297,9 +270,9 @@ struct TableSink {
     key_col: Option<usize>,
     rank_col: Option<usize>,
     consts: Vec<(usize, String)>,
-    /// Keep unknown fields as String columns (error list).
-    extras: bool,
     flat: bool,
+    /// Key of the current row in a keyed object (error messages).
+    row_key: RowKey,
 }
 
 impl TableSink {
@@ -308,24 +281,41 @@ impl TableSink {
     }
 }
 
+/// Where the current row is, for error messages: its key in a keyed
+/// object (`ret_data["2024-03-01"]`) or its index in an array.
+#[derive(Default)]
+struct RowKey {
+    key: String,
+    keyed: bool,
+}
+
+impl RowKey {
+    fn set(&mut self, key: Option<&str>) {
+        self.key.clear();
+        self.keyed = key.is_some();
+        self.key.push_str(key.unwrap_or(""));
+    }
+
+    fn describe(&self, index: usize) -> String {
+        if self.keyed {
+            format!("ret_data[{:?}]", self.key)
+        } else {
+            format!("ret_data[{index}]")
+        }
+    }
+}
+
 impl<'de> RowSink<'de> for TableSink {
     fn cell(&mut self, key: &str, cell: Cell<'de>) -> Result<(), String> {
-        let i = match self.field(key) {
-            Some(i) => i,
-            None if self.extras => {
-                let mut name = snake_case(key);
-                while self.t.index(&name).is_some() {
-                    name.push_str("_raw");
-                }
-                let i = self.t.add_column(&name, Kind::Str);
-                self.fields.push((key.to_string(), i));
-                i
-            }
-            None => return Ok(()),
+        let Some(i) = self.field(key) else {
+            return Ok(());
         };
-        self.t
-            .set(i, &cell)
-            .map_err(|e| format!("field {key:?}: {e}"))
+        self.t.set(i, &cell).map_err(|e| {
+            format!(
+                "{}: field {key:?}: {e}",
+                self.row_key.describe(self.t.n_rows())
+            )
+        })
     }
 
     fn end_row(&mut self) -> Result<(), String> {
@@ -342,6 +332,7 @@ impl<'de> RowSink<'de> for TableSink {
 
 impl<'de> KeyedSink<'de> for TableSink {
     fn begin(&mut self, key: Option<&str>) -> Result<(), String> {
+        self.row_key.set(key);
         if let (Some(k), Some(i)) = (key, self.key_col) {
             self.t
                 .set(i, &Cell::Str(Cow::Borrowed(k)))
@@ -355,17 +346,33 @@ impl<'de> KeyedSink<'de> for TableSink {
 }
 
 /// Retention rows: date → `{D1RepeatUser: .., D7RepeatUser: .., ...}`,
-/// emitted long (one row per requested period).
+/// emitted long (one row per requested period) into [`RETENTION_ROWS`]:
+/// counts in `users`, percentages in `ratio` ([`finish`] keeps one).
 struct RetentionSink {
     t: TableBuilder,
     periods: Vec<i64>,
     date: Option<NaiveDate>,
     size: Option<i64>,
-    cells: Vec<(i64, Option<i64>)>,
+    cells: Vec<(i64, RetentionValue)>,
+    row_key: RowKey,
+    /// Cohorts read so far (error messages).
+    cohorts: usize,
 }
 
 impl<'de> RowSink<'de> for RetentionSink {
     fn cell(&mut self, key: &str, cell: Cell<'de>) -> Result<(), String> {
+        self.read(key, cell)
+            .map_err(|e| format!("{}: {e}", self.row_key.describe(self.cohorts)))
+    }
+
+    fn end_row(&mut self) -> Result<(), String> {
+        self.cohorts += 1;
+        self.emit()
+    }
+}
+
+impl RetentionSink {
+    fn read(&mut self, key: &str, cell: Cell) -> Result<(), String> {
         match key {
             "Date" | "date" => {
                 if self.date.is_none() {
@@ -374,7 +381,7 @@ impl<'de> RowSink<'de> for RetentionSink {
                         _ => None,
                     };
                     if self.date.is_none() {
-                        return Err(format!("retention date {cell:?} is not a date"));
+                        return Err(format!("retention date {} is not a date", cell.describe()));
                     }
                 }
             }
@@ -383,7 +390,7 @@ impl<'de> RowSink<'de> for RetentionSink {
             }
             k => {
                 if let Some(p) = retention_day(k).filter(|p| self.periods.contains(p)) {
-                    let v = cell.to_i64().map_err(|e| format!("field {k:?}: {e}"))?;
+                    let v = RetentionValue::read(&cell).map_err(|e| format!("field {k:?}: {e}"))?;
                     self.cells.push((p, v));
                 }
             }
@@ -391,20 +398,33 @@ impl<'de> RowSink<'de> for RetentionSink {
         Ok(())
     }
 
-    fn end_row(&mut self) -> Result<(), String> {
+    fn emit(&mut self) -> Result<(), String> {
         let date = self.date.take().ok_or("retention row without a date")?;
         let size = self.size.take();
         for &p in &self.periods {
-            let users = self
+            let v = self
                 .cells
                 .iter()
                 .find(|(q, _)| *q == p)
-                .and_then(|(_, v)| *v);
+                .map_or(RetentionValue::Missing, |(_, v)| *v);
             self.t.col(0).push_date(Some(date));
             self.t.col(1).push_date(Some(date));
             self.t.col(2).push_i64(size);
             self.t.col(3).push_i64(Some(p));
-            self.t.col(4).push_i64(users);
+            match v {
+                RetentionValue::Count(n) => {
+                    self.t.col(4).push_i64(Some(n));
+                    self.t.col(5).push_null();
+                }
+                RetentionValue::Percent(x) => {
+                    self.t.col(4).push_null();
+                    self.t.col(5).push_f64(Some(x));
+                }
+                RetentionValue::Missing => {
+                    self.t.col(4).push_null();
+                    self.t.col(5).push_null();
+                }
+            }
             self.t.end_row();
         }
         self.cells.clear();
@@ -412,8 +432,40 @@ impl<'de> RowSink<'de> for RetentionSink {
     }
 }
 
+/// One `D{N}RepeatUser` value. MTA documents counts ("day-N returning
+/// users"); a community dashboard renders the same keys as percentages, so
+/// a reply may carry either. A value is a percentage when it is written
+/// with `%` or has a fraction (`"35.2"`, `35.2`, `"35%"`); otherwise it is
+/// a count. A reply with one percentage is a reply of percentages (see
+/// [`finish`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum RetentionValue {
+    Count(i64),
+    Percent(f64),
+    Missing,
+}
+
+impl RetentionValue {
+    fn read(cell: &Cell) -> Result<Self, String> {
+        let percent_sign = matches!(cell, Cell::Str(s) if s.trim_end().ends_with('%'));
+        if !percent_sign {
+            match cell.to_i64() {
+                Ok(v) => return Ok(v.map_or(RetentionValue::Missing, RetentionValue::Count)),
+                // a whole number beyond i64 is a count that does not fit
+                Err(e) if e.ends_with(crate::table::TOO_BIG) => return Err(e),
+                Err(_) => {}
+            }
+        }
+        match cell.to_f64()? {
+            Some(x) => Ok(RetentionValue::Percent(x)),
+            None => Ok(RetentionValue::Missing),
+        }
+    }
+}
+
 impl<'de> KeyedSink<'de> for RetentionSink {
     fn begin(&mut self, key: Option<&str>) -> Result<(), String> {
+        self.row_key.set(key);
         self.date = None;
         self.size = None;
         self.cells.clear();
@@ -451,8 +503,40 @@ fn head_columns(report: &Report) -> Vec<(&'static str, Kind)> {
     }
 }
 
-/// Output schema of a report (fixed per request; `error_list` adds one
-/// String column per extra field its rows carry).
+/// The columns after the metrics, by report, with the reply keys they are
+/// read from (MTA's spelling, snake_case and camelCase).
+fn tail_columns(report: &Report) -> &'static [(&'static str, Kind, &'static [&'static str])] {
+    match report.kind {
+        ReportKind::ErrorList => ERROR_LIST_LABELS,
+        _ => &[],
+    }
+}
+
+/// `error_list` label columns. The vendor documents no row shape for
+/// `get_err_list`; these are the fields seen in its replies (`CrashId` in
+/// the fixture, the rest in the sandbox's reading). Other fields are not
+/// read: every report's schema is fixed.
+const ERROR_LIST_LABELS: &[(&str, Kind, &[&str])] = &[
+    ("crash_id", Kind::Str, &["CrashId", "crash_id", "crashId"]),
+    (
+        "error_msg",
+        Kind::Str,
+        &["ErrorMsg", "error_msg", "errorMsg"],
+    ),
+    (
+        "app_version",
+        Kind::Str,
+        &["AppVersion", "app_version", "appVersion"],
+    ),
+    (
+        "first_time",
+        Kind::Datetime,
+        &["FirstTime", "first_time", "firstTime"],
+    ),
+];
+
+/// Output schema of a report: fixed per report and options, whatever the
+/// reply holds.
 pub fn schema(report: &Report) -> Vec<(String, Kind)> {
     if report.kind == ReportKind::Retention {
         let mut s: Vec<(String, Kind)> = RETENTION_LONG
@@ -475,18 +559,38 @@ pub fn schema(report: &Report) -> Vec<(String, Kind)> {
         .map(|(n, k)| (n.to_string(), k))
         .collect();
     s.extend(report.metrics.iter().map(|m| (m.name.to_string(), m.kind)));
+    s.extend(
+        tail_columns(report)
+            .iter()
+            .map(|(n, k, _)| (n.to_string(), *k)),
+    );
     s
 }
 
-/// Parse one reply into the report's rows (long form for retention).
+/// Retention rows as parsed: the long frame with both value columns
+/// (`users` for counts, `ratio` for percentages); [`finish`] keeps one.
+const RETENTION_ROWS: &[(&str, Kind)] = &[
+    ("cohort_date", Kind::Date),
+    ("cohort_end", Kind::Date),
+    ("cohort_size", Kind::Int),
+    ("period", Kind::Int),
+    ("users", Kind::Int),
+    ("ratio", Kind::Float),
+];
+
+/// Parse one reply into the report's rows (long form for retention, with
+/// both value columns: see [`RETENTION_ROWS`]).
 pub fn parse_rows(report: &Report, text: &str) -> Result<TableBuilder> {
+    let text = crate::table::strip_bom(text);
     if report.kind == ReportKind::Retention {
         let mut s = RetentionSink {
-            t: TableBuilder::new(RETENTION_LONG),
+            t: TableBuilder::new(RETENTION_ROWS),
             periods: report.periods(),
             date: None,
             size: None,
             cells: vec![],
+            row_key: RowKey::default(),
+            cohorts: 0,
         };
         one_pass(report, text, &mut s)?;
         return Ok(s.t);
@@ -504,7 +608,6 @@ pub fn parse_rows(report: &Report, text: &str) -> Result<TableBuilder> {
     let mut consts = vec![];
     let mut key_col = None;
     let mut rank_col = None;
-    let mut extras = false;
     let mut flat = false;
     let mut label = |src: &[&str], out: &str| {
         if let Some(i) = col(out) {
@@ -534,7 +637,9 @@ pub fn parse_rows(report: &Report, text: &str) -> Result<TableBuilder> {
         ReportKind::ErrorList => {
             key_col = col("key");
             rank_col = col("rank");
-            extras = true;
+            for (name, _, keys) in ERROR_LIST_LABELS {
+                label(keys, name);
+            }
         }
         ReportKind::Realtime => {
             label(&["Date", "date"], "date");
@@ -552,8 +657,8 @@ pub fn parse_rows(report: &Report, text: &str) -> Result<TableBuilder> {
         key_col,
         rank_col,
         consts,
-        extras,
         flat,
+        row_key: RowKey::default(),
     };
     one_pass(report, text, &mut s)?;
     Ok(s.t)
@@ -636,6 +741,11 @@ pub fn sort_by_date(mut t: TableBuilder, col: usize) -> TableBuilder {
 }
 
 /// The final frame of a report from its (stitched) rows.
+///
+/// Retention keeps one value column for the whole (stitched) reply:
+/// `users` (Int64) when every value is a count, `ratio` (Float64, percent
+/// as sent) when any value is a percentage -- the counts-looking values of
+/// such a reply (`"35"`, a whole percentage) then become ratios too.
 pub fn finish(report: &Report, rows: TableBuilder) -> Result<polars::prelude::DataFrame> {
     let polars = |e: polars::error::PolarsError| Error::Internal(format!("building frame: {e}"));
     let rows = if report.kind.date_keyed() || report.kind == ReportKind::Realtime {
@@ -643,16 +753,55 @@ pub fn finish(report: &Report, rows: TableBuilder) -> Result<polars::prelude::Da
     } else {
         rows
     };
-    if report.kind == ReportKind::Retention && report.shape == Shape::Wide {
-        let mut wide = retention_wide(&rows, "d");
-        for (name, kind) in schema(report) {
-            if wide.index(&name).is_none() {
-                wide.add_column(&name, kind);
-            }
-        }
-        return wide.finish().map_err(polars);
+    if report.kind != ReportKind::Retention {
+        return rows.finish().map_err(polars);
     }
-    rows.finish().map_err(polars)
+    let long = retention_values(rows);
+    if report.shape == Shape::Long {
+        return long.finish().map_err(polars);
+    }
+    let value_kind = long.col_ref(4).kind();
+    let wide = retention_wide(&long, "d");
+    // the schema's columns in its order (every period, also when the
+    // reply is empty), in the dtype of the values
+    let n = wide.n_rows();
+    let cols = schema(report)
+        .into_iter()
+        .enumerate()
+        .map(|(j, (name, kind))| {
+            let kind = if j < 3 { kind } else { value_kind };
+            let col = match wide.index(&name) {
+                Some(i) => wide.col_ref(i).clone(),
+                None => Column::new(kind),
+            };
+            (name, col)
+        })
+        .collect();
+    TableBuilder::from_columns(cols, n).finish().map_err(polars)
+}
+
+/// Long retention rows with one value column: `users`, or `ratio` when a
+/// value was a percentage (see [`RETENTION_ROWS`]).
+fn retention_values(rows: TableBuilder) -> TableBuilder {
+    let n = rows.n_rows();
+    let (Some(u), Some(r)) = (rows.index("users"), rows.index("ratio")) else {
+        return rows; // already one value column (an empty fetch)
+    };
+    let is_ratio = (0..n).any(|i| rows.col_ref(r).get_f64(i).is_some());
+    let mut cols: Vec<(String, Column)> = (0..4)
+        .map(|i| (rows.names()[i].clone(), rows.col_ref(i).clone()))
+        .collect();
+    if is_ratio {
+        let mut ratio = Column::with_capacity(Kind::Float, n);
+        for i in 0..n {
+            let v = rows.col_ref(r).get_f64(i);
+            ratio.push_f64(v.or_else(|| rows.col_ref(u).get_i64(i).map(|c| c as f64)));
+        }
+        cols.push(("ratio".into(), ratio));
+    } else {
+        cols.push(("users".into(), rows.col_ref(u).clone()));
+    }
+    TableBuilder::from_columns(cols, n)
 }
 
 /// Parse one saved reply into the report's frame.
@@ -838,34 +987,68 @@ mod tests {
         assert_eq!(strs(&df, "dimension")[0].as_deref(), Some("app_version"));
 
         let df = parse_reply(&report("error_list", &[]), fixture!("error_list")).unwrap();
-        assert_eq!(
-            df.get_column_names(),
-            [
-                "rank",
-                "key",
-                "error_count",
-                "error_users",
-                "error_msg",
-                "crash_id",
+        let schema = [
+            ("rank", DataType::Int64),
+            ("key", DataType::String),
+            ("error_count", DataType::Int64),
+            ("error_users", DataType::Int64),
+            ("crash_id", DataType::String),
+            ("error_msg", DataType::String),
+            ("app_version", DataType::String),
+            (
                 "first_time",
-                "app_version"
-            ]
-        );
+                DataType::Datetime(polars::prelude::TimeUnit::Microseconds, None),
+            ),
+        ]
+        .map(|(n, t)| (n.to_string(), t));
+        assert_eq!(dtypes(&df), schema);
         assert_eq!(
             strs(&df, "crash_id"),
             [Some("12345".into()), None],
-            "numbers in extra fields are kept as text"
+            "numbers in text fields are kept as text"
         );
         assert_eq!(strs(&df, "app_version"), [None, Some("3.2.1".into())]);
         assert_eq!(ints(&df, "error_count"), [Some(50), Some(9)]);
-        // keyed form: the key is kept
+        assert_eq!(ints(&df, "rank"), [Some(1), Some(2)]);
+        assert_eq!(
+            date_strs(&df, "first_time")[0],
+            "2024-03-01 10:00:00.000000"
+        );
+        // keyed form: the key is kept; unknown fields are not read
         let df = parse_reply(
             &report("error_list", &[]),
-            r#"{"ret_code":60000,"ret_data":{"abc":{"ErrorNum":"1","ErrorUser":"1","Stack":"x"}}}"#,
+            r#"{"ret_code":60000,"ret_data":{"abc":{"ErrorNum":"1","ErrorUser":"1","Stack":"x","crashId":"c1"}}}"#,
         )
         .unwrap();
         assert_eq!(strs(&df, "key"), [Some("abc".into())]);
-        assert_eq!(strs(&df, "stack"), [Some("x".into())]);
+        assert_eq!(strs(&df, "crash_id"), [Some("c1".into())]);
+        assert_eq!(dtypes(&df), schema);
+        // the same schema for an empty reply and for a subset of metrics
+        let empty = parse_reply(&report("error_list", &[]), fixture!("empty")).unwrap();
+        assert_eq!(dtypes(&empty), schema);
+        let one = parse_reply(
+            &report("error_list", &[("metrics", "error_users")]),
+            fixture!("error_list"),
+        )
+        .unwrap();
+        assert_eq!(
+            one.get_column_names(),
+            [
+                "rank",
+                "key",
+                "error_users",
+                "crash_id",
+                "error_msg",
+                "app_version",
+                "first_time"
+            ]
+        );
+        let e = parse_reply(
+            &report("error_list", &[]),
+            r#"{"ret_code":60000,"ret_data":[{"ErrorNum":"1","FirstTime":"soon"}]}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("FirstTime"), "{e}");
     }
 
     #[test]
@@ -917,6 +1100,101 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ints(&df, "cohort_size"), [Some(100)]);
+    }
+
+    #[test]
+    fn retention_percentages() {
+        let r = report("retention", &[("metrics", "d1,d2,d7")]);
+        // percentages with and without %, a whole one, a gap, a JSON number
+        let text = r#"{"ret_code":60000,"ret_data":{
+            "2024-03-02":{"D1RepeatUser":"35.2%","D2RepeatUser":"20","D7RepeatUser":"-"},
+            "2024-03-01":{"D1RepeatUser":"40.5","D2RepeatUser":21.25,"D7RepeatUser":"9.0%"}}}"#;
+        let long = parse_reply(&r, text).unwrap();
+        assert_eq!(
+            dtypes(&long)[3..],
+            [
+                ("period".to_string(), DataType::Int64),
+                ("ratio".to_string(), DataType::Float64)
+            ]
+        );
+        let ratio: Vec<Option<f64>> = long
+            .column("ratio")
+            .unwrap()
+            .f64()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(
+            ratio,
+            [
+                Some(40.5),
+                Some(21.25),
+                Some(9.0),
+                Some(35.2),
+                Some(20.0),
+                None
+            ]
+        );
+        let wide = parse_reply(
+            &report("retention", &[("metrics", "d1,d2,d7"), ("shape", "wide")]),
+            text,
+        )
+        .unwrap();
+        assert_eq!(
+            wide.get_column_names(),
+            ["cohort_date", "cohort_end", "cohort_size", "d1", "d2", "d7"]
+        );
+        for c in ["d1", "d2", "d7"] {
+            assert_eq!(wide.column(c).unwrap().dtype(), &DataType::Float64, "{c}");
+        }
+        // counts stay counts (Int64 users), also with separators and "12.0"
+        let counts = parse_reply(
+            &r,
+            r#"{"ret_code":60000,"ret_data":{"2024-03-01":{"D1RepeatUser":"1,204","D2RepeatUser":"12.0"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(ints(&counts, "users"), [Some(1204), Some(12), None]);
+        // a stitched fetch: one window of percentages makes all ratios
+        let mut rows = parse_rows(
+            &r,
+            r#"{"ret_code":60000,"ret_data":{"2024-03-01":{"D1RepeatUser":"30"}}}"#,
+        )
+        .unwrap();
+        rows.append(
+            parse_rows(
+                &r,
+                r#"{"ret_code":60000,"ret_data":{"2024-03-02":{"D1RepeatUser":"30.5%"}}}"#,
+            )
+            .unwrap(),
+        );
+        let both = finish(&r, rows).unwrap();
+        let ratio: Vec<Option<f64>> = both
+            .column("ratio")
+            .unwrap()
+            .f64()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(ratio[0], Some(30.0));
+        assert_eq!(ratio[3], Some(30.5));
+        // not a number, or a whole number beyond i64: errors naming it
+        for (bad, words) in [
+            (r#""many""#, "\"many\""),
+            (r#""99999999999999999999""#, "does not fit"),
+            (r#"[35.2]"#, "a list"),
+        ] {
+            let e = parse_reply(
+                &r,
+                &format!(
+                    r#"{{"ret_code":60000,"ret_data":{{"2024-03-01":{{"D1RepeatUser":{bad}}}}}}}"#
+                ),
+            )
+            .unwrap_err();
+            assert!(
+                e.to_string().contains(words) && e.to_string().contains("D1RepeatUser"),
+                "{e}"
+            );
+        }
     }
 
     #[test]
@@ -1008,14 +1286,5 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ints(&df, "error_count"), [Some(5)]);
-    }
-
-    #[test]
-    fn snake_names() {
-        assert_eq!(snake_case("ErrorMsg"), "error_msg");
-        assert_eq!(snake_case("crashId"), "crash_id");
-        assert_eq!(snake_case("App Version"), "app_version");
-        assert_eq!(snake_case("  "), "field");
-        assert_eq!(snake_case("版本"), "版本");
     }
 }

@@ -5,7 +5,10 @@
 //! 2. source = `"GET&" + urlencode(path) + "&" + urlencode(joined)`, with
 //!    PHP-style encoding: `A-Za-z0-9-_.` kept, everything else (`~` too)
 //!    as upper-case `%XX`;
-//! 3. lower-case hex HMAC-SHA1 of the source, keyed with `secret + "&"`;
+//! 3. lower-case hex HMAC-SHA1 of the source, keyed with `secret + "&"`
+//!    where `-` becomes `+` and `_` becomes `/` (the PHP clients'
+//!    `strtr($secret . "&", "-_", "+/")`: a URL-safe base64 secret used as
+//!    its standard-alphabet spelling);
 //! 4. `sign` = lower-case hex MD5 of that hex string.
 
 use std::fmt::Write as _;
@@ -48,11 +51,23 @@ pub fn source_string(path: &str, params: &[(&str, &str)]) -> String {
     format!("GET&{}&{}", urlencode(path), urlencode(&joined))
 }
 
+/// The HMAC key: `secret + "&"` with `-` → `+` and `_` → `/`.
+pub fn hmac_key(secret: &str) -> String {
+    format!("{secret}&")
+        .chars()
+        .map(|c| match c {
+            '-' => '+',
+            '_' => '/',
+            c => c,
+        })
+        .collect()
+}
+
 /// The `sign` parameter for a GET of `path` with `params` (any `sign`
 /// among them is ignored).
 pub fn sign(secret: &str, path: &str, params: &[(&str, &str)]) -> String {
     let source = source_string(path, params);
-    let key = format!("{secret}&");
+    let key = hmac_key(secret);
     // HMAC accepts keys of any length, so this cannot fail.
     let mut mac = match Hmac::<Sha1>::new_from_slice(key.as_bytes()) {
         Ok(m) => m,
@@ -150,4 +165,25 @@ mod tests {
     }
 
     const PY_ENCODED: &str = "83e49770c906c7d5a5384b140a573626";
+
+    /// The key as the PHP clients build it, `strtr($secret . "&", "-_",
+    /// "+/")`; expected value from the Python reference above with
+    /// `key = (secret + '&').translate(str.maketrans('-_', '+/'))`.
+    #[test]
+    fn key_maps_url_safe_characters() {
+        assert_eq!(hmac_key("Ab-Cd_Ef"), "Ab+Cd/Ef&");
+        assert_eq!(hmac_key("xxx"), "xxx&");
+        let params = [
+            ("app_id", "500123456"),
+            ("start_date", "2024-03-01"),
+            ("end_date", "2024-03-31"),
+            ("idx", "10101,10102"),
+        ];
+        let path = "/ctr_user_basic/get_offline_data";
+        let s = sign("Ab-Cd_Ef-12_34", path, &params);
+        assert_eq!(s, "fb72828fb832807ca8751a04703a6b0f");
+        // the same key spelled with + and / signs the same
+        assert_eq!(sign("Ab+Cd/Ef+12/34", path, &params), s);
+        assert!(verify("Ab-Cd_Ef-12_34", path, &params, &s));
+    }
 }

@@ -11,10 +11,12 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use chrono::NaiveDate;
 use polars::prelude::DataFrame;
 
 use crate::error::{Error, Result};
 use crate::http::{bounded, Http, HttpConfig, Progress, Reply};
+use crate::providers::common::{today_cn, DateCoverage};
 use crate::table::{Column, Kind, TableBuilder};
 pub use parse::{parse_saved, Selection, FIELDS, PROVIDER};
 pub use usersig::{gen_usersig, verify_usersig, UserSigError, UserSigInfo};
@@ -25,8 +27,10 @@ pub const DEFAULT_RATE_PER_SEC: u32 = 100;
 pub const DEFAULT_USERSIG_EXPIRE: u64 = 86_400;
 pub const DEFAULT_IDENTIFIER: &str = "admin";
 pub const PATH: &str = "/v4/openconfigsvr/getappinfo";
-/// Attempts to get a reply without gaps between its days.
+/// Attempts to get a reply that covers every day of the window.
 const GAP_REFETCHES: u32 = 3;
+/// `getappinfo` answers the last 30 days, ending yesterday (China time).
+pub const WINDOW_DAYS: i64 = 30;
 
 /// A data center of Tencent Cloud IM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +112,11 @@ pub struct ClientOptions {
     /// Send the requests for the region's domain (or the base URL's host)
     /// to this address over plain HTTP (tests, sandboxes).
     pub resolve_to: Option<SocketAddr>,
+    /// The newest day the service reports; `None` = yesterday, China time
+    /// (UTC+8), as the real service does. A reply must cover the
+    /// [`WINDOW_DAYS`] days ending there (a sandbox serving a fixed month
+    /// sets its own end).
+    pub window_end: Option<NaiveDate>,
 }
 
 impl Default for ClientOptions {
@@ -115,8 +124,22 @@ impl Default for ClientOptions {
         ClientOptions {
             usersig_expire: DEFAULT_USERSIG_EXPIRE,
             resolve_to: None,
+            window_end: None,
         }
     }
+}
+
+/// The days `getappinfo` must answer: the [`WINDOW_DAYS`] days ending at
+/// `end` (default: yesterday, China time).
+pub fn expected_window(end: Option<NaiveDate>) -> (NaiveDate, NaiveDate) {
+    let end = end.unwrap_or_else(|| {
+        let today = today_cn();
+        today.pred_opt().unwrap_or(today)
+    });
+    let start = end
+        .checked_sub_signed(chrono::TimeDelta::days(WINDOW_DAYS - 1))
+        .unwrap_or(end);
+    (start, end)
 }
 
 /// Default HTTP settings for one app: 100 requests/s, 8 in flight.
@@ -176,6 +199,7 @@ pub struct Client {
     base: String,
     host: String,
     usersig_expire: u64,
+    window_end: Option<NaiveDate>,
     sig: Mutex<Option<CachedSig>>,
     clock: Clock,
 }
@@ -268,6 +292,7 @@ impl Client {
             base,
             host,
             usersig_expire: opts.usersig_expire,
+            window_end: opts.window_end,
             sig: Mutex::new(None),
             clock: Arc::new(system_now),
         })
@@ -328,31 +353,32 @@ impl Client {
         }
     }
 
-    /// `getappinfo`, parsed and checked: a reply that skips days inside its
-    /// range is fetched again (up to 3 times), then reported as incomplete.
+    /// `getappinfo`, parsed and checked: a reply that lacks a day of the
+    /// expected window ([`expected_window`]: at either end or between its
+    /// days) is fetched again (up to 3 times), then reported as incomplete,
+    /// naming the days. Rows outside the window are kept.
     pub async fn fetch(&self, sel: &Selection) -> Result<TableBuilder> {
-        let mut missing = vec![];
+        let window = expected_window(self.window_end);
+        let mut cov = DateCoverage::of(window, []);
         for attempt in 1..=GAP_REFETCHES {
             let t = self.fetch_once(sel).await?;
-            missing = parse::missing_days(&t);
-            if missing.is_empty() {
+            cov = DateCoverage::of(window, parse::dates(&t));
+            if cov.is_complete() {
                 return Ok(t);
             }
             log::warn!(
-                "tim {}: reply skips {} day(s) (attempt {attempt} of {GAP_REFETCHES})",
+                "tim {}: {} (attempt {attempt} of {GAP_REFETCHES})",
                 self.sdkappid,
-                missing.len()
+                cov.describe_missing()
             );
         }
-        let list: Vec<String> = missing.iter().take(10).map(|d| d.to_string()).collect();
         Err(Error::incomplete(
             PROVIDER,
             parse::ENDPOINT,
             format!(
-                "the reply skips {} day(s): {}{}; refetching did not help",
-                missing.len(),
-                list.join(", "),
-                if missing.len() > 10 { ", ..." } else { "" }
+                "{} (getappinfo answers the last {WINDOW_DAYS} days ending yesterday, \
+                 China time); refetching did not help",
+                cov.describe_missing()
             ),
         ))
     }

@@ -292,6 +292,7 @@ impl<'de> RowSink<'de> for Sink {
 /// sorted by date. `host` is only used in error messages.
 pub fn parse_reply(text: &str, sel: &Selection, host: &str) -> Result<TableBuilder> {
     let bad = |e: &dyn std::fmt::Display| Error::malformed(PROVIDER, ENDPOINT, e);
+    let text = crate::table::strip_bom(text);
     let env: Envelope = serde_json::from_str(text).map_err(|e| bad(&e))?;
     let info = env.error_info.as_deref().unwrap_or("");
     let code = match &env.error_code {
@@ -368,22 +369,18 @@ fn sort_by_date(t: TableBuilder, date_col: usize) -> Result<TableBuilder> {
     Ok(TableBuilder::from_columns(cols, n))
 }
 
-/// Days missing between the first and the last date of a parsed table
-/// (the service answers with consecutive days).
-pub fn missing_days(t: &TableBuilder) -> Vec<chrono::NaiveDate> {
+/// The dates of a parsed table's rows.
+pub fn dates(t: &TableBuilder) -> Vec<chrono::NaiveDate> {
     let Some(i) = t.index("date") else {
         return vec![];
     };
     let Column::Date(v) = t.col_ref(i) else {
         return vec![];
     };
-    let mut days: Vec<i32> = v.iter().flatten().collect();
-    days.sort_unstable();
-    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-    days.windows(2)
-        .flat_map(|w| (w[0] + 1)..w[1])
-        .take(1000)
-        .filter_map(|d| epoch.checked_add_signed(chrono::TimeDelta::days(d.into())))
+    v.iter()
+        .take(t.n_rows())
+        .flatten()
+        .map(crate::providers::common::days_to_date)
         .collect()
 }
 
@@ -592,17 +589,15 @@ mod tests {
     }
 
     #[test]
-    fn gaps_are_found() {
+    fn row_dates() {
         let t = parse_reply(
             r#"{"ErrorCode":0,"Result":[{"Date":"20240105"},{"Date":"20240101"},{"Date":"20240102"}]}"#,
             &None,
             "",
         )
         .unwrap();
-        let m: Vec<String> = missing_days(&t).iter().map(|d| d.to_string()).collect();
-        assert_eq!(m, ["2024-01-03", "2024-01-04"]);
-        let t = parse_reply(SOME, &None, "").unwrap();
-        assert!(missing_days(&t).is_empty());
+        let m: Vec<String> = dates(&t).iter().map(|d| d.to_string()).collect();
+        assert_eq!(m, ["2024-01-01", "2024-01-02", "2024-01-05"]);
     }
 
     #[test]

@@ -22,6 +22,30 @@ struct Srv {
     calls: AtomicUsize,
     bodies: Mutex<Vec<String>>,
     randoms: Mutex<Vec<String>>,
+    /// Days left out of every reply (0 = the newest).
+    drop: Mutex<Vec<i64>>,
+}
+
+/// A reply with the 30 days ending yesterday (China time), newest first as
+/// in the document's sample, without the days in `drop`.
+fn month(drop: &[i64]) -> String {
+    let (_, end) = expected_window(None);
+    let rows: Vec<String> = (0..WINDOW_DAYS)
+        .filter(|i| !drop.contains(i))
+        .map(|i| {
+            let d = end - chrono::TimeDelta::days(i);
+            format!(
+                r#"{{"Date":"{}","ChainIncrease":"{}","ChainDecrease":"{}"}}"#,
+                d.format("%Y%m%d"),
+                i + 1,
+                2 * i
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","Result":[{}]}}"#,
+        rows.join(",")
+    )
 }
 
 fn reply(code: i64, info: &str) -> String {
@@ -68,7 +92,7 @@ async fn getappinfo(
             {
                 return reply(70001, "UserSig expired");
             }
-            include_str!("../../../tests/fixtures/tim/getappinfo_fields.json").to_string()
+            month(&s.drop.lock().unwrap())
         }
         Err(UserSigError::Expired { .. }) => reply(70001, "expired"),
         Err(UserSigError::Signature) => reply(70009, "bad sig"),
@@ -83,6 +107,7 @@ async fn server(keys: &[(u64, &str)], expire_first: usize) -> (SocketAddr, Arc<S
         calls: AtomicUsize::new(0),
         bodies: Mutex::new(vec![]),
         randoms: Mutex::new(vec![]),
+        drop: Mutex::new(vec![]),
     });
     let app = Router::new()
         .route(PATH, post(getappinfo))
@@ -169,13 +194,13 @@ async fn fetches_through_resolve_override() {
         )
         .await
         .unwrap();
-    assert_eq!(df.shape(), (2, 3));
+    assert_eq!(df.shape(), (30, 3));
     assert_eq!(
         srv.bodies.lock().unwrap()[0],
         r#"{"RequestField":["Date","ChainIncrease","ChainDecrease"]}"#
     );
     let df = c.app_info(None, &Progress::default()).await.unwrap();
-    assert_eq!(df.shape(), (2, 37));
+    assert_eq!(df.shape(), (30, 37));
     assert_eq!(srv.bodies.lock().unwrap()[1], "{}");
     let all_u32 = srv
         .randoms
@@ -198,7 +223,7 @@ async fn renews_expired_usersig_once() {
     let (addr, srv) = server(&[(1400000001, "key1")], 1).await;
     let c = Client::with_options(1400000001, "key1", None, "sgp", quick(), &opts(addr)).unwrap();
     let df = c.app_info(None, &Progress::default()).await.unwrap();
-    assert_eq!(df.height(), 2);
+    assert_eq!(df.height(), 30);
     assert_eq!(srv.calls.load(Ordering::SeqCst), 2);
 
     // Rejected twice: an auth error that is no longer "renewable".
@@ -278,15 +303,9 @@ async fn many_apps() {
         .unwrap()
         .iter()
         .collect();
-    assert_eq!(
-        ids,
-        [
-            Some(1400000002),
-            Some(1400000002),
-            Some(1400000001),
-            Some(1400000001)
-        ]
-    );
+    let mut want = vec![Some(1400000002); 30];
+    want.extend([Some(1400000001); 30]);
+    assert_eq!(ids, want);
     assert_eq!(progress_seen.load(Ordering::SeqCst), 2);
 
     // One app with a wrong key fails the call, naming the app.
@@ -319,4 +338,55 @@ async fn many_apps() {
         .await
         .unwrap();
     assert_eq!(empty.shape(), (0, 38));
+}
+
+/// The whole window is checked: days missing at the oldest end, at the
+/// newest end or in between are refetched, then named in the error.
+#[tokio::test]
+async fn checks_both_ends_of_the_window() {
+    let (addr, srv) = server(&[(1400000001, "key1")], 0).await;
+    let c = Client::with_options(1400000001, "key1", None, "sgp", quick(), &opts(addr)).unwrap();
+    let (start, end) = expected_window(None);
+    assert_eq!((end - start).num_days(), WINDOW_DAYS - 1);
+    assert_eq!(
+        end,
+        crate::providers::common::today_cn().pred_opt().unwrap()
+    );
+    let day = |i: i64| (end - chrono::TimeDelta::days(i)).to_string();
+    for (drop, named) in [
+        ((15..30).collect::<Vec<i64>>(), vec![15, 29]), // the 15 oldest days
+        (vec![0, 1], vec![0, 1]),                       // the newest days
+        (vec![29], vec![29]),                           // the oldest day only
+        (vec![7], vec![7]),                             // a gap
+    ] {
+        *srv.drop.lock().unwrap() = drop.clone();
+        let before = srv.calls.load(Ordering::SeqCst);
+        let e = c.app_info(None, &Progress::default()).await.unwrap_err();
+        assert_eq!(e.kind(), "incomplete", "{drop:?}: {e}");
+        let msg = e.to_string();
+        assert!(
+            msg.contains(&format!("{} day(s) missing", drop.len())),
+            "{msg}"
+        );
+        for i in named {
+            assert!(msg.contains(&day(i)), "{drop:?}: {msg}");
+        }
+        assert_eq!(srv.calls.load(Ordering::SeqCst) - before, 3, "refetched");
+    }
+    *srv.drop.lock().unwrap() = vec![];
+    assert_eq!(
+        c.app_info(None, &Progress::default())
+            .await
+            .unwrap()
+            .height(),
+        30
+    );
+    // A client told that the service ends on another day expects that window.
+    let o = ClientOptions {
+        window_end: Some(end - chrono::TimeDelta::days(1)),
+        ..opts(addr)
+    };
+    let c = Client::with_options(1400000001, "key1", None, "sgp", quick(), &o).unwrap();
+    let e = c.app_info(None, &Progress::default()).await.unwrap_err();
+    assert!(e.to_string().contains(&day(30)), "{e}");
 }
