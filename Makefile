@@ -46,6 +46,8 @@ bench: develop
 	$(PY) benches/flatten.py
 	$(PY) benches/fetch.py
 	$(PY) benches/memory.py
+	$(PY) benches/pressure.py
+	$(PY) benches/overhead.py
 
 wheel: venv
 	rm -rf dist

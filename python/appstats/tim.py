@@ -182,8 +182,12 @@ class TencentIm:
                       progress: ProgressArg = None, **http: Any) -> Any:
         """``getappinfo`` of many apps ``[(sdkappid, secret_key), ...]`` concurrently.
 
-        Returns one frame with an ``sdkappid`` column first. If any app
-        fails, the error names it (no partial frame).
+        Returns one frame with an ``sdkappid`` column first. ``rate_limit``
+        applies to each app on its own, as Tencent limits each SDKAppID;
+        ``concurrency`` bounds the apps in flight. One app's failure does
+        not stop the others (by design: apps are independent); if any
+        failed, the call raises the first failure's exception class with a
+        message naming every app that failed (no partial frame).
 
         Example:
             >>> import appstats as aps
