@@ -144,6 +144,9 @@ impl Progress {
     }
 
     pub fn add_total(&self, n: u64) {
+        if n == 0 {
+            return; // nothing new to report (each report costs a GIL hop)
+        }
         let t = self.total.fetch_add(n, Ordering::Relaxed) + n;
         if let Some(cb) = &self.cb {
             cb(self.done.load(Ordering::Relaxed), t);
