@@ -202,7 +202,7 @@ class BaiduSmartApp:
         return self._native.refresh_token()
 
     def stats(self) -> dict[str, int]:
-        """Counters of this client: requests, retries, failures, backoff_ms.
+        """Counters of this client: requests, retries, failures, backoff_ms, slowdowns.
 
         Example:
             >>> import appstats as aps

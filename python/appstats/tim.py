@@ -130,7 +130,7 @@ class TencentIm:
                 f"identifier={self._native.identifier!r}, base_url={self._native.base_url!r})")
 
     def stats(self) -> dict[str, int]:
-        """Counters of this client: requests, retries, failures, backoff_ms.
+        """Counters of this client: requests, retries, failures, backoff_ms, slowdowns.
 
         Example:
             >>> import appstats as aps
