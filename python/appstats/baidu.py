@@ -220,8 +220,9 @@ class BaiduSmartApp:
                    output: Output = "polars", progress: ProgressArg = None) -> Any:
         """User trend (``getanalysisusertrend``): new/old users, sessions, durations.
 
-        ``gran`` is ``"hour"`` (fetched one day per request; column
-        ``datetime``), ``"day"`` (``date``), ``"week"`` or ``"month"``
+        ``gran`` is ``"hour"`` (fetched one day at a time: a day's 24 rows
+        are two pages of 20, requested together; column ``datetime``),
+        ``"day"`` (``date``), ``"week"`` or ``"month"``
         (``period_start``, ``period_end``). Ratios are percent; durations
         seconds.
 
