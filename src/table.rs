@@ -458,6 +458,9 @@ impl<'de: 'a, 'a> Visitor<'de> for CellVisitor<'a> {
     }
 }
 
+/// Most values (or text bytes) one reservation asks for.
+const MAX_RESERVE: usize = 1 << 28;
+
 /// Values of a nullable fixed-width column: plain values plus a validity
 /// flag each (about half the size of `Vec<Option<T>>`, and handed to Arrow
 /// without a copy).
@@ -515,6 +518,12 @@ impl<T: Copy + Default> Vals<T> {
     fn truncate(&mut self, n: usize) {
         self.data.truncate(n);
         self.valid.truncate(n);
+    }
+
+    /// Room for `n` more values, if the allocator has it (never aborts).
+    fn try_reserve(&mut self, n: usize) {
+        let _ = self.data.try_reserve_exact(n);
+        let _ = self.valid.try_reserve_exact(n);
     }
 
     fn extend(&mut self, other: Vals<T>) {
@@ -592,6 +601,14 @@ impl Strs {
             self.ends.truncate(n);
             self.valid.truncate(n);
         }
+    }
+
+    /// Room for `n` more values of `bytes` bytes in all, if the allocator
+    /// has it (never aborts).
+    fn try_reserve(&mut self, n: usize, bytes: usize) {
+        let _ = self.buf.try_reserve_exact(bytes);
+        let _ = self.ends.try_reserve_exact(n);
+        let _ = self.valid.try_reserve_exact(n);
     }
 
     fn extend(&mut self, other: Strs) {
@@ -801,6 +818,21 @@ impl Column {
         }
     }
 
+    /// Room for `factor` times the values (and text) held now, if the
+    /// allocator has it; a failed reservation is ignored.
+    pub fn reserve_scaled(&mut self, factor: f64) {
+        let more = |n: usize| ((n as f64 * (factor - 1.0)).ceil() as usize).min(MAX_RESERVE);
+        match self {
+            Column::Str(v) => {
+                let (n, bytes) = (more(v.len()), more(v.buf.len()));
+                v.try_reserve(n, bytes)
+            }
+            Column::Int(v) | Column::Datetime(v) => v.try_reserve(more(v.len())),
+            Column::Float(v) => v.try_reserve(more(v.len())),
+            Column::Date(v) => v.try_reserve(more(v.len())),
+        }
+    }
+
     /// Push nulls until the column has `n` rows.
     pub fn pad_to(&mut self, n: usize) {
         while self.len() < n {
@@ -965,6 +997,19 @@ impl TableBuilder {
         }
         for c in &mut self.cols {
             *c = c.take(&idx);
+        }
+    }
+
+    /// Room for `factor` times the rows held now (e.g. when a first page
+    /// tells how many rows follow), so that appending them copies nothing
+    /// and leaves no doubled capacity behind. Best effort: capped, and a
+    /// reservation the allocator refuses is skipped.
+    pub fn reserve_scaled(&mut self, factor: f64) {
+        if !(factor > 1.0 && factor.is_finite()) {
+            return;
+        }
+        for c in &mut self.cols {
+            c.reserve_scaled(factor);
         }
     }
 

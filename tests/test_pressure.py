@@ -8,9 +8,11 @@ together; days MTA omits are kept; rate limits are per Tencent IM app.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -180,6 +182,46 @@ def test_injected_404_is_not_retried(sb: aps.Sandbox) -> None:
     with pytest.raises(aps.ApiError, match="HTTP 404"):
         bd.region(S, E, progress=False)
     assert sb.request_count("baidu") == 1  # one data request (tokens are not counted)
+
+
+class _FixedPages(BaseHTTPRequestHandler):
+    """A Baidu data API that pages by 20 rows whatever page size is asked."""
+
+    total = 45
+    hits: list[int] = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        n = int(self.headers.get("Content-Length", 0))
+        form = urllib.parse.parse_qs(self.rfile.read(n).decode())
+        start = int(form["start_index"][0])
+        type(self).hits.append(start)
+        rows = [{"pageId": f"p{i}", "pageName": f"page {i}", "pv_count": i}
+                for i in range(start, min(start + 20, self.total))]
+        body = json.dumps({"errno": 0, "msg": "ok", "data": {
+            "offset": start, "total": self.total, "data_list": rows}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_pages_step_by_the_rows_the_service_returns() -> None:
+    handler = type("Handler", (_FixedPages,), {"hits": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        bd = aps.BaiduSmartApp(access_token="t", page_size=4,
+                               base_url=f"http://127.0.0.1:{server.server_address[1]}")
+        df = bd.visit_page(S, E, progress=False)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert df["page_id"].to_list() == [f"p{i}" for i in range(45)]
+    assert sorted(handler.hits) == [0, 20, 40]  # not 12 pages of 4
 
 
 # ---------------------------------------------------------------- hourly pages

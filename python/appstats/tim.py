@@ -150,7 +150,7 @@ class TencentIm:
                 f"identifier={self._native.identifier!r}, base_url={self._native.base_url!r})")
 
     def stats(self) -> dict[str, int]:
-        """Counters of this client: requests, retries, failures, backoff_ms.
+        """Counters of this client: requests, retries, failures, backoff_ms, slowdowns.
 
         Examples:
             >>> import appstats as aps
@@ -195,10 +195,15 @@ class TencentIm:
                       progress: ProgressArg = None, **http: Unpack[HttpOptions]) -> Any:
         """``getappinfo`` of many apps ``[(sdkappid, secret_key), ...]`` concurrently.
 
-        Returns one frame with an ``sdkappid`` column first. If any app
-        fails, the error names it (no partial frame). ``identifier`` and
-        ``region`` default as for :class:`TencentIm`; the HTTP settings
-        (:class:`~appstats.HttpOptions`) apply to each app's client.
+        Returns one frame with an ``sdkappid`` column first. ``rate_limit``
+        applies to each app on its own, as Tencent limits each SDKAppID;
+        ``concurrency`` bounds the apps in flight. One app's failure does
+        not stop the others (by design: apps are independent); if any
+        failed, the call raises the first failure's exception class with a
+        message naming every app that failed (no partial frame).
+        ``identifier`` and ``region`` default as for :class:`TencentIm`; the
+        HTTP settings (:class:`~appstats.HttpOptions`) apply to each app's
+        client.
 
         Examples:
             >>> import appstats as aps

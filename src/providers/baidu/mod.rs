@@ -304,6 +304,7 @@ impl Client {
             p
         });
         let mut part = Part::new(first);
+        part.reserve_for(total);
         let limit = self.http.config().concurrency * 2;
         if let Err(f) = run_in_order(futs.collect(), limit, |_, p| {
             part.push(p);
@@ -413,6 +414,18 @@ impl Part {
             time_span: p.time_span,
             total: p.total,
             items: p.items,
+        }
+    }
+
+    /// Make room for a window of `total` items, estimated from the rows
+    /// per item of what is in (pages then append without reallocating).
+    fn reserve_for(&mut self, total: i64) {
+        if self.items > 0 && total as f64 > self.items as f64 {
+            let factor = total as f64 / self.items as f64 * 1.02;
+            self.table.reserve_scaled(factor);
+            if let Some(g) = &mut self.groups {
+                g.reserve_scaled(factor);
+            }
         }
     }
 
