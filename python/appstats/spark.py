@@ -589,20 +589,20 @@ def _program_tokens(cfg: SyncConfig, apps: Sequence[AppConfig], opts: _Options
             day = min(opts.end, today_cn() - _dt.timedelta(days=1)).isoformat()
             tasks = [Task(a.name, "user_trend", day, day, {"gran": "day"}) for a in need]
             by_name = {a.name: a for a in need}
+            errs: dict[str, AppStatsError] = {}
             with fetch_many(specs, tasks, concurrency=cfg.concurrency,
                             progress=False) as run:
                 for o in run:
                     if o.error is not None:
-                        failed[o.task.app] = _named(by_name[o.task.app], o.error, None)
+                        errs[o.task.app] = _named(by_name[o.task.app], o.error, None)
             for a in need:
-                if a.name in failed:
-                    continue
-                got = store.access_token(a.name)
-                if got is None:
-                    failed[a.name] = AppStatsError(f"app {a.name!r}: the token exchange stored "
-                                                   "no access token", provider="baidu")
+                got = store.access_token(a.name)  # stored by the exchange, before any use
+                if got is not None:
+                    tokens[a.name] = got  # the request itself may have failed: not our concern
                 else:
-                    tokens[a.name] = got
+                    failed[a.name] = errs.get(a.name) or AppStatsError(
+                        f"app {a.name!r}: the token exchange stored no access token",
+                        provider="baidu")
     return tokens, failed
 
 
