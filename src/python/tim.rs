@@ -35,7 +35,6 @@ fn options(
         usersig_expire,
         resolve_to,
         window_end,
-        ..Default::default()
     })
 }
 
