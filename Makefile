@@ -66,6 +66,8 @@ bench: develop ## the benchmarks in benches/ (ratios against baselines)
 	$(PY) benches/flatten.py
 	$(PY) benches/fetch.py
 	$(PY) benches/memory.py
+	$(PY) benches/pressure.py
+	$(PY) benches/overhead.py
 
 wheel: venv ## build the abi3 wheel into dist/
 	rm -rf dist

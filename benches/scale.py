@@ -16,8 +16,10 @@ reply and every app limited to ``--rate`` requests per second. Its
 second sandbox without latency, read by one process with 4× the
 concurrency) — is measured first. For each run the script prints the
 requests, the wall time, requests/s, and the ratio to the **ideal bound**
-``max(requests × latency ÷ concurrency, requests ÷ capacity, per-app
-requests ÷ rate)``, the per-app rate seen by the sandbox (the most
+``max(requests × latency ÷ concurrency, requests ÷ capacity, apps × t_app ÷
+concurrency)`` — ``t_app = (requests per app − 1) ÷ rate + latency`` is the
+least time an app's task holds a slot while its rate limit paces it (the
+fan-out's concurrency counts tasks) —, the per-app rate seen by the sandbox (the most
 requests any sampled app got within one second), and peak RSS: of the
 local process; of Spark's Python driver and of its JVM (``VmHWM``). Spark's
 session start is timed apart (it is paid once per application, not per
@@ -203,9 +205,12 @@ def main() -> None:
             r = child(f"_{mode}", a, configs["main"], a.concurrency)
             n = ask("count") - before
             before += n
-            per_app = n / a.apps
-            ideal = max(n * a.latency / a.concurrency, n / capacity, per_app / a.rate)
-            r.update(requests=n, ideal=ideal, rates=ask("rates"))
+            t_app = (n / a.apps - 1) / a.rate + a.latency
+            bounds = {"latency × concurrency": n * a.latency / a.concurrency,
+                      "the sandbox's capacity (this machine's CPU)": n / capacity,
+                      "the per-app rate limit": a.apps * t_app / a.concurrency}
+            bound = max(bounds, key=lambda k: bounds[k])
+            r.update(requests=n, ideal=bounds[bound], bound=bound, rates=ask("rates"))
             runs[mode] = r
 
         print()
@@ -224,8 +229,7 @@ def main() -> None:
                   f"session start {s['session']:.1f} s (once per application, not counted)")
             print(f"spark ÷ local wall time: {s['seconds'] / loc['seconds']:.2f}; "
                   f"rows equal: {s['rows'] == loc['rows']}")
-        bound = "latency × concurrency" if a.latency / a.concurrency > 1 / capacity \
-            else "the sandbox's capacity (this machine's CPU)"
+        bound = next(iter(runs.values()))["bound"]
         print(f"the ideal bound here is {bound}; every sampled app stayed within its "
               f"{a.rate}/s limit (+1 at a bucket edge): "
               f"{all(r['rates']['per_app'] <= a.rate + 1 for r in runs.values())}")

@@ -8,9 +8,11 @@ together; days MTA omits are kept; rate limits are per Tencent IM app.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -33,13 +35,14 @@ def baidu(sb: aps.Sandbox, **kw: object) -> aps.BaiduSmartApp:
 
 def test_client_twice_over_the_provider_limit_completes() -> None:
     # provider: 20 requests/s (rejected requests count too); client: 40/s.
-    pages = 40  # of Baidu's fixed 20 rows
-    with aps.Sandbox(rate_limit=20, pages=20 * pages) as sb:
+    # 40 pages: the service pages the analysis endpoints at 20 rows.
+    pages = 40
+    with aps.Sandbox(rate_limit=20, pages=pages * 20) as sb:
         bd = baidu(sb, rate_limit=40, concurrency=4)
         started = time.monotonic()
         df = bd.visit_page(S, E, progress=False)
         took = time.monotonic() - started
-        assert df.height == 20 * pages
+        assert df.height == pages * 20
         sent = sb.request_count("baidu")
         stats = bd.stats()
     bound = (pages - 1) / 20  # the provider's own pace (token request aside)
@@ -49,9 +52,9 @@ def test_client_twice_over_the_provider_limit_completes() -> None:
 
 
 def test_client_within_the_limit_never_slows_down() -> None:
-    with aps.Sandbox(rate_limit=50, pages=600) as sb:  # 30 pages of 20 rows
+    with aps.Sandbox(rate_limit=50, pages=30 * 20) as sb:
         bd = baidu(sb, rate_limit=40, concurrency=4)
-        assert bd.visit_page(S, E, progress=False).height == 600
+        assert bd.visit_page(S, E, progress=False).height == 30 * 20
         assert bd.stats()["slowdowns"] == 0
         assert bd.stats()["retries"] == 0
 
@@ -60,7 +63,8 @@ def test_client_within_the_limit_never_slows_down() -> None:
 
 
 def test_a_dead_page_fails_the_fetch_at_once() -> None:
-    with aps.Sandbox(pages=2000) as sb:  # 100 pages of Baidu's fixed 20 rows
+    # 100 pages of 20 rows (the service's page for the analysis endpoints)
+    with aps.Sandbox(pages=2000) as sb:
         bd = baidu(sb, rate_limit=50, concurrency=4, max_attempts=3, backoff=0.05)
         sb.inject("http_status", 502, endpoint="getanalysisvisitpage", offset=200, times=None)
         started = time.monotonic()
@@ -88,14 +92,14 @@ def test_a_dead_mta_window_fails_the_fetch_at_once(sb: aps.Sandbox) -> None:
 
 
 def test_persistent_rate_limit_on_a_later_page_is_rate_limited() -> None:
-    with aps.Sandbox(sources=50) as sb:  # three pages of Baidu's fixed 20 rows
+    with aps.Sandbox(pages=100) as sb:  # 5 pages of 20 rows
         bd = sb.baidu(max_attempts=2, backoff=0.02)
-        sb.inject("code", 18, endpoint="getanalysissource", offset=20, times=None)
+        sb.inject("code", 18, endpoint="getanalysisvisitpage", offset=40, times=None)
         with pytest.raises(aps.RateLimited) as ei:
-            bd.source(S, E, progress=False)
+            bd.visit_page(S, E, progress=False)
     e = ei.value
     assert e.retryable and e.code == 18
-    assert "offset 20" in str(e) and "not fetched" in str(e)
+    assert "offset 40" in str(e) and "not fetched" in str(e)
 
 
 def test_persistent_rate_limit_on_a_later_mta_window_is_rate_limited(sb: aps.Sandbox) -> None:
@@ -178,6 +182,46 @@ def test_injected_404_is_not_retried(sb: aps.Sandbox) -> None:
     with pytest.raises(aps.ApiError, match="HTTP 404"):
         bd.region(S, E, progress=False)
     assert sb.request_count("baidu") == 1  # one data request (tokens are not counted)
+
+
+class _FixedPages(BaseHTTPRequestHandler):
+    """A Baidu data API that pages by 20 rows whatever page size is asked."""
+
+    total = 45
+    hits: list[int] = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        n = int(self.headers.get("Content-Length", 0))
+        form = urllib.parse.parse_qs(self.rfile.read(n).decode())
+        start = int(form["start_index"][0])
+        type(self).hits.append(start)
+        rows = [{"pageId": f"p{i}", "pageName": f"page {i}", "pv_count": i}
+                for i in range(start, min(start + 20, self.total))]
+        body = json.dumps({"errno": 0, "msg": "ok", "data": {
+            "offset": start, "total": self.total, "data_list": rows}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_pages_step_by_the_rows_the_service_returns() -> None:
+    handler = type("Handler", (_FixedPages,), {"hits": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        bd = aps.BaiduSmartApp(access_token="t", page_size=4,
+                               base_url=f"http://127.0.0.1:{server.server_address[1]}")
+        df = bd.visit_page(S, E, progress=False)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert df["page_id"].to_list() == [f"p{i}" for i in range(45)]
+    assert sorted(handler.hits) == [0, 20, 40]  # not 12 pages of 4
 
 
 # ---------------------------------------------------------------- hourly pages

@@ -22,7 +22,7 @@ def _apps(sb: aps.Sandbox) -> dict[str, dict]:
     for i, a in enumerate(sb.apps("tim")):
         apps[f"t{i}"] = {"provider": "tim", "sdkappid": int(a["sdkappid"]),
                          "secret_key": a["secret_key"], "region": a["region"],
-                         "resolve_to": sb.addr}
+                         "resolve_to": sb.addr, "today": sb.today.isoformat()}
     for i, a in enumerate(sb.apps("baidu")):
         apps[f"b{i}"] = {"provider": "baidu", "tp_client_id": c["baidu_tp_client_id"],
                          "tp_ticket": c["baidu_tp_ticket"], "refresh_token": a["refresh_token"],

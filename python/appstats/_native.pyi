@@ -142,6 +142,7 @@ class TimClient:
         resolve_to: str | None = None,
         usersig_expire: int | None = None,
         http: HttpOptions | None = None,
+        today: str | None = None,
     ) -> TimClient: ...
     def app_info(
         self, fields: list[str] | None = None, progress_cb: _ProgressCb = None

@@ -238,7 +238,7 @@ class BaiduSmartApp:
         return self._native.refresh_token()
 
     def stats(self) -> dict[str, int]:
-        """Counters of this client: requests, retries, failures, backoff_ms.
+        """Counters of this client: requests, retries, failures, backoff_ms, slowdowns.
 
         Examples:
             >>> import appstats as aps
@@ -256,8 +256,9 @@ class BaiduSmartApp:
                    output: Output = "polars", progress: ProgressArg = None) -> Any:
         """User trend (``getanalysisusertrend``): new/old users, sessions, durations.
 
-        ``gran`` is ``"hour"`` (fetched one day per request; column
-        ``datetime``), ``"day"`` (``date``), ``"week"`` or ``"month"``
+        ``gran`` is ``"hour"`` (fetched one day at a time: a day's 24 rows
+        are two pages of 20, requested together; column ``datetime``),
+        ``"day"`` (``date``), ``"week"`` or ``"month"``
         (``period_start``, ``period_end``). Ratios are percent; durations
         seconds.
 

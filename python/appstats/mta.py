@@ -133,7 +133,7 @@ class Mta:
         return f"Mta(app_id={self._native.app_id!r}, base_url={self._native.base_url!r})"
 
     def stats(self) -> dict[str, int]:
-        """Counters of this client: requests, retries, failures, backoff_ms.
+        """Counters of this client: requests, retries, failures, backoff_ms, slowdowns.
 
         Examples:
             >>> import appstats as aps

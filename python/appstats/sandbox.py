@@ -247,6 +247,7 @@ class Sandbox:
         sdkappid, key, region = self.tim_apps()[app]
         kwargs.setdefault("region", region)
         kwargs.setdefault("identifier", self._creds["tim_admin"])
+        kwargs.setdefault("today", self.today)
         return TencentIm(sdkappid, key, resolve_to=self.addr, **self._fast(kwargs))
 
     def inject(

@@ -55,8 +55,8 @@ Options (names are case-insensitive, values strings):
 ``date``, naive ``Datetime`` → ``timestamp_ntz`` (the providers' local wall
 clock, kept as it is), ``Int64`` → ``bigint``, ``Float64`` → ``double``,
 ``String`` → ``string``), after ``app`` (the config name) and ``app_id``.
-Every report has a fixed schema (MTA's ``error_list`` too: its rows'
-fields beyond the documented ones are not read). Baidu's wide retention has one
+MTA's ``error_list`` rows carry free-form extra fields: they go into an
+``extras`` ``map<string,string>`` column. Baidu's wide retention has one
 column per period present in the reply, which Spark cannot know before
 reading: read the long shape (the default) and pivot.
 
@@ -140,9 +140,8 @@ MAX_SPAN = 366
 MODES = ("FAILFAST", "PERMISSIVE", "DROPMALFORMED")
 ERROR_COLUMN = "_error"
 EXTRAS_COLUMN = "extras"
-#: Reports whose rows carry free-form fields (→ the ``extras`` map): none
-#: since every report has a fixed schema (MTA's ``error_list`` included).
-OPEN_REPORTS: set[tuple[str, str]] = set()
+#: Reports whose rows carry free-form fields (→ the ``extras`` map).
+OPEN_REPORTS = {("mta", "error_list")}
 
 _EMPTY = {
     "baidu": '{"errno":0,"data":{"offset":0,"total":0,"data_list":[]}}',
@@ -590,20 +589,20 @@ def _program_tokens(cfg: SyncConfig, apps: Sequence[AppConfig], opts: _Options
             day = min(opts.end, today_cn() - _dt.timedelta(days=1)).isoformat()
             tasks = [Task(a.name, "user_trend", day, day, {"gran": "day"}) for a in need]
             by_name = {a.name: a for a in need}
+            errs: dict[str, AppStatsError] = {}
             with fetch_many(specs, tasks, concurrency=cfg.concurrency,
                             progress=False) as run:
                 for o in run:
                     if o.error is not None:
-                        failed[o.task.app] = _named(by_name[o.task.app], o.error, None)
+                        errs[o.task.app] = _named(by_name[o.task.app], o.error, None)
             for a in need:
-                if a.name in failed:
-                    continue
-                got = store.access_token(a.name)
-                if got is None:
-                    failed[a.name] = AppStatsError(f"app {a.name!r}: the token exchange stored "
-                                                   "no access token", provider="baidu")
+                got = store.access_token(a.name)  # stored by the exchange, before any use
+                if got is not None:
+                    tokens[a.name] = got  # the request itself may have failed: not our concern
                 else:
-                    tokens[a.name] = got
+                    failed[a.name] = errs.get(a.name) or AppStatsError(
+                        f"app {a.name!r}: the token exchange stored no access token",
+                        provider="baidu")
     return tokens, failed
 
 

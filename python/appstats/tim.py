@@ -10,13 +10,14 @@ Examples:
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from . import _native
-from ._common import HttpOptions, check_str, env, http_options, names
+from ._common import HttpOptions, check_str, date_str, env, http_options, names
 from ._output import NativeProgress, Output, ProgressArg, call, call_async
 
 if TYPE_CHECKING:
@@ -77,6 +78,12 @@ class TencentIm:
     service says it expired (``70001``/``70052``). ``usersig_expire``: the
     UserSig's validity in seconds (at least 60; default one day).
 
+    ``getappinfo`` answers the last 30 days ending yesterday (China time),
+    and every one of them must come back. ``today`` (``"YYYY-MM-DD"``) is
+    the service's today when that is not the real date — a simulator such
+    as :class:`~appstats.Sandbox` with a fixed ``today``, or replayed
+    replies.
+
     The HTTP settings ``timeout``, ``max_attempts``, ``backoff``,
     ``max_backoff``, ``max_retry_wait``, ``rate_limit`` and ``concurrency``
     are described in :class:`~appstats.HttpOptions`; those not given keep
@@ -99,6 +106,7 @@ class TencentIm:
         region: str | None = None,
         resolve_to: str | None = None,
         usersig_expire: int | None = None,
+        today: str | _dt.date | None = None,
         timeout: float | None = None,
         max_attempts: int | None = None,
         backoff: float | None = None,
@@ -132,6 +140,7 @@ class TencentIm:
             region=env("TIM_REGION", region),
             resolve_to=resolve_to,
             usersig_expire=usersig_expire,
+            today=None if today is None else date_str(today, "today"),
             http=http_options(timeout, max_attempts, backoff, max_backoff, max_retry_wait,
                               rate_limit, concurrency),
         )
@@ -141,7 +150,7 @@ class TencentIm:
                 f"identifier={self._native.identifier!r}, base_url={self._native.base_url!r})")
 
     def stats(self) -> dict[str, int]:
-        """Counters of this client: requests, retries, failures, backoff_ms.
+        """Counters of this client: requests, retries, failures, backoff_ms, slowdowns.
 
         Examples:
             >>> import appstats as aps
@@ -186,10 +195,15 @@ class TencentIm:
                       progress: ProgressArg = None, **http: Unpack[HttpOptions]) -> Any:
         """``getappinfo`` of many apps ``[(sdkappid, secret_key), ...]`` concurrently.
 
-        Returns one frame with an ``sdkappid`` column first. If any app
-        fails, the error names it (no partial frame). ``identifier`` and
-        ``region`` default as for :class:`TencentIm`; the HTTP settings
-        (:class:`~appstats.HttpOptions`) apply to each app's client.
+        Returns one frame with an ``sdkappid`` column first. ``rate_limit``
+        applies to each app on its own, as Tencent limits each SDKAppID;
+        ``concurrency`` bounds the apps in flight. One app's failure does
+        not stop the others (by design: apps are independent); if any
+        failed, the call raises the first failure's exception class with a
+        message naming every app that failed (no partial frame).
+        ``identifier`` and ``region`` default as for :class:`TencentIm`; the
+        HTTP settings (:class:`~appstats.HttpOptions`) apply to each app's
+        client.
 
         Examples:
             >>> import appstats as aps

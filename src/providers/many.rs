@@ -67,6 +67,9 @@ pub enum AppSpec {
         http: HttpConfig,
         /// Send the region's domain to this address (tests, sandboxes).
         resolve_to: Option<SocketAddr>,
+        /// The service's today (China time), when it is not the real one
+        /// (a simulator): the expected 30-day window ends the day before.
+        today: Option<chrono::NaiveDate>,
     },
 }
 
@@ -363,6 +366,7 @@ impl Runner for Many {
                     region,
                     http,
                     resolve_to,
+                    today,
                 } => AnyClient::Tim(tim::Client::with_options(
                     *sdkappid,
                     secret_key,
@@ -371,6 +375,7 @@ impl Runner for Many {
                     http.clone(),
                     &tim::ClientOptions {
                         resolve_to: *resolve_to,
+                        window_end: today.and_then(|d| d.pred_opt()),
                         ..Default::default()
                     },
                 )?),

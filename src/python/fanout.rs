@@ -47,6 +47,7 @@ const TIM_KEYS: &[&str] = &[
     "identifier",
     "region",
     "resolve_to",
+    "today",
 ];
 const HTTP_KEYS: &[&str] = &[
     "timeout",
@@ -307,6 +308,12 @@ fn app_spec(d: &Bound<'_, PyDict>, i: usize) -> PyResult<AppSpec> {
                     })
                 })
                 .transpose()?;
+            let today = s("today")?
+                .map(|t| {
+                    crate::providers::common::parse_user_date("today", &t)
+                        .map_err(|e| to_py(Error::invalid(format!("app {i}: {e}"))))
+                })
+                .transpose()?;
             AppSpec::Tim {
                 sdkappid,
                 secret_key: need(s("secret_key")?, i, "secret_key")?,
@@ -314,6 +321,7 @@ fn app_spec(d: &Bound<'_, PyDict>, i: usize) -> PyResult<AppSpec> {
                 region: s("region")?.unwrap_or_else(|| "china".into()),
                 http: http_config(http, i, tim::default_config())?,
                 resolve_to,
+                today,
             }
         }
         other => {

@@ -49,9 +49,11 @@ pub fn block_on<T: Send>(
     let r = py.detach(|| {
         crate::runtime::runtime().block_on(async {
             tokio::pin!(fut);
-            let mut tick = tokio::time::interval(SIGNAL_POLL);
+            // The first check after one period: an interval's immediate
+            // first tick would still wait for the timer's next millisecond.
+            let start = tokio::time::Instant::now() + SIGNAL_POLL;
+            let mut tick = tokio::time::interval_at(start, SIGNAL_POLL);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            tick.tick().await;
             loop {
                 tokio::select! {
                     biased;

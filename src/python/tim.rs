@@ -12,7 +12,11 @@ use crate::error::{Error, Result};
 use crate::http::Progress;
 use crate::providers::tim::{self, usersig, Client, ClientOptions};
 
-fn options(resolve_to: Option<&str>, usersig_expire: u64) -> Result<ClientOptions> {
+fn options(
+    resolve_to: Option<&str>,
+    usersig_expire: u64,
+    today: Option<&str>,
+) -> Result<ClientOptions> {
     let resolve_to = match resolve_to {
         None => None,
         Some(s) => Some(s.parse::<SocketAddr>().map_err(|_| {
@@ -21,10 +25,16 @@ fn options(resolve_to: Option<&str>, usersig_expire: u64) -> Result<ClientOption
             ))
         })?),
     };
+    // the service's today when it is not the real one (a simulator): the
+    // expected 30-day window ends the day before
+    let window_end = today
+        .map(|t| crate::providers::common::parse_user_date("today", t))
+        .transpose()?
+        .and_then(|d| d.pred_opt());
     Ok(ClientOptions {
         usersig_expire,
         resolve_to,
-        ..Default::default()
+        window_end,
     })
 }
 
@@ -71,7 +81,7 @@ impl TimClient {
 impl TimClient {
     #[new]
     #[pyo3(signature = (sdkappid, secret_key, *, identifier=None, region=None, resolve_to=None,
-        usersig_expire=None, http=None))]
+        usersig_expire=None, http=None, today=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         sdkappid: &Bound<'_, PyAny>,
@@ -81,6 +91,7 @@ impl TimClient {
         resolve_to: Option<&str>,
         usersig_expire: Option<&Bound<'_, PyAny>>,
         http: Option<&Bound<'_, PyDict>>,
+        today: Option<&str>,
     ) -> PyResult<Self> {
         let sdkappid: u64 = args::SDKAPPID.get(sdkappid)?;
         let http = HttpArgs::from_dict(http)?;
@@ -89,7 +100,7 @@ impl TimClient {
             .unwrap_or(tim::DEFAULT_USERSIG_EXPIRE);
         guard(|| {
             let cfg = http.apply(tim::default_config())?;
-            let opts = options(resolve_to, expire)?;
+            let opts = options(resolve_to, expire, today)?;
             Ok(TimClient {
                 inner: Arc::new(Client::with_options(
                     sdkappid,
@@ -188,7 +199,7 @@ fn prepare_many(
     let (opts, cfg) = guard(|| {
         tim::parse::select(fields.as_deref())?;
         Ok((
-            options(resolve_to, tim::DEFAULT_USERSIG_EXPIRE)?,
+            options(resolve_to, tim::DEFAULT_USERSIG_EXPIRE, None)?,
             http.apply(tim::default_config())?,
         ))
     })?;

@@ -64,12 +64,12 @@ pub struct BaiduConfig {
     pub scenes_per_source: usize,
     /// Pages of the page report.
     pub pages: usize,
-    /// Rows per page of the analysis endpoints (the service's fixed page:
-    /// they take no page size).
-    pub page_rows: usize,
     /// Programs authorised to the sandbox's third-party platform (the
     /// first one is also the program of `client_id`/`client_secret`).
     pub apps: Vec<BaiduApp>,
+    /// Rows per page of the analysis endpoints (the service's fixed page:
+    /// they take no page size).
+    pub page_rows: usize,
 }
 
 /// One simulated Baidu smart program authorised to the sandbox's TP.
@@ -182,8 +182,8 @@ impl Default for Config {
                 sources: 12,
                 scenes_per_source: 4,
                 pages: 30,
-                page_rows: 20,
                 apps: baidu_apps(0, 1),
+                page_rows: 20,
             },
             tim: tim::TimConfig::default(),
             mta: mta::MtaConfig::default(),

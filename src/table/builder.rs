@@ -76,6 +76,19 @@ impl TableBuilder {
         }
     }
 
+    /// Room for `factor` times the rows held now (e.g. when a first page
+    /// tells how many rows follow), so that appending them copies nothing
+    /// and leaves no doubled capacity behind. Best effort: capped, and a
+    /// reservation the allocator refuses is skipped.
+    pub fn reserve_scaled(&mut self, factor: f64) {
+        if !(factor > 1.0 && factor.is_finite()) {
+            return;
+        }
+        for c in &mut self.cols {
+            c.reserve_scaled(factor);
+        }
+    }
+
     /// Remove every row (keeping the columns and their capacity).
     pub fn clear(&mut self) {
         for c in &mut self.cols {

@@ -32,6 +32,9 @@ impl Kind {
     }
 }
 
+/// Most values (or text bytes) one reservation asks for.
+const MAX_RESERVE: usize = 1 << 28;
+
 /// Values of a nullable fixed-width column: plain values plus a validity
 /// flag each (about half the size of `Vec<Option<T>>`, and handed to Arrow
 /// without a copy).
@@ -89,6 +92,12 @@ impl<T: Copy + Default> Vals<T> {
     fn truncate(&mut self, n: usize) {
         self.data.truncate(n);
         self.valid.truncate(n);
+    }
+
+    /// Room for `n` more values, if the allocator has it (never aborts).
+    fn try_reserve(&mut self, n: usize) {
+        let _ = self.data.try_reserve_exact(n);
+        let _ = self.valid.try_reserve_exact(n);
     }
 
     fn extend(&mut self, other: Vals<T>) {
@@ -166,6 +175,14 @@ impl Strs {
             self.ends.truncate(n);
             self.valid.truncate(n);
         }
+    }
+
+    /// Room for `n` more values of `bytes` bytes in all, if the allocator
+    /// has it (never aborts).
+    fn try_reserve(&mut self, n: usize, bytes: usize) {
+        let _ = self.buf.try_reserve_exact(bytes);
+        let _ = self.ends.try_reserve_exact(n);
+        let _ = self.valid.try_reserve_exact(n);
     }
 
     fn extend(&mut self, other: Strs) {
@@ -372,6 +389,21 @@ impl Column {
             Column::Int(v) | Column::Datetime(v) => v.truncate(n),
             Column::Float(v) => v.truncate(n),
             Column::Date(v) => v.truncate(n),
+        }
+    }
+
+    /// Room for `factor` times the values (and text) held now, if the
+    /// allocator has it; a failed reservation is ignored.
+    pub fn reserve_scaled(&mut self, factor: f64) {
+        let more = |n: usize| ((n as f64 * (factor - 1.0)).ceil() as usize).min(MAX_RESERVE);
+        match self {
+            Column::Str(v) => {
+                let (n, bytes) = (more(v.len()), more(v.buf.len()));
+                v.try_reserve(n, bytes)
+            }
+            Column::Int(v) | Column::Datetime(v) => v.try_reserve(more(v.len())),
+            Column::Float(v) => v.try_reserve(more(v.len())),
+            Column::Date(v) => v.try_reserve(more(v.len())),
         }
     }
 

@@ -47,7 +47,7 @@ PROVIDER_KEYS: dict[str, dict[str, bool]] = {
               "auth_code": True, "refresh_token": True, "base_url": False, "page_size": False},
     "mta": {"app_id": False, "secret_key": True, "base_url": False},
     "tim": {"sdkappid": False, "secret_key": True, "region": False, "identifier": False,
-            "resolve_to": False},
+            "resolve_to": False, "today": False},
 }
 TP_KEYS = {"client_id": False, "ticket": True}
 TABLES = {"target": {"uri", "storage_options"},

@@ -67,7 +67,8 @@ def sandbox_config(
             else:
                 name = f"im{i + 1}"
                 c = {"sdkappid": int(a["sdkappid"]), "secret_key": a["secret_key"],
-                     "region": a["region"], "resolve_to": sb.addr}
+                     "region": a["region"], "resolve_to": sb.addr,
+                     "today": sb.today.isoformat()}
                 app_id = a["sdkappid"]
             out.append(AppConfig(name=name, provider=provider, app_id=app_id, start=first,
                                  lag_days=lag_days, reports=chosen, credentials=c,

@@ -194,14 +194,15 @@ def _spec(app: AppConfig, tokens: TokenStore | None) -> dict[str, Any]:
         spec.update({k: c[k] for k in ("app_id", "secret_key", "base_url") if k in c})
     else:
         spec.update({k: c[k] for k in ("sdkappid", "secret_key", "identifier", "region",
-                                       "resolve_to") if k in c})
+                                       "resolve_to", "today") if k in c})
     return spec
 
 
 def _secrets(app: AppConfig) -> list[str]:
     return [str(v) for k, v in app.credentials.items()
             if isinstance(v, str) and len(v) >= 4 and k not in ("app_id", "region", "base_url",
-                                                                   "identifier", "resolve_to")]
+                                                                   "identifier", "resolve_to",
+                                                                   "today")]
 
 
 def _explain(app: AppConfig, err: AppStatsError, tokens: TokenStore | None) -> str:

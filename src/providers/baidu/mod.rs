@@ -252,8 +252,7 @@ impl Client {
         if !report.paged() {
             return Ok(Part::new(page(0).await?));
         }
-        // the rows the service returns a page: page_size where the endpoint
-        // takes one (the TP totals), else the service's fixed 20
+        // analysis endpoints take no page size: the service pages at 20 rows
         let size = i64::from(report.page_rows(self.page_size));
         // Pages known to be needed before the first reply arrives (an
         // hourly day has 24 rows: two pages of 20) go out with it.
@@ -306,6 +305,7 @@ impl Client {
             p
         });
         let mut part = Part::new(first);
+        part.reserve_for(total);
         let limit = self.http.config().concurrency * 2;
         if let Err(f) = run_in_order(futs.collect(), limit, |_, p| {
             part.push(p);
@@ -415,6 +415,18 @@ impl Part {
             time_span: p.time_span,
             total: p.total,
             items: p.items,
+        }
+    }
+
+    /// Make room for a window of `total` items, estimated from the rows
+    /// per item of what is in (pages then append without reallocating).
+    fn reserve_for(&mut self, total: i64) {
+        if self.items > 0 && total as f64 > self.items as f64 {
+            let factor = total as f64 / self.items as f64 * 1.02;
+            self.table.reserve_scaled(factor);
+            if let Some(g) = &mut self.groups {
+                g.reserve_scaled(factor);
+            }
         }
     }
 

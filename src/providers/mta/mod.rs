@@ -326,9 +326,9 @@ pub fn fill_days(report: &Report, rows: &mut TableBuilder, days: &[NaiveDate], z
                 match (i, name.as_str(), col.kind()) {
                     (0, _, _) | (_, "cohort_end", _) => col.push_date(Some(d)),
                     (_, "period", _) => col.push_i64(Some(p)),
-                    // retention rows carry both value columns until
-                    // parse::finish keeps one: the zero goes into `users`
-                    // (a ratio in a reply of percentages)
+                    // retention rows carry `users` and `ratio` until one is
+                    // kept: a zero day must not make a reply of counts look
+                    // like one of percentages
                     (_, "ratio", _) => col.push_null(),
                     (_, _, Kind::Int) if zero => col.push_i64(Some(0)),
                     (_, _, Kind::Float) if zero => col.push_f64(Some(0.0)),
