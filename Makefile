@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 # profile and PyO3 environment there (see Cargo.toml's feature alignment).
 PY_TARGET := target/py
 PY_DEPS := "maturin>=1.7,<2" "polars>=1.33" pyarrow "pandas<3" tqdm pytest nbclient nbformat \
-	ipykernel matplotlib requests ruff mypy pandas-stubs "deltalake>=1.2,<2" duckdb \
+	ipykernel matplotlib requests "ruff==0.17.6" mypy pandas-stubs "deltalake>=1.2,<2" duckdb \
 	"pyspark>=4.0,<5" "dlt[duckdb]>=1.10" \
 	"mkdocs>=1.6" "mkdocs-material>=9.5" "mkdocstrings[python]>=0.26" "mkdocs-jupyter>=0.25"
 
@@ -33,17 +33,19 @@ demo: develop ## pull every report from the sandbox into out/*.parquet
 	$(VENV)/bin/appstats demo --out out
 
 # stubtest imports the built extension: _native.pyi must match it.
-lint: develop ## cargo fmt --check, ruff, mypy --strict, stubtest of _native.pyi
+lint: develop ## cargo fmt --check, ruff check/format --check, mypy --strict, stubtest
 	cargo fmt --check
 	$(VENV)/bin/ruff check python tests $(wildcard benches)
+	$(VENV)/bin/ruff format --check python tests $(wildcard benches)
 	$(VENV)/bin/mypy --strict python/appstats tests/typing_sample.py
 	$(PY) -m mypy.stubtest appstats._native --mypy-config-file pyproject.toml
 
-# (ruff format is not applied yet: the code base predates it; see
-# .pre-commit-config.yaml)
-format: venv ## cargo fmt and ruff's safe fixes (import order, ...)
+# ruff is pinned (PY_DEPS, .pre-commit-config.yaml): a new ruff release
+# may format differently, and `make lint` checks the format.
+format: venv ## cargo fmt, ruff's safe fixes (import order, ...) and ruff format
 	cargo fmt
 	$(VENV)/bin/ruff check --fix python tests $(wildcard benches)
+	$(VENV)/bin/ruff format python tests $(wildcard benches)
 
 # clippy (-D warnings, python feature, every target) and the Rust tests in
 # one build that reuses the extension's dependencies.

@@ -17,16 +17,34 @@ from pathlib import Path
 GEN_VERSION = 1
 
 SOURCE_METRICS = (
-    "new_user_count", "new_user_scale", "user_count", "user_scale",
-    "session_scale", "session_count_per_user", "average_session_time",
+    "new_user_count",
+    "new_user_scale",
+    "user_count",
+    "user_scale",
+    "session_scale",
+    "session_count_per_user",
+    "average_session_time",
 )
 SOURCE_INT = ("new_user_count", "user_count")
-SCENE_NAMES = ("原生", "闪投", "搜索词推荐直达", "小程序单卡", "自然结果", "小程序tab", "推荐",
-               "历史", "顶部横滑模块", "智能小程序", "其他", "分享", "百家号文章挂载", "多任务",
-               "桌面快捷")
+SCENE_NAMES = (
+    "原生",
+    "闪投",
+    "搜索词推荐直达",
+    "小程序单卡",
+    "自然结果",
+    "小程序tab",
+    "推荐",
+    "历史",
+    "顶部横滑模块",
+    "智能小程序",
+    "其他",
+    "分享",
+    "百家号文章挂载",
+    "多任务",
+    "桌面快捷",
+)
 
-MTA_FIELDS = ("NewUser", "ActiveUser", "SessionCount", "TotalUser", "ActiveAccount",
-              "NoRepeatUser")
+MTA_FIELDS = ("NewUser", "ActiveUser", "SessionCount", "TotalUser", "ActiveAccount", "NoRepeatUser")
 
 
 def _count(rng: random.Random, lo: int, hi: int) -> int | str:
@@ -74,8 +92,11 @@ def baidu_source(min_scenes: int, seed: int = 1) -> tuple[str, int]:
         k = 0 if rng.random() < 0.05 else rng.randint(1, 40)
         names = []
         for j in range(k):
-            scene = {"sceneId": str(11_000_000 + g * 100 + j), "source": source,
-                     "name": SCENE_NAMES[(g + j) % len(SCENE_NAMES)]}
+            scene = {
+                "sceneId": str(11_000_000 + g * 100 + j),
+                "source": source,
+                "name": SCENE_NAMES[(g + j) % len(SCENE_NAMES)],
+            }
             scene.update(_metrics(rng))
             names.append(scene)
         group: dict[str, object] = {"name": names}
@@ -84,9 +105,16 @@ def baidu_source(min_scenes: int, seed: int = 1) -> tuple[str, int]:
         scenes += k
         rows += max(k, 1)
         g += 1
-    reply = {"errno": 0, "msg": "success",
-             "data": {"time_span": "2019/04/10 - 2019/04/15", "offset": 0, "total": len(groups),
-                      "data_list": groups}}
+    reply = {
+        "errno": 0,
+        "msg": "success",
+        "data": {
+            "time_span": "2019/04/10 - 2019/04/15",
+            "offset": 0,
+            "total": len(groups),
+            "data_list": groups,
+        },
+    }
     return json.dumps(reply, ensure_ascii=False), rows
 
 
@@ -102,8 +130,10 @@ def baidu_retention(min_cells: int, periods: int = 30, seed: int = 2) -> tuple[s
     rows = []
     for c in range(cohorts):
         size = rng.randint(100, 100_000)
-        row: dict[str, object] = {"name": (day0 + dt.timedelta(days=c)).strftime("%Y/%m/%d"),
-                                  "active_user_count": size}
+        row: dict[str, object] = {
+            "name": (day0 + dt.timedelta(days=c)).strftime("%Y/%m/%d"),
+            "active_user_count": size,
+        }
         left = cohorts - c  # days of data after this cohort
         for n in range(2, periods + 2):
             if n > left or rng.random() < 0.01:
@@ -111,9 +141,17 @@ def baidu_retention(min_cells: int, periods: int = 30, seed: int = 2) -> tuple[s
             else:
                 row[f"第{n}天"] = rng.randint(0, size)
         rows.append(row)
-    reply = {"errno": 0, "msg": "success",
-             "data": {"time_span": f"{rows[0]['name']} - {rows[-1]['name']}", "offset": 0,
-                      "total": cohorts, "sum": {"active_user_count": "--"}, "data_list": rows}}
+    reply = {
+        "errno": 0,
+        "msg": "success",
+        "data": {
+            "time_span": f"{rows[0]['name']} - {rows[-1]['name']}",
+            "offset": 0,
+            "total": cohorts,
+            "sum": {"active_user_count": "--"},
+            "data_list": rows,
+        },
+    }
     return json.dumps(reply, ensure_ascii=False), cohorts * periods
 
 
@@ -141,8 +179,7 @@ def mta_user_basic(min_cells: int, seed: int = 3) -> tuple[str, int]:
     day0 = dt.date(1700, 1, 1)
     data = {}
     for i in reversed(range(days)):
-        data[(day0 + dt.timedelta(days=i)).isoformat()] = {
-            f: _mta_value(rng) for f in MTA_FIELDS}
+        data[(day0 + dt.timedelta(days=i)).isoformat()] = {f: _mta_value(rng) for f in MTA_FIELDS}
     reply = {"ret_code": 60000, "ret_msg": "ok", "ret_data": data}
     return json.dumps(reply, ensure_ascii=False), days
 

@@ -40,21 +40,32 @@ START, END = "2024-03-01", "2024-03-31"
 
 def requests_loop(url: str, creds: dict[str, str], page_size: int) -> pl.DataFrame:
     with requests.Session() as s:
-        r = s.get(f"{url}/oauth/2.0/token", params={
-            "grant_type": "client_credentials", "client_id": creds["baidu_client_id"],
-            "client_secret": creds["baidu_client_secret"], "scope": "smartapp_snsapi_base"},
-            timeout=30)
+        r = s.get(
+            f"{url}/oauth/2.0/token",
+            params={
+                "grant_type": "client_credentials",
+                "client_id": creds["baidu_client_id"],
+                "client_secret": creds["baidu_client_secret"],
+                "scope": "smartapp_snsapi_base",
+            },
+            timeout=30,
+        )
         r.raise_for_status()
         token = r.json()["access_token"]
         rows: list[dict[str, Any]] = []
         start, total = 0, None
         while total is None or start < total:
-            r = s.post(f"{url}/rest/2.0/smartapp/data/getanalysisvisitpage",
-                       params={"access_token": token},
-                       data={"start_date": START.replace("-", ""),
-                             "end_date": END.replace("-", ""),
-                             "start_index": start, "max_results": page_size},
-                       timeout=30)
+            r = s.post(
+                f"{url}/rest/2.0/smartapp/data/getanalysisvisitpage",
+                params={"access_token": token},
+                data={
+                    "start_date": START.replace("-", ""),
+                    "end_date": END.replace("-", ""),
+                    "start_index": start,
+                    "max_results": page_size,
+                },
+                timeout=30,
+            )
             r.raise_for_status()
             reply = r.json()
             if reply.get("errno", 0) != 0:
@@ -90,10 +101,14 @@ def main() -> None:
         args.repeat = args.loop_repeat = 1
     pages = math.ceil(rows / args.page_size)
     lat = args.latency
-    print(f"appstats {appstats.__version__}, requests {requests.__version__}, "
-          f"Python {sys.version.split()[0]}")
-    print(f"visit_page: {rows} rows = {pages} pages of {args.page_size}, "
-          f"{lat * 1000:g} ms latency per reply")
+    print(
+        f"appstats {appstats.__version__}, requests {requests.__version__}, "
+        f"Python {sys.version.split()[0]}"
+    )
+    print(
+        f"visit_page: {rows} rows = {pages} pages of {args.page_size}, "
+        f"{lat * 1000:g} ms latency per reply"
+    )
 
     # Calibration: the same fetches without latency show the CPU cost of the
     # client plus the sandbox (which builds the whole report for every page).
@@ -101,19 +116,26 @@ def main() -> None:
     with appstats.Sandbox(seed=7, latency=0.0, pages=rows) as sb0:
         for c in args.concurrency:
             bd0 = sb0.baidu(page_size=args.page_size, concurrency=c, rate_limit=10_000)
-            zero[c], _ = best(lambda bd0=bd0: bd0.visit_page(START, END, progress=False),
-                              args.repeat)
+            zero[c], _ = best(
+                lambda bd0=bd0: bd0.visit_page(START, END, progress=False), args.repeat
+            )
 
     with appstats.Sandbox(seed=7, latency=lat, pages=rows) as sb:
-        t_loop, df_loop = best(lambda: requests_loop(sb.url, sb.credentials, args.page_size),
-                               args.loop_repeat)
+        t_loop, df_loop = best(
+            lambda: requests_loop(sb.url, sb.credentials, args.page_size), args.loop_repeat
+        )
         assert df_loop.height == rows, (df_loop.height, rows)
-        print(f"\nrequests loop (sequential): {t_loop:.3f} s "
-              f"(best of {args.loop_repeat}; {pages} × {lat:g} s = {pages * lat:.2f} s of latency)")
-        print(f"\n{'concurrency':>11} {'appstats (s)':>13} {'loop/aps':>9} {'ideal (s)':>10} "
-              f"{'aps/ideal':>10} {'floor (s)':>10} {'aps/floor':>10} {'aps@0ms (s)':>12}")
+        print(
+            f"\nrequests loop (sequential): {t_loop:.3f} s "
+            f"(best of {args.loop_repeat}; {pages} × {lat:g} s = {pages * lat:.2f} s of latency)"
+        )
+        print(
+            f"\n{'concurrency':>11} {'appstats (s)':>13} {'loop/aps':>9} {'ideal (s)':>10} "
+            f"{'aps/ideal':>10} {'floor (s)':>10} {'aps/floor':>10} {'aps@0ms (s)':>12}"
+        )
         results = []
         for c in args.concurrency:
+
             def run(c: int = c) -> Any:
                 bd = sb.baidu(page_size=args.page_size, concurrency=c, rate_limit=10_000)
                 return bd.visit_page(START, END, progress=False)
@@ -123,18 +145,26 @@ def main() -> None:
             ideal = math.ceil(pages / c) * lat
             floor = (1 + math.ceil((pages - 1) / c)) * lat
             results.append((c, t_loop / t_aps, t_aps / ideal))
-            print(f"{c:>11} {t_aps:>13.3f} {t_loop / t_aps:>8.1f}× {ideal:>10.2f} "
-                  f"{t_aps / ideal:>9.2f}× {floor:>10.2f} {t_aps / floor:>9.2f}× {zero[c]:>12.3f}",
-                  flush=True)
+            print(
+                f"{c:>11} {t_aps:>13.3f} {t_loop / t_aps:>8.1f}× {ideal:>10.2f} "
+                f"{t_aps / ideal:>9.2f}× {floor:>10.2f} {t_aps / floor:>9.2f}× {zero[c]:>12.3f}",
+                flush=True,
+            )
 
     print(f"\ntargets: loop/appstats ≥ {TARGET_LOOP:g}×, appstats/ideal ≤ {TARGET_IDEAL:g}×")
     for c, speedup, vs_ideal in results:
-        print(f"  concurrency {c:>2}: speed-up {speedup:.1f}× "
-              f"({'met' if speedup >= TARGET_LOOP else 'NOT met'}), "
-              f"{vs_ideal:.2f}× ideal ({'met' if vs_ideal <= TARGET_IDEAL else 'NOT met'})")
-    print("(the speed-up cannot exceed pages / (1 + ceil((pages-1)/c)) = "
-          + ", ".join(f"{pages / (1 + math.ceil((pages - 1) / c)):.1f}× at c={c}"
-                      for c, _, _ in results) + ")")
+        print(
+            f"  concurrency {c:>2}: speed-up {speedup:.1f}× "
+            f"({'met' if speedup >= TARGET_LOOP else 'NOT met'}), "
+            f"{vs_ideal:.2f}× ideal ({'met' if vs_ideal <= TARGET_IDEAL else 'NOT met'})"
+        )
+    print(
+        "(the speed-up cannot exceed pages / (1 + ceil((pages-1)/c)) = "
+        + ", ".join(
+            f"{pages / (1 + math.ceil((pages - 1) / c)):.1f}× at c={c}" for c, _, _ in results
+        )
+        + ")"
+    )
 
 
 if __name__ == "__main__":

@@ -57,8 +57,13 @@ def fresh(text: str) -> str:
 # ---------------------------------------------------------------- Baidu source
 
 SRC_INT = ["new_user_count", "user_count"]
-SRC_FLOAT = ["new_user_scale", "user_scale", "session_scale", "session_count_per_user",
-             "average_session_time"]
+SRC_FLOAT = [
+    "new_user_scale",
+    "user_scale",
+    "session_scale",
+    "session_count_per_user",
+    "average_session_time",
+]
 
 
 def pd_numeric(s: pd.Series, integer: bool) -> pd.Series:
@@ -68,8 +73,11 @@ def pd_numeric(s: pd.Series, integer: bool) -> pd.Series:
 
 
 def pl_numeric(name: str, integer: bool) -> pl.Expr:
-    return (pl.col(name).str.replace_all(",", "", literal=True)
-            .cast(pl.Int64 if integer else pl.Float64, strict=False))
+    return (
+        pl.col(name)
+        .str.replace_all(",", "", literal=True)
+        .cast(pl.Int64 if integer else pl.Float64, strict=False)
+    )
 
 
 def source_pandas(text: str) -> pd.DataFrame:
@@ -80,8 +88,14 @@ def source_pandas(text: str) -> pd.DataFrame:
             g["name"] = [{}]  # keep groups without scenes as one row
     meta = ["group_rank", *SRC_INT, *SRC_FLOAT]
     df = pd.json_normalize(groups, record_path="name", meta=meta, meta_prefix="group_")
-    df = df.rename(columns={"group_group_rank": "group_rank", "source": "source_id",
-                            "sceneId": "scene_id", "name": "scene_name"})
+    df = df.rename(
+        columns={
+            "group_group_rank": "group_rank",
+            "source": "source_id",
+            "sceneId": "scene_id",
+            "name": "scene_name",
+        }
+    )
     for prefix in ("", "group_"):
         for c in SRC_INT:
             df[prefix + c] = pd_numeric(df[prefix + c], True)
@@ -91,19 +105,27 @@ def source_pandas(text: str) -> pd.DataFrame:
     return df
 
 
-SCENE_SCHEMA = pl.Struct({"sceneId": pl.String, "source": pl.String, "name": pl.String,
-                          **{c: pl.String for c in SRC_INT + SRC_FLOAT}})
+SCENE_SCHEMA = pl.Struct(
+    {
+        "sceneId": pl.String,
+        "source": pl.String,
+        "name": pl.String,
+        **{c: pl.String for c in SRC_INT + SRC_FLOAT},
+    }
+)
 GROUP_SCHEMA = {"name": pl.List(SCENE_SCHEMA), **{c: pl.String for c in SRC_INT + SRC_FLOAT}}
 
 
 def source_dicts(text: str) -> pl.DataFrame:
     groups = json.loads(text)["data"]["data_list"]
-    df = (pl.from_dicts(groups, schema=GROUP_SCHEMA, strict=False)
-          .with_row_index("group_rank", offset=1)
-          .rename({c: f"group_{c}" for c in SRC_INT + SRC_FLOAT})
-          .explode("name", empty_as_null=True)  # keep groups without scenes
-          .unnest("name")
-          .rename({"source": "source_id", "sceneId": "scene_id", "name": "scene_name"}))
+    df = (
+        pl.from_dicts(groups, schema=GROUP_SCHEMA, strict=False)
+        .with_row_index("group_rank", offset=1)
+        .rename({c: f"group_{c}" for c in SRC_INT + SRC_FLOAT})
+        .explode("name", empty_as_null=True)  # keep groups without scenes
+        .unnest("name")
+        .rename({"source": "source_id", "sceneId": "scene_id", "name": "scene_name"})
+    )
     return df.with_columns(
         pl.col("group_rank").cast(pl.Int64),
         *[pl_numeric(p + c, True) for p in ("", "group_") for c in SRC_INT],
@@ -132,23 +154,30 @@ def retention_dicts(text: str) -> pl.DataFrame:
     keys = [k for k in rows[0] if k.startswith("第")]
     schema = {"name": pl.String, "active_user_count": pl.String, **{k: pl.String for k in keys}}
     wide = pl.from_dicts(rows, schema=schema, strict=False)
-    return (wide.unpivot(index=["name", "active_user_count"], variable_name="key",
-                         value_name="users")
-            .with_columns(
-                pl.col("name").str.to_date("%Y/%m/%d").alias("cohort_date"),
-                pl_numeric("active_user_count", True).alias("cohort_size"),
-                pl.col("key").str.extract(r"第(\d+)天").cast(pl.Int64).alias("period"),
-                pl_numeric("users", True))
-            .with_columns(pl.col("cohort_date").alias("cohort_end"))
-            .sort("cohort_date", "period", maintain_order=True)
-            .select("cohort_date", "cohort_end", "cohort_size", "period", "users"))
+    return (
+        wide.unpivot(index=["name", "active_user_count"], variable_name="key", value_name="users")
+        .with_columns(
+            pl.col("name").str.to_date("%Y/%m/%d").alias("cohort_date"),
+            pl_numeric("active_user_count", True).alias("cohort_size"),
+            pl.col("key").str.extract(r"第(\d+)天").cast(pl.Int64).alias("period"),
+            pl_numeric("users", True),
+        )
+        .with_columns(pl.col("cohort_date").alias("cohort_end"))
+        .sort("cohort_date", "period", maintain_order=True)
+        .select("cohort_date", "cohort_end", "cohort_size", "period", "users")
+    )
 
 
 # ------------------------------------------------------------ MTA user_basic
 
-MTA_COLS = {"NewUser": "new_users", "ActiveUser": "active_users", "SessionCount": "sessions",
-            "TotalUser": "total_users", "ActiveAccount": "active_accounts",
-            "NoRepeatUser": "unique_users"}
+MTA_COLS = {
+    "NewUser": "new_users",
+    "ActiveUser": "active_users",
+    "SessionCount": "sessions",
+    "TotalUser": "total_users",
+    "ActiveAccount": "active_accounts",
+    "NoRepeatUser": "unique_users",
+}
 
 
 def mta_pandas(text: str) -> pd.DataFrame:
@@ -165,10 +194,14 @@ def mta_dicts(text: str) -> pl.DataFrame:
     data = json.loads(text)["ret_data"]
     schema = {"date": pl.String, **{k: pl.String for k in MTA_COLS}}
     df = pl.from_dicts([{"date": d, **v} for d, v in data.items()], schema=schema, strict=False)
-    return (df.rename(MTA_COLS)
-            .with_columns(pl.col("date").str.to_date("%Y-%m-%d"),
-                          *[pl_numeric(c, True) for c in MTA_COLS.values()])
-            .sort("date"))
+    return (
+        df.rename(MTA_COLS)
+        .with_columns(
+            pl.col("date").str.to_date("%Y-%m-%d"),
+            *[pl_numeric(c, True) for c in MTA_COLS.values()],
+        )
+        .sort("date")
+    )
 
 
 # ------------------------------------------------------------------- harness
@@ -198,8 +231,9 @@ INPUTS: dict[str, dict[str, Any]] = {
 }
 
 
-def best_of(fn: Callable[[str], Any], text: str, repeat: int, budget: float,
-            native: bool) -> tuple[float, int, Any]:
+def best_of(
+    fn: Callable[[str], Any], text: str, repeat: int, budget: float, native: bool
+) -> tuple[float, int, Any]:
     """Best time over up to `repeat` runs (fewer once `budget` seconds are spent)."""
     best = float("inf")
     spent = 0.0
@@ -239,8 +273,10 @@ def run_input(name: str, size: int, repeat: int, budget: float) -> dict[str, flo
     text = path.read_text(encoding="utf-8")
     prep = time.perf_counter() - t0
     print(f"\n## {spec['title']}")
-    print(f"input: {len(text.encode('utf-8')) / 1e6:,.1f} MB of JSON, {expected:,} output rows "
-          f"(generated/loaded in {prep:.1f} s)")
+    print(
+        f"input: {len(text.encode('utf-8')) / 1e6:,.1f} MB of JSON, {expected:,} output rows "
+        f"(generated/loaded in {prep:.1f} s)"
+    )
     methods: list[tuple[str, str, Callable[[str], Any], bool]] = [
         ("appstats", "appstats parse", spec["appstats"], True),
         ("bare", "_serde_parse (bare serde_json)", _native._serde_parse, True),
@@ -269,12 +305,18 @@ def run_input(name: str, size: int, repeat: int, budget: float) -> dict[str, flo
         print(f"{label:<34} {best:>9.3f} {runs:>5} {rows:>11}", flush=True)
     a = times["appstats"]
     r_pd, r_pl, r_bare = times["pandas"] / a, times["from_dicts"] / a, a / times["bare"]
-    print(f"pandas / appstats     = {r_pd:6.1f}×  (target ≥ {TARGET_PANDAS:g}×: "
-          f"{verdict(r_pd >= TARGET_PANDAS)})")
-    print(f"from_dicts / appstats = {r_pl:6.1f}×  (target ≥ {TARGET_DICTS:g}×: "
-          f"{verdict(r_pl >= TARGET_DICTS)})")
-    print(f"appstats / bare       = {r_bare:6.2f}×  (target ≤ {TARGET_BARE:g}×: "
-          f"{verdict(r_bare <= TARGET_BARE)})")
+    print(
+        f"pandas / appstats     = {r_pd:6.1f}×  (target ≥ {TARGET_PANDAS:g}×: "
+        f"{verdict(r_pd >= TARGET_PANDAS)})"
+    )
+    print(
+        f"from_dicts / appstats = {r_pl:6.1f}×  (target ≥ {TARGET_DICTS:g}×: "
+        f"{verdict(r_pl >= TARGET_DICTS)})"
+    )
+    print(
+        f"appstats / bare       = {r_bare:6.2f}×  (target ≤ {TARGET_BARE:g}×: "
+        f"{verdict(r_bare <= TARGET_BARE)})"
+    )
     print(f"json.loads alone / appstats = {times['loads'] / a:.1f}×")
     return {"pandas": r_pd, "from_dicts": r_pl, "bare": r_bare}
 
@@ -284,13 +326,19 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="20k rows per input (smoke test)")
     ap.add_argument("--rows", type=int, help="output rows/cells per input (default 1,000,000)")
     ap.add_argument("--repeat", type=int, default=3, help="best of N (default 3)")
-    ap.add_argument("--budget", type=float, default=8.0,
-                    help="stop repeating a method after this many seconds (default 8)")
+    ap.add_argument(
+        "--budget",
+        type=float,
+        default=8.0,
+        help="stop repeating a method after this many seconds (default 8)",
+    )
     ap.add_argument("--only", choices=sorted(INPUTS), action="append", help="run only these")
     args = ap.parse_args()
     size = args.rows or (20_000 if args.quick else 1_000_000)
-    print(f"appstats {appstats.__version__}, polars {pl.__version__}, pandas {pd.__version__}, "
-          f"Python {sys.version.split()[0]}; best of ≤{args.repeat}, {size:,} rows per input")
+    print(
+        f"appstats {appstats.__version__}, polars {pl.__version__}, pandas {pd.__version__}, "
+        f"Python {sys.version.split()[0]}; best of ≤{args.repeat}, {size:,} rows per input"
+    )
     results = {n: run_input(n, size, args.repeat, args.budget) for n in args.only or INPUTS}
     print("\n## Summary (ratios; targets: pandas ≥10×, from_dicts ≥3×, appstats/bare ≤2×)")
     print(f"{'input':<10} {'pandas/aps':>11} {'dicts/aps':>10} {'aps/bare':>9}")

@@ -63,8 +63,9 @@ def fetch_child(server: str) -> None:
     import appstats
 
     url, cid, secret = server.split()
-    bd = appstats.BaiduSmartApp(client_id=cid, client_secret=secret, base_url=url,
-                                rate_limit=100_000, concurrency=4)
+    bd = appstats.BaiduSmartApp(
+        client_id=cid, client_secret=secret, base_url=url, rate_limit=100_000, concurrency=4
+    )
     # the runtime, connection pool and token exist once per process, not per fetch
     bd.region(S, S, progress=False)
     gc.collect()
@@ -73,9 +74,20 @@ def fetch_child(server: str) -> None:
     df = bd.source(S, E, progress=False)
     peak = status("VmHWM")
     after = status("VmRSS")
-    print(json.dumps({"method": "fetch", "rows": len(df), "base": base, "peak": peak,
-                      "after": after, "frame": df.estimated_size(), "reset": True,
-                      "requests": bd.stats()["requests"]}))
+    print(
+        json.dumps(
+            {
+                "method": "fetch",
+                "rows": len(df),
+                "base": base,
+                "peak": peak,
+                "after": after,
+                "frame": df.estimated_size(),
+                "reset": True,
+                "requests": bd.stats()["requests"],
+            }
+        )
+    )
 
 
 def run_fetch(rows: int) -> dict[str, int]:
@@ -84,24 +96,46 @@ def run_fetch(rows: int) -> dict[str, int]:
     import urllib.request
 
     sources = max(1, round(rows / 17))
-    srv = subprocess.Popen([sys.executable, "-c", SERVER, str(sources)], stdin=subprocess.PIPE,
-                           stdout=subprocess.PIPE, text=True)
+    srv = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(sources)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert srv.stdout is not None
         server = srv.stdout.readline().strip()
         url, cid, secret = server.split()
-        q = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": cid,
-                                    "client_secret": secret, "scope": "smartapp_snsapi_base"})
+        q = urllib.parse.urlencode(
+            {
+                "grant_type": "client_credentials",
+                "client_id": cid,
+                "client_secret": secret,
+                "scope": "smartapp_snsapi_base",
+            }
+        )
         with urllib.request.urlopen(f"{url}/oauth/2.0/token?{q}") as r:
             token = json.loads(r.read())["access_token"]
-        body = urllib.parse.urlencode({"start_date": S.replace("-", ""),
-                                       "end_date": E.replace("-", ""), "start_index": 0,
-                                       "max_results": 20}).encode()
-        with urllib.request.urlopen(f"{url}/rest/2.0/smartapp/data/getanalysissource?"
-                                    + urllib.parse.urlencode({"access_token": token}), body) as r:
+        body = urllib.parse.urlencode(
+            {
+                "start_date": S.replace("-", ""),
+                "end_date": E.replace("-", ""),
+                "start_index": 0,
+                "max_results": 20,
+            }
+        ).encode()
+        with urllib.request.urlopen(
+            f"{url}/rest/2.0/smartapp/data/getanalysissource?"
+            + urllib.parse.urlencode({"access_token": token}),
+            body,
+        ) as r:
             total = json.loads(r.read())["data"]["total"]
-        out = subprocess.run([sys.executable, __file__, "--child", "fetch", "--path", server],
-                             check=True, capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", "fetch", "--path", server],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         r = json.loads(out.stdout.strip().splitlines()[-1])
         r["groups"] = total
         return r
@@ -121,12 +155,18 @@ def child(method: str, path: str) -> None:
     import appstats
     import flatten
 
-    fn = {"appstats": lambda t: appstats.baidu.parse("getanalysissource", t),
-          "appstats_bytes": lambda t: appstats.baidu.parse("getanalysissource", t),
-          "from_dicts": flatten.source_dicts, "pandas": flatten.source_pandas}[method]
+    fn = {
+        "appstats": lambda t: appstats.baidu.parse("getanalysissource", t),
+        "appstats_bytes": lambda t: appstats.baidu.parse("getanalysissource", t),
+        "from_dicts": flatten.source_dicts,
+        "pandas": flatten.source_pandas,
+    }[method]
     # appstats_bytes: the reply as bytes (e.g. response.content), parsed without a copy
-    text: str | bytes = (Path(path).read_bytes() if method == "appstats_bytes"
-                         else Path(path).read_text(encoding="utf-8"))
+    text: str | bytes = (
+        Path(path).read_bytes()
+        if method == "appstats_bytes"
+        else Path(path).read_text(encoding="utf-8")
+    )
     text_obj = sys.getsizeof(text)
     gc.collect()
     try:
@@ -142,11 +182,22 @@ def child(method: str, path: str) -> None:
         size = df.estimated_size()
     else:
         size = int(df.memory_usage(deep=True).sum())
-    print(json.dumps({"method": method, "rows": len(df), "base": base, "peak": peak,
-                      "after": after, "frame": size, "text_chars": len(text),
-                      "text_obj": text_obj,
-                      "utf8": len(text if isinstance(text, bytes) else text.encode("utf-8")),
-                      "reset": reset}))
+    print(
+        json.dumps(
+            {
+                "method": method,
+                "rows": len(df),
+                "base": base,
+                "peak": peak,
+                "after": after,
+                "frame": size,
+                "text_chars": len(text),
+                "text_obj": text_obj,
+                "utf8": len(text if isinstance(text, bytes) else text.encode("utf-8")),
+                "reset": reset,
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -154,8 +205,12 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="20k rows (smoke test)")
     ap.add_argument("--rows", type=int, help="scene rows (default 1,000,000)")
     ap.add_argument("--only", choices=METHODS, action="append")
-    ap.add_argument("--fetch-rows", type=int, nargs="+",
-                    help="scene rows of the fetched report (default 83,000 and 331,000)")
+    ap.add_argument(
+        "--fetch-rows",
+        type=int,
+        nargs="+",
+        help="scene rows of the fetched report (default 83,000 and 331,000)",
+    )
     ap.add_argument("--child", choices=METHODS, help=argparse.SUPPRESS)
     ap.add_argument("--path", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -172,54 +227,72 @@ def main() -> None:
 
 def measure_fetch(sizes: list[int]) -> None:
     print("\nfetching the source report from a sandbox in another process (pages of 20 groups):")
-    print(f"{'rows':>9} {'groups':>7} {'requests':>9} {'peak − base':>12} {'frame':>10} "
-          f"{'ratio':>7} {'kept after':>11}")
+    print(
+        f"{'rows':>9} {'groups':>7} {'requests':>9} {'peak − base':>12} {'frame':>10} "
+        f"{'ratio':>7} {'kept after':>11}"
+    )
     for size in sizes:
         r = run_fetch(size)
         delta = r["peak"] - r["base"]
         ratio = delta / r["frame"]
-        print(f"{r['rows']:>9,} {r['groups']:>7,} {r['requests']:>9,} {delta / MB:>9,.1f} MB "
-              f"{r['frame'] / MB:>7,.1f} MB {ratio:>6.2f}× "
-              f"{(r['after'] - r['base']) / MB:>8,.1f} MB   "
-              f"(target ≤ {TARGET:g}×: {'met' if ratio <= TARGET else 'NOT met'})", flush=True)
+        print(
+            f"{r['rows']:>9,} {r['groups']:>7,} {r['requests']:>9,} {delta / MB:>9,.1f} MB "
+            f"{r['frame'] / MB:>7,.1f} MB {ratio:>6.2f}× "
+            f"{(r['after'] - r['base']) / MB:>8,.1f} MB   "
+            f"(target ≤ {TARGET:g}×: {'met' if ratio <= TARGET else 'NOT met'})",
+            flush=True,
+        )
 
 
 def measure_parse(args: argparse.Namespace, methods: list[str]) -> None:
     size = args.rows or (20_000 if args.quick else 1_000_000)
     path, rows = _data.cached("source", size)
-    print(f"Baidu getanalysissource: {rows:,} output rows, "
-          f"{path.stat().st_size / MB:,.1f} MB of JSON ({path})")
+    print(
+        f"Baidu getanalysissource: {rows:,} output rows, "
+        f"{path.stat().st_size / MB:,.1f} MB of JSON ({path})"
+    )
     results = []
     for m in methods:
-        out = subprocess.run([sys.executable, __file__, "--child", m, "--path", str(path)],
-                             check=True, capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", m, "--path", str(path)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         r = json.loads(out.stdout.strip().splitlines()[-1])
         assert r["rows"] == rows, (m, r["rows"], rows)
         results.append(r)
     r0 = results[0]
-    print(f"input str: {r0['text_obj'] / MB:,.1f} MB as a Python str "
-          f"({r0['text_chars']:,} chars; its UTF-8 form is {r0['utf8'] / MB:,.1f} MB) — "
-          "not counted below")
+    print(
+        f"input str: {r0['text_obj'] / MB:,.1f} MB as a Python str "
+        f"({r0['text_chars']:,} chars; its UTF-8 form is {r0['utf8'] / MB:,.1f} MB) — "
+        "not counted below"
+    )
     if not all(r["reset"] for r in results):
         print("WARNING: /proc/self/clear_refs not writable: peaks include reading the input")
-    print(f"\n{'method':<12} {'peak − base':>12} {'frame':>10} {'ratio':>7} "
-          f"{'kept after':>11}")
+    print(f"\n{'method':<12} {'peak − base':>12} {'frame':>10} {'ratio':>7} {'kept after':>11}")
     for r in results:
         delta = r["peak"] - r["base"]
-        print(f"{r['method']:<12} {delta / MB:>9,.0f} MB {r['frame'] / MB:>7,.0f} MB "
-              f"{delta / r['frame']:>6.2f}× {(r['after'] - r['base']) / MB:>8,.0f} MB")
+        print(
+            f"{r['method']:<12} {delta / MB:>9,.0f} MB {r['frame'] / MB:>7,.0f} MB "
+            f"{delta / r['frame']:>6.2f}× {(r['after'] - r['base']) / MB:>8,.0f} MB"
+        )
     for r in results:
         if r["method"] == "appstats_bytes":
             ratio = (r["peak"] - r["base"]) / r["frame"]
-            print(f"appstats with bytes input: peak − base = {ratio:.2f}× the frame "
-                  f"(target ≤ {TARGET:g}×: {'met' if ratio <= TARGET else 'NOT met'})")
+            print(
+                f"appstats with bytes input: peak − base = {ratio:.2f}× the frame "
+                f"(target ≤ {TARGET:g}×: {'met' if ratio <= TARGET else 'NOT met'})"
+            )
         if r["method"] == "appstats":
             delta = r["peak"] - r["base"]
             ratio = delta / r["frame"]
-            print(f"\nappstats: peak − base = {ratio:.2f}× the frame "
-                  f"(target ≤ {TARGET:g}×: {'met' if ratio <= TARGET else 'NOT met'}); "
-                  f"without the {r['utf8'] / MB:,.0f} MB UTF-8 copy of the input: "
-                  f"{(delta - r['utf8']) / r['frame']:.2f}×")
+            print(
+                f"\nappstats: peak − base = {ratio:.2f}× the frame "
+                f"(target ≤ {TARGET:g}×: {'met' if ratio <= TARGET else 'NOT met'}); "
+                f"without the {r['utf8'] / MB:,.0f} MB UTF-8 copy of the input: "
+                f"{(delta - r['utf8']) / r['frame']:.2f}×"
+            )
 
 
 if __name__ == "__main__":

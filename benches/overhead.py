@@ -41,9 +41,14 @@ import appstats as aps
 TARGET = 1.2
 DAY = "2024-03-05"
 SCHEMA = {
-    "date": pl.Date, "new_user_count": pl.Int64, "new_user_ratio": pl.Float64,
-    "old_user_count": pl.Int64, "old_user_ratio": pl.Float64, "user_count": pl.Int64,
-    "session_count": pl.Int64, "average_session_time": pl.Float64,
+    "date": pl.Date,
+    "new_user_count": pl.Int64,
+    "new_user_ratio": pl.Float64,
+    "old_user_count": pl.Int64,
+    "old_user_ratio": pl.Float64,
+    "user_count": pl.Int64,
+    "session_count": pl.Int64,
+    "average_session_time": pl.Float64,
     "session_time_per_person": pl.Float64,
 }
 
@@ -63,15 +68,23 @@ class Loop:
     def __init__(self, url: str, client_id: str, secret: str) -> None:
         u = urllib.parse.urlsplit(url)
         self.conn = http.client.HTTPConnection(u.hostname or "127.0.0.1", u.port)
-        q = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": client_id,
-                                    "client_secret": secret, "scope": "smartapp_snsapi_base"})
+        q = urllib.parse.urlencode(
+            {
+                "grant_type": "client_credentials",
+                "client_id": client_id,
+                "client_secret": secret,
+                "scope": "smartapp_snsapi_base",
+            }
+        )
         self.conn.request("GET", f"/oauth/2.0/token?{q}")
         self.token = json.loads(self.conn.getresponse().read())["access_token"]
         d = DAY.replace("-", "")
-        self.body = urllib.parse.urlencode({"start_date": d, "end_date": d, "start_index": 0,
-                                            "gran": "day"})
-        self.path = ("/rest/2.0/smartapp/data/getanalysisusertrend?"
-                     + urllib.parse.urlencode({"access_token": self.token}))
+        self.body = urllib.parse.urlencode(
+            {"start_date": d, "end_date": d, "start_index": 0, "gran": "day"}
+        )
+        self.path = "/rest/2.0/smartapp/data/getanalysisusertrend?" + urllib.parse.urlencode(
+            {"access_token": self.token}
+        )
         self.headers = {"Content-Type": "application/x-www-form-urlencoded"}
 
     def __call__(self) -> pl.DataFrame:
@@ -80,10 +93,12 @@ class Loop:
         if reply.get("errno", 0) != 0:
             raise RuntimeError(reply)
         rows = reply["data"]["data_list"]
-        df = pl.from_dicts(rows, schema={"name": pl.String, **{k: v for k, v in SCHEMA.items()
-                                                               if k != "date"}})
+        df = pl.from_dicts(
+            rows, schema={"name": pl.String, **{k: v for k, v in SCHEMA.items() if k != "date"}}
+        )
         return df.with_columns(pl.col("name").str.to_date("%Y/%m/%d").alias("date")).select(
-            list(SCHEMA))
+            list(SCHEMA)
+        )
 
 
 def rate(fn: Callable[[], Any], n: int, repeat: int) -> tuple[float, float]:
@@ -108,14 +123,16 @@ def main() -> None:
     n = args.calls or (300 if args.quick else 2000)
     repeat = 1 if args.quick else args.repeat
     print(f"appstats {aps.__version__}, polars {pl.__version__}, Python {sys.version.split()[0]}")
-    srv = subprocess.Popen([sys.executable, "-c", SERVER], stdin=subprocess.PIPE,
-                           stdout=subprocess.PIPE, text=True)
+    srv = subprocess.Popen(
+        [sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert srv.stdout is not None
         url, cid, secret = srv.stdout.readline().split()
         loop = Loop(url, cid, secret)
-        bd = aps.BaiduSmartApp(client_id=cid, client_secret=secret, base_url=url,
-                               rate_limit=100_000)
+        bd = aps.BaiduSmartApp(
+            client_id=cid, client_secret=secret, base_url=url, rate_limit=100_000
+        )
         a = bd.user_trend(DAY, DAY, progress=False)
         b = loop()
         assert a.equals(b), (a, b)
@@ -126,8 +143,10 @@ def main() -> None:
         }
         # the bars are drawn to stderr: count their cost, not their output
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115
-        print(f"Baidu user_trend, one day = one request and one row; sandbox in another "
-              f"process; {n} calls, best of {repeat}\n")
+        print(
+            f"Baidu user_trend, one day = one request and one row; sandbox in another "
+            f"process; {n} calls, best of {repeat}\n"
+        )
         print(f"{'method':<40} {'calls/s':>8} {'µs/call':>8} {'CPU µs/call':>12} {'÷ loop':>8}")
         base = None
         results = {}
@@ -136,12 +155,16 @@ def main() -> None:
             t, cpu = rate(fn, n, repeat)
             base = base or t
             results[name] = t / base
-            print(f"{name:<40} {1 / t:>8,.0f} {t * 1e6:>8.0f} {cpu * 1e6:>12.0f} "
-                  f"{t / base:>7.2f}×", flush=True)
+            print(
+                f"{name:<40} {1 / t:>8,.0f} {t * 1e6:>8.0f} {cpu * 1e6:>12.0f} {t / base:>7.2f}×",
+                flush=True,
+            )
         sys.stderr = sys.__stderr__
         r = results["appstats, progress=False"]
-        print(f"\ntarget: appstats ≤ {TARGET:g}× the loop per call: "
-              f"{r:.2f}× ({'met' if r <= TARGET else 'NOT met'})")
+        print(
+            f"\ntarget: appstats ≤ {TARGET:g}× the loop per call: "
+            f"{r:.2f}× ({'met' if r <= TARGET else 'NOT met'})"
+        )
         if args.profile:
             prof = cProfile.Profile()
             prof.enable()

@@ -53,18 +53,25 @@ def verdict(name: str, ratio: float, target: float = TARGET) -> str:
 
 
 def baidu(sb: aps.Sandbox, **kw: Any) -> aps.BaiduSmartApp:
-    return aps.BaiduSmartApp(client_id=sb.credentials["baidu_client_id"],
-                             client_secret=sb.credentials["baidu_client_secret"],
-                             base_url=sb.url, **kw)
+    return aps.BaiduSmartApp(
+        client_id=sb.credentials["baidu_client_id"],
+        client_secret=sb.credentials["baidu_client_secret"],
+        base_url=sb.url,
+        **kw,
+    )
 
 
 def rate(quick: bool) -> None:
     limit, pages, lat = 5, 20 if quick else 40, 0.05
     bound = (pages - 1) / limit + lat
-    print(f"\n[rate] sandbox rate_limit={limit}/s, {pages} pages, {lat * 1000:g} ms latency; "
-          f"bound {bound:.2f} s")
-    print(f"{'client rate':>11} {'time (s)':>9} {'÷ bound':>16} {'requests':>9} "
-          f"{'÷ pages':>16} {'slowdowns':>9}")
+    print(
+        f"\n[rate] sandbox rate_limit={limit}/s, {pages} pages, {lat * 1000:g} ms latency; "
+        f"bound {bound:.2f} s"
+    )
+    print(
+        f"{'client rate':>11} {'time (s)':>9} {'÷ bound':>16} {'requests':>9} "
+        f"{'÷ pages':>16} {'slowdowns':>9}"
+    )
     for client in (6, 10) if quick else (6, 10, 50):
         with aps.Sandbox(rate_limit=limit, latency=lat, pages=pages) as sb:
             bd = baidu(sb, rate_limit=client, concurrency=4, page_size=1)
@@ -76,15 +83,20 @@ def rate(quick: bool) -> None:
             took = time.perf_counter() - t0
             assert df.height == pages
             n = sb.request_count("baidu") - before
-            print(f"{client:>11} {took:>9.2f} {verdict(f'rate {client}/s time', took / bound):>16} "
-                  f"{n:>9} {verdict(f'rate {client}/s requests', n / pages):>16} "
-                  f"{bd.stats()['slowdowns']:>9}", flush=True)
+            print(
+                f"{client:>11} {took:>9.2f} {verdict(f'rate {client}/s time', took / bound):>16} "
+                f"{n:>9} {verdict(f'rate {client}/s requests', n / pages):>16} "
+                f"{bd.stats()['slowdowns']:>9}",
+                flush=True,
+            )
 
 
 def fail_fast(quick: bool) -> None:
     pages, rate_, lat, dead = 100, 10, 0.05, 20
-    print(f"\n[fail-fast] {pages} pages at {rate_}/s, {lat * 1000:g} ms latency, "
-          f"the page at offset {dead} answers 502 on every attempt (5 attempts)")
+    print(
+        f"\n[fail-fast] {pages} pages at {rate_}/s, {lat * 1000:g} ms latency, "
+        f"the page at offset {dead} answers 502 on every attempt (5 attempts)"
+    )
     with aps.Sandbox(latency=lat, pages=pages) as sb:
         bd = baidu(sb, rate_limit=rate_, concurrency=4, page_size=1)
         sb.inject("http_status", 502, endpoint="getanalysisvisitpage", offset=dead, times=None)
@@ -100,16 +112,22 @@ def fail_fast(quick: bool) -> None:
         certain = (2 + dead) / rate_ + waited + 5 * lat
         n = sb.request_count("baidu")
         ratio = verdict("fail-fast time", took / certain)
-        print(f"  {kind} after {took:.2f} s, {n} requests (of {pages + 5} for the whole report); "
-              f"failure certain after ≈{certain:.2f} s: {ratio}")
+        print(
+            f"  {kind} after {took:.2f} s, {n} requests (of {pages + 5} for the whole report); "
+            f"failure certain after ≈{certain:.2f} s: {ratio}"
+        )
 
 
 def hourly(quick: bool) -> None:
     lat = 0.05
-    print(f"\n[hourly] user_trend gran=hour, {lat * 1000:g} ms latency; "
-          "bound ceil(2 × days / concurrency) round trips + the token request")
-    print(f"{'days':>5} {'concurrency':>11} {'requests':>9} {'time (s)':>9} {'bound (s)':>9} "
-          f"{'÷ bound':>16}")
+    print(
+        f"\n[hourly] user_trend gran=hour, {lat * 1000:g} ms latency; "
+        "bound ceil(2 × days / concurrency) round trips + the token request"
+    )
+    print(
+        f"{'days':>5} {'concurrency':>11} {'requests':>9} {'time (s)':>9} {'bound (s)':>9} "
+        f"{'÷ bound':>16}"
+    )
     days_list = (1, 7) if quick else (1, 2, 7, 31)
     with aps.Sandbox(latency=lat) as sb:
         for days in days_list:
@@ -124,8 +142,11 @@ def hourly(quick: bool) -> None:
                 assert df.height == 24 * days
                 n = sb.request_count("baidu") - before
                 bound = math.ceil(2 * days / c) * lat
-                print(f"{days:>5} {c:>11} {n:>9} {took:>9.3f} {bound:>9.3f} "
-                      f"{verdict(f'hourly {days}d c={c}', took / bound):>16}", flush=True)
+                print(
+                    f"{days:>5} {c:>11} {n:>9} {took:>9.3f} {bound:>9.3f} "
+                    f"{verdict(f'hourly {days}d c={c}', took / bound):>16}",
+                    flush=True,
+                )
 
 
 class _Forbidden(BaseHTTPRequestHandler):
@@ -166,9 +187,11 @@ def status(quick: bool) -> None:
                 raise AssertionError("expected an error")
             except aps.AppStatsError as e:
                 took = time.perf_counter() - t0
-                print(f"  {name:<6} {type(e).__name__} after {took * 1000:.0f} ms, "
-                      f"{_Forbidden.hits} request(s): {verdict(f'status {name}', _Forbidden.hits)}"
-                      f"  — {str(e)[:90]}…")
+                print(
+                    f"  {name:<6} {type(e).__name__} after {took * 1000:.0f} ms, "
+                    f"{_Forbidden.hits} request(s): {verdict(f'status {name}', _Forbidden.hits)}"
+                    f"  — {str(e)[:90]}…"
+                )
     finally:
         server.shutdown()
         server.server_close()
@@ -176,8 +199,10 @@ def status(quick: bool) -> None:
 
 def per_app(quick: bool) -> None:
     lat = 0.05
-    print(f"\n[per-app] app_info_many of 2 apps, rate_limit=1 each; sandbox limits each app "
-          f"to 1/s; {lat * 1000:g} ms latency")
+    print(
+        f"\n[per-app] app_info_many of 2 apps, rate_limit=1 each; sandbox limits each app "
+        f"to 1/s; {lat * 1000:g} ms latency"
+    )
     with aps.Sandbox(rate_limit=1, latency=lat) as sb:
         apps = [(a, k) for a, k, r in sb.tim_apps() if r == "cn"]
         t0 = time.perf_counter()
@@ -185,8 +210,10 @@ def per_app(quick: bool) -> None:
         took = time.perf_counter() - t0
         n = sb.request_count("tim")
         assert df["sdkappid"].n_unique() == len(apps)
-        print(f"  {len(apps)} apps in {took:.3f} s ({verdict('per-app time', took / lat)} one "
-              f"latency), {n} requests ({verdict('per-app requests', n / len(apps))})")
+        print(
+            f"  {len(apps)} apps in {took:.3f} s ({verdict('per-app time', took / lat)} one "
+            f"latency), {n} requests ({verdict('per-app requests', n / len(apps))})"
+        )
 
 
 def missing_days(quick: bool) -> None:
@@ -199,8 +226,10 @@ def missing_days(quick: bool) -> None:
         took = time.perf_counter() - t0
         n = sb.request_count("mta")
         nulls = df.filter(df["new_users"].is_null()).height
-        print(f"  {df.height} rows ({nulls} kept as null) in {took * 1000:.0f} ms, {n} requests: "
-              f"{verdict('missing-days requests', n / 2)} the bound of 2")
+        print(
+            f"  {df.height} rows ({nulls} kept as null) in {took * 1000:.0f} ms, {n} requests: "
+            f"{verdict('missing-days requests', n / 2)} the bound of 2"
+        )
 
 
 def main() -> None:
@@ -209,13 +238,21 @@ def main() -> None:
     ap.add_argument("--only", choices=SECTIONS, action="append")
     args = ap.parse_args()
     print(f"appstats {aps.__version__}, Python {sys.version.split()[0]}")
-    fns = {"rate": rate, "fail-fast": fail_fast, "hourly": hourly, "status": status,
-           "per-app": per_app, "missing-days": missing_days}
+    fns = {
+        "rate": rate,
+        "fail-fast": fail_fast,
+        "hourly": hourly,
+        "status": status,
+        "per-app": per_app,
+        "missing-days": missing_days,
+    }
     for name in args.only or SECTIONS:
         fns[name](args.quick)
     bad = [(n, r, t) for n, r, t in RESULTS if r > t]
-    print(f"\n{len(RESULTS) - len(bad)} of {len(RESULTS)} targets met"
-          + ("" if not bad else ": NOT met: " + ", ".join(f"{n} {r:.2f}×" for n, r, _ in bad)))
+    print(
+        f"\n{len(RESULTS) - len(bad)} of {len(RESULTS)} targets met"
+        + ("" if not bad else ": NOT met: " + ", ".join(f"{n} {r:.2f}×" for n, r, _ in bad))
+    )
 
 
 if __name__ == "__main__":

@@ -66,9 +66,14 @@ def serve(a: argparse.Namespace) -> None:
     boxes = {}
     for name, latency in (("capacity", 0.0), ("main", a.latency)):
         sb = aps.Sandbox(seed=11, apps=a.apps, latency=latency, today=TODAY)
-        cfg = aps.sync.sandbox_config(sb, d / name / "lake", providers=["mta"],
-                                      reports=[f"mta.{a.report}"], rate_limit=a.rate,
-                                      concurrency=a.concurrency)
+        cfg = aps.sync.sandbox_config(
+            sb,
+            d / name / "lake",
+            providers=["mta"],
+            reports=[f"mta.{a.report}"],
+            rate_limit=a.rate,
+            concurrency=a.concurrency,
+        )
         out[name] = str(write_config(cfg, d / name / "appstats.toml"))
         boxes[name] = sb
     ids = [x["app_id"] for x in boxes["main"].apps("mta")]
@@ -96,8 +101,9 @@ def local(a: argparse.Namespace) -> None:
     tasks = [Task(n, a.report, START, END, {}, a.per_day) for n in specs]
     t0 = time.perf_counter()
     rows = 0
-    with fetch_many(specs, tasks, concurrency=a.concurrency, active_apps=4 * a.concurrency,
-                    progress=False) as run:
+    with fetch_many(
+        specs, tasks, concurrency=a.concurrency, active_apps=4 * a.concurrency, progress=False
+    ) as run:
         for o in run:
             rows += o.frame.height
     print(json.dumps({"rows": rows, "seconds": time.perf_counter() - t0, "rss": rss_mb()}))
@@ -119,30 +125,61 @@ def spark_run(a: argparse.Namespace) -> None:
 
     import appstats.spark
 
-    spark = (SparkSession.builder.master("local[2]").appName("appstats-scale")
-             .config("spark.ui.enabled", "false").config("spark.driver.memory", "1g")
-             .getOrCreate())
+    spark = (
+        SparkSession.builder.master("local[2]")
+        .appName("appstats-scale")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.memory", "1g")
+        .getOrCreate()
+    )
     spark.sparkContext.setLogLevel("ERROR")
     spark.dataSource.register(appstats.spark.AppStats)
     session = time.perf_counter() - t0
     t1 = time.perf_counter()
-    df = (spark.read.format("appstats").option("config", a.config).option("provider", "mta")
-          .option("report", a.report).option("start", START).option("end", END)
-          .option("perDay", str(a.per_day).lower())
-          .option("appsPerPartition", str(a.apps_per_partition))
-          .option("concurrency", str(max(1, a.concurrency // 2))).load())
+    df = (
+        spark.read.format("appstats")
+        .option("config", a.config)
+        .option("provider", "mta")
+        .option("report", a.report)
+        .option("start", START)
+        .option("end", END)
+        .option("perDay", str(a.per_day).lower())
+        .option("appsPerPartition", str(a.apps_per_partition))
+        .option("concurrency", str(max(1, a.concurrency // 2)))
+        .load()
+    )
     rows = df.count()
     seconds = time.perf_counter() - t1
     parts = df.rdd.getNumPartitions()
-    print(json.dumps({"rows": rows, "seconds": seconds, "session": session, "rss": rss_mb(),
-                      "jvm": jvm_hwm_mb(spark), "partitions": parts}))
+    print(
+        json.dumps(
+            {
+                "rows": rows,
+                "seconds": seconds,
+                "session": session,
+                "rss": rss_mb(),
+                "jvm": jvm_hwm_mb(spark),
+                "partitions": parts,
+            }
+        )
+    )
     spark.stop()
 
 
 def child(mode: str, a: argparse.Namespace, config: str, concurrency: int) -> dict[str, Any]:
-    args = [sys.executable, str(HERE), mode, "--config", config, "--report", a.report,
-            "--concurrency", str(concurrency), "--apps-per-partition",
-            str(a.apps_per_partition)] + (["--per-day"] if a.per_day else [])
+    args = [
+        sys.executable,
+        str(HERE),
+        mode,
+        "--config",
+        config,
+        "--report",
+        a.report,
+        "--concurrency",
+        str(concurrency),
+        "--apps-per-partition",
+        str(a.apps_per_partition),
+    ] + (["--per-day"] if a.per_day else [])
     out = subprocess.run(args, check=True, capture_output=True, text=True)
     line = [x for x in out.stdout.splitlines() if x.startswith("{")][-1]
     return dict(json.loads(line))
@@ -150,8 +187,9 @@ def child(mode: str, a: argparse.Namespace, config: str, concurrency: int) -> di
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("mode", nargs="?", default="bench", choices=["bench", "_serve", "_local",
-                                                                 "_spark"])
+    p.add_argument(
+        "mode", nargs="?", default="bench", choices=["bench", "_serve", "_local", "_spark"]
+    )
     p.add_argument("--apps", type=int, default=10_000)
     p.add_argument("--report", default="user_basic")
     p.add_argument("--per-day", action="store_true")
@@ -173,10 +211,27 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         t0 = time.perf_counter()
         server = subprocess.Popen(
-            [sys.executable, str(HERE), "_serve", "--apps", str(a.apps), "--latency",
-             str(a.latency), "--rate", str(a.rate), "--report", a.report, "--concurrency",
-             str(a.concurrency), "--dir", d],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                str(HERE),
+                "_serve",
+                "--apps",
+                str(a.apps),
+                "--latency",
+                str(a.latency),
+                "--rate",
+                str(a.rate),
+                "--report",
+                a.report,
+                "--concurrency",
+                str(a.concurrency),
+                "--dir",
+                d,
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert server.stdin is not None and server.stdout is not None
 
         def ask(cmd: str) -> Any:
@@ -186,16 +241,20 @@ def main() -> None:
             return json.loads(server.stdout.readline())
 
         configs = json.loads(server.stdout.readline())
-        print(f"{a.apps:,} sandbox MTA apps × {a.report} × 7 days"
-              f"{' (one request per day)' if a.per_day else ''}; latency "
-              f"{a.latency * 1000:.0f} ms, {a.rate} requests/s per app, {a.concurrency} "
-              f"requests in flight (set up in {time.perf_counter() - t0:.1f} s)")
+        print(
+            f"{a.apps:,} sandbox MTA apps × {a.report} × 7 days"
+            f"{' (one request per day)' if a.per_day else ''}; latency "
+            f"{a.latency * 1000:.0f} ms, {a.rate} requests/s per app, {a.concurrency} "
+            f"requests in flight (set up in {time.perf_counter() - t0:.1f} s)"
+        )
 
         cap = child("_local", a, configs["capacity"], 4 * a.concurrency)
         cap_n = ask("count capacity")
         capacity = cap_n / cap["seconds"]
-        print(f"sandbox capacity (no latency, {4 * a.concurrency} in flight, one process): "
-              f"{cap_n:,} requests in {cap['seconds']:.1f} s = {capacity:,.0f} requests/s")
+        print(
+            f"sandbox capacity (no latency, {4 * a.concurrency} in flight, one process): "
+            f"{cap_n:,} requests in {cap['seconds']:.1f} s = {capacity:,.0f} requests/s"
+        )
 
         runs: dict[str, dict[str, Any]] = {}
         before = 0
@@ -206,33 +265,45 @@ def main() -> None:
             n = ask("count") - before
             before += n
             t_app = (n / a.apps - 1) / a.rate + a.latency
-            bounds = {"latency × concurrency": n * a.latency / a.concurrency,
-                      "the sandbox's capacity (this machine's CPU)": n / capacity,
-                      "the per-app rate limit": a.apps * t_app / a.concurrency}
+            bounds = {
+                "latency × concurrency": n * a.latency / a.concurrency,
+                "the sandbox's capacity (this machine's CPU)": n / capacity,
+                "the per-app rate limit": a.apps * t_app / a.concurrency,
+            }
             bound = max(bounds, key=lambda k: bounds[k])
             r.update(requests=n, ideal=bounds[bound], bound=bound, rates=ask("rates"))
             runs[mode] = r
 
         print()
-        print(f"{'run':<7}{'requests':>10}{'rows':>11}{'wall s':>9}{'req/s':>9}"
-              f"{'ideal s':>9}{'÷ ideal':>9}{'max/s/app':>11}  peak RSS")
+        print(
+            f"{'run':<7}{'requests':>10}{'rows':>11}{'wall s':>9}{'req/s':>9}"
+            f"{'ideal s':>9}{'÷ ideal':>9}{'max/s/app':>11}  peak RSS"
+        )
         for mode, r in runs.items():
             rss = f"{r['rss']:.0f} MB"
             if mode == "spark":
                 rss = f"driver {r['rss']:.0f} MB (Python) + {r['jvm']:.0f} MB (JVM)"
-            print(f"{mode:<7}{r['requests']:>10,}{r['rows']:>11,}{r['seconds']:>9.1f}"
-                  f"{r['requests'] / r['seconds']:>9,.0f}{r['ideal']:>9.1f}"
-                  f"{r['seconds'] / r['ideal']:>9.2f}{r['rates']['per_app']:>11}  {rss}")
+            print(
+                f"{mode:<7}{r['requests']:>10,}{r['rows']:>11,}{r['seconds']:>9.1f}"
+                f"{r['requests'] / r['seconds']:>9,.0f}{r['ideal']:>9.1f}"
+                f"{r['seconds'] / r['ideal']:>9.2f}{r['rates']['per_app']:>11}  {rss}"
+            )
         if "spark" in runs:
             s, loc = runs["spark"], runs["local"]
-            print(f"\nspark: {s['partitions']} partitions of {a.apps_per_partition} apps; "
-                  f"session start {s['session']:.1f} s (once per application, not counted)")
-            print(f"spark ÷ local wall time: {s['seconds'] / loc['seconds']:.2f}; "
-                  f"rows equal: {s['rows'] == loc['rows']}")
+            print(
+                f"\nspark: {s['partitions']} partitions of {a.apps_per_partition} apps; "
+                f"session start {s['session']:.1f} s (once per application, not counted)"
+            )
+            print(
+                f"spark ÷ local wall time: {s['seconds'] / loc['seconds']:.2f}; "
+                f"rows equal: {s['rows'] == loc['rows']}"
+            )
         bound = next(iter(runs.values()))["bound"]
-        print(f"the ideal bound here is {bound}; every sampled app stayed within its "
-              f"{a.rate}/s limit (+1 at a bucket edge): "
-              f"{all(r['rates']['per_app'] <= a.rate + 1 for r in runs.values())}")
+        print(
+            f"the ideal bound here is {bound}; every sampled app stayed within its "
+            f"{a.rate}/s limit (+1 at a bucket edge): "
+            f"{all(r['rates']['per_app'] <= a.rate + 1 for r in runs.values())}"
+        )
         server.stdin.write("quit\n")
         server.stdin.close()
         server.wait()

@@ -11,16 +11,20 @@ from appstats.sync import SyncConfig
 
 def write_toml(sb: aps.Sandbox, cfg: SyncConfig, path: pathlib.Path) -> None:
     """The sandbox config as a TOML file with env: secrets (set in os.environ)."""
-    lines = [f'[target]\nuri = "{cfg.uri}"\n', f'[tokens]\npath = "{cfg.token_store}"\n',
-             f'[defaults]\nstart = "{cfg.apps[0].start}"\nrate_limit = 50\n']
+    lines = [
+        f'[target]\nuri = "{cfg.uri}"\n',
+        f'[tokens]\npath = "{cfg.token_store}"\n',
+        f'[defaults]\nstart = "{cfg.apps[0].start}"\nrate_limit = 50\n',
+    ]
     c = sb.credentials
     os.environ["SB_TP_TICKET"] = c["baidu_tp_ticket"]
-    lines.append(f'[baidu_tp]\nclient_id = "{c["baidu_tp_client_id"]}"\n'
-                 'ticket = "env:SB_TP_TICKET"\n')
+    lines.append(
+        f'[baidu_tp]\nclient_id = "{c["baidu_tp_client_id"]}"\nticket = "env:SB_TP_TICKET"\n'
+    )
     for a in cfg.apps:
         rep = ", ".join(f'"{r.key}"' for r in a.reports)
         var = f"SB_{a.name.upper()}"
-        body = [f'[[{a.provider}]]', f'name = "{a.name}"', f"reports = [{rep}]"]
+        body = [f"[[{a.provider}]]", f'name = "{a.name}"', f"reports = [{rep}]"]
         for k, v in a.credentials.items():
             if k in ("tp_client_id", "tp_ticket"):
                 continue

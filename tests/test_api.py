@@ -112,23 +112,34 @@ def test_cli_reports(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_cli_fetch_sandbox_files(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
     p = tmp_path / "src.parquet"
-    assert cli.main(["fetch", "baidu", "source", "--sandbox", "--start", S, "--end", E,
-                     "-o", str(p), "-q"]) == 0
+    assert (
+        cli.main(
+            ["fetch", "baidu", "source", "--sandbox", "--start", S, "--end", E, "-o", str(p), "-q"]
+        )
+        == 0
+    )
     df = pl.read_parquet(p)
     assert df.columns[:2] == ["group_rank", "source_id"]
     c = tmp_path / "ret.csv"
-    assert cli.main(["fetch", "mta", "retention", "--sandbox", "--start", S, "--end", E,
-                     "-o", str(c), "-q"]) == 0
+    assert (
+        cli.main(
+            ["fetch", "mta", "retention", "--sandbox", "--start", S, "--end", E, "-o", str(c), "-q"]
+        )
+        == 0
+    )
     assert pl.read_csv(c).columns[0] == "cohort_date"
-    assert cli.main(["fetch", "tim", "app_info", "--sandbox", "--fields", "ActiveUserNum",
-                     "-o", "-"]) == 0
+    assert (
+        cli.main(["fetch", "tim", "app_info", "--sandbox", "--fields", "ActiveUserNum", "-o", "-"])
+        == 0
+    )
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "date,active_user_num"
     assert len(out.splitlines()) == 31
 
 
-def test_cli_errors_are_one_line_with_exit_codes(capsys: pytest.CaptureFixture[str],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_errors_are_one_line_with_exit_codes(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     for v in ["BAIDU_ACCESS_TOKEN", "BAIDU_CLIENT_ID", "BAIDU_CLIENT_SECRET"]:
         monkeypatch.delenv(v, raising=False)
     monkeypatch.setenv("APPSTATS_CONFIG", "/nonexistent/appstats.toml")
@@ -137,8 +148,24 @@ def test_cli_errors_are_one_line_with_exit_codes(capsys: pytest.CaptureFixture[s
     assert err.startswith("appstats: error:") and "\n" not in err
     assert cli.main(["fetch", "baidu", "nope", "--sandbox", "--start", S, "--end", E]) == 2
     assert cli.main(["fetch", "mta", "user_basic", "--sandbox", "--start", E, "--end", S]) == 2
-    assert cli.main(["fetch", "baidu", "source", "--sandbox", "--start", S, "--end", E,
-                     "-o", "x.xlsx", "-q"]) == 2
+    assert (
+        cli.main(
+            [
+                "fetch",
+                "baidu",
+                "source",
+                "--sandbox",
+                "--start",
+                S,
+                "--end",
+                E,
+                "-o",
+                "x.xlsx",
+                "-q",
+            ]
+        )
+        == 2
+    )
 
 
 def test_cli_demo(tmp_path) -> None:
@@ -184,11 +211,46 @@ def test_cli_credentials_from_config_file(tmp_path, monkeypatch: pytest.MonkeyPa
             encoding="utf-8",
         )
         out = tmp_path / "region.csv"
-        assert cli.main(["fetch", "baidu", "region", "--config", str(cfg), "--start", S,
-                         "--end", E, "-o", str(out), "-q"]) == 0
+        assert (
+            cli.main(
+                [
+                    "fetch",
+                    "baidu",
+                    "region",
+                    "--config",
+                    str(cfg),
+                    "--start",
+                    S,
+                    "--end",
+                    E,
+                    "-o",
+                    str(out),
+                    "-q",
+                ]
+            )
+            == 0
+        )
         assert pl.read_csv(out).height == 34
         out = tmp_path / "dau.parquet"
-        assert cli.main(["fetch", "mta", "active_users", "--config", str(cfg), "--start", S,
-                         "--end", E, "--metrics", "daily_active_users", "-o", str(out),
-                         "-q"]) == 0
+        assert (
+            cli.main(
+                [
+                    "fetch",
+                    "mta",
+                    "active_users",
+                    "--config",
+                    str(cfg),
+                    "--start",
+                    S,
+                    "--end",
+                    E,
+                    "--metrics",
+                    "daily_active_users",
+                    "-o",
+                    str(out),
+                    "-q",
+                ]
+            )
+            == 0
+        )
         assert pl.read_parquet(out).columns == ["date", "daily_active_users"]

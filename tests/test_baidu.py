@@ -28,7 +28,9 @@ def test_user_trend_grans(sb: aps.Sandbox) -> None:
     month = bd.user_trend("2024-01-15", E, gran="month", progress=False)
     # Baidu lists periods newest first; frames are oldest first
     assert month["period_start"].to_list() == [
-        dt.date(2024, 1, 1), dt.date(2024, 2, 1), dt.date(2024, 3, 1)
+        dt.date(2024, 1, 1),
+        dt.date(2024, 2, 1),
+        dt.date(2024, 3, 1),
     ]
     assert day["date"].is_sorted()
     hour = bd.user_trend("2024-03-01", "2024-03-03", gran="hour", progress=False)
@@ -122,8 +124,9 @@ def test_source_scene_and_group_levels() -> None:
 
 def test_tp_data_strings_and_markers(sb: aps.Sandbox) -> None:
     tp = sb.baidu_tp()
-    df = tp.tp_data(S, E, scene=1, metrics=["tp_day_user_count", "tp_activity_degree"],
-                    progress=False)
+    df = tp.tp_data(
+        S, E, scene=1, metrics=["tp_day_user_count", "tp_activity_degree"], progress=False
+    )
     assert df.columns == ["date", "tp_day_user_count", "tp_activity_degree"]
     assert df.schema["tp_day_user_count"] == pl.Int64
     assert df.schema["tp_activity_degree"] == pl.Float64
@@ -162,8 +165,9 @@ def test_static_token_expired_is_auth_error(sb: aps.Sandbox) -> None:
 
 
 def test_wrong_secret(sb: aps.Sandbox) -> None:
-    bd = aps.BaiduSmartApp(client_id="sandbox-client-id", client_secret="wrong-secret-123",
-                           base_url=sb.url)
+    bd = aps.BaiduSmartApp(
+        client_id="sandbox-client-id", client_secret="wrong-secret-123", base_url=sb.url
+    )
     with pytest.raises(aps.AuthError) as ei:
         bd.region(S, E, progress=False)
     assert "wrong-secret-123" not in str(ei.value)
@@ -263,8 +267,13 @@ def test_bad_input_rejected_before_any_request(sb: aps.Sandbox, call, match: str
 
 
 def test_missing_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for v in ["BAIDU_ACCESS_TOKEN", "BAIDU_CLIENT_ID", "BAIDU_CLIENT_SECRET", "BAIDU_TP_CLIENT_ID",
-              "BAIDU_TP_TICKET"]:
+    for v in [
+        "BAIDU_ACCESS_TOKEN",
+        "BAIDU_CLIENT_ID",
+        "BAIDU_CLIENT_SECRET",
+        "BAIDU_TP_CLIENT_ID",
+        "BAIDU_TP_TICKET",
+    ]:
         monkeypatch.delenv(v, raising=False)
     with pytest.raises(aps.InvalidArgument, match="BAIDU_CLIENT_ID"):
         aps.BaiduSmartApp()
@@ -297,13 +306,17 @@ def test_offline_parse_of_document_samples() -> None:
     assert df["scene_id"].null_count() == 1
     g = aps.baidu.parse("source", fixture_text("baidu", "getanalysissource.json"), level="group")
     assert g.height == 11
-    act = aps.baidu.parse("getanalysisactivityuser",
-                          fixture_text("baidu", "getanalysisactivityuser.json"))
+    act = aps.baidu.parse(
+        "getanalysisactivityuser", fixture_text("baidu", "getanalysisactivityuser.json")
+    )
     # oldest first; the sample's odd key " " leaves 2019/04/15 without weekly_user_count
     assert act["weekly_user_count"].to_list() == [7967, None]
-    wk = aps.baidu.parse("getanalysisretaineduser",
-                         fixture_text("baidu", "getanalysisretaineduser.week.json"),
-                         gran="week", shape="wide")
+    wk = aps.baidu.parse(
+        "getanalysisretaineduser",
+        fixture_text("baidu", "getanalysisretaineduser.week.json"),
+        gran="week",
+        shape="wide",
+    )
     assert wk.columns[3:5] == ["w2", "w3"]
     raw = fixture_text("baidu", "getanalysissource.json").encode()
     assert aps.baidu.parse("getanalysissource", raw).equals(df)  # bytes: no copy
@@ -318,8 +331,9 @@ def test_offline_parse_of_document_samples() -> None:
 
 
 def test_empty_reply_keeps_schema() -> None:
-    df = aps.baidu.parse("getanalysisregion",
-                         '{"errno":0,"data":{"offset":0,"total":0,"data_list":[]}}')
+    df = aps.baidu.parse(
+        "getanalysisregion", '{"errno":0,"data":{"offset":0,"total":0,"data_list":[]}}'
+    )
     assert df.height == 0
     assert df.schema["session_count_district"] == pl.Int64
     assert df.columns[0] == "region"
@@ -359,10 +373,15 @@ def test_sandbox_rejects_bad_tokens_and_parameters_like_the_service(sb: aps.Sand
         with urllib.request.urlopen(url, data=data) as r:  # loopback only
             return json.loads(r.read())
 
-    tok = call("/oauth/2.0/token", {"grant_type": "client_credentials",
-                                    "client_id": sb.credentials["baidu_client_id"],
-                                    "client_secret": sb.credentials["baidu_client_secret"],
-                                    "scope": "smartapp_snsapi_base"})
+    tok = call(
+        "/oauth/2.0/token",
+        {
+            "grant_type": "client_credentials",
+            "client_id": sb.credentials["baidu_client_id"],
+            "client_secret": sb.credentials["baidu_client_secret"],
+            "scope": "smartapp_snsapi_base",
+        },
+    )
     token = tok["access_token"]
     assert tok["expires_in"] > 0
     ep = "/rest/2.0/smartapp/data/getanalysisusertrend"
@@ -371,6 +390,8 @@ def test_sandbox_rejects_bad_tokens_and_parameters_like_the_service(sb: aps.Sand
     assert call(ep, {"access_token": "nope"}, ok)["error_code"] == 110
     assert call(ep, {"access_token": token}, {**ok, "gran": "minute"})["errno"] == 40001
     assert call(ep, {"access_token": token}, {**ok, "end_date": "20240230"})["errno"] == 40001
-    bad = call("/oauth/2.0/token", {"grant_type": "client_credentials", "client_id": "x",
-                                    "client_secret": "y"})
+    bad = call(
+        "/oauth/2.0/token",
+        {"grant_type": "client_credentials", "client_id": "x", "client_secret": "y"},
+    )
     assert bad["error"] == "invalid_client"

@@ -39,8 +39,13 @@ def test_tp_totals_default_to_the_sdks_gettpdata(sb: aps.Sandbox) -> None:
 def test_tp_totals_rows_dated_under_date_or_data() -> None:
     rows = [{"tp_day_user_count": "1,204", "tp_activity_degree": "--"}]
     for key in ("date", "data"):
-        text = json.dumps({"errno": 0, "msg": "success", "data": {
-            "offset": 0, "total": 1, "result": [{key: "20240301", **rows[0]}]}})
+        text = json.dumps(
+            {
+                "errno": 0,
+                "msg": "success",
+                "data": {"offset": 0, "total": 1, "result": [{key: "20240301", **rows[0]}]},
+            }
+        )
         for endpoint in ("gettpdata", "getdata", "tp_data"):
             df = aps.baidu.parse(endpoint, text)
             assert df["date"].to_list()[0].isoformat() == "2024-03-01", (key, endpoint)
@@ -49,24 +54,48 @@ def test_tp_totals_rows_dated_under_date_or_data() -> None:
 
 def test_sandbox_token_replies_have_the_sdks_shapes(sb: aps.Sandbox) -> None:
     c = sb.credentials
-    own = get(sb, "/oauth/2.0/token", {"grant_type": "client_credentials",
-                                       "client_id": c["baidu_client_id"],
-                                       "client_secret": c["baidu_client_secret"]})
+    own = get(
+        sb,
+        "/oauth/2.0/token",
+        {
+            "grant_type": "client_credentials",
+            "client_id": c["baidu_client_id"],
+            "client_secret": c["baidu_client_secret"],
+        },
+    )
     assert {"access_token", "expires_in", "scope"} <= set(own) and "data" not in own  # flat
-    tp = get(sb, "/public/2.0/smartapp/auth/tp/token",
-             {"client_id": c["baidu_tp_client_id"], "ticket": c["baidu_tp_ticket"]})
+    tp = get(
+        sb,
+        "/public/2.0/smartapp/auth/tp/token",
+        {"client_id": c["baidu_tp_client_id"], "ticket": c["baidu_tp_ticket"]},
+    )
     assert tp["errno"] == 0 and {"access_token", "expires_in", "scope"} <= set(tp["data"])
-    app = get(sb, "/rest/2.0/oauth/token", {"access_token": tp["data"]["access_token"],
-                                           "code": "sandbox-code-1",
-                                           "grant_type": "app_to_tp_authorization_code"})
+    app = get(
+        sb,
+        "/rest/2.0/oauth/token",
+        {
+            "access_token": tp["data"]["access_token"],
+            "code": "sandbox-code-1",
+            "grant_type": "app_to_tp_authorization_code",
+        },
+    )
     assert {"access_token", "expires_in", "refresh_token"} <= set(app) and "data" not in app
     # failures: {"error", "error_description"} for the flat flows, errno for the TP token
-    bad = get(sb, "/oauth/2.0/token", {"grant_type": "client_credentials",
-                                       "client_id": "x", "client_secret": "y"})
+    bad = get(
+        sb,
+        "/oauth/2.0/token",
+        {"grant_type": "client_credentials", "client_id": "x", "client_secret": "y"},
+    )
     assert set(bad) == {"error", "error_description"}
-    bad = get(sb, "/rest/2.0/oauth/token", {"access_token": tp["data"]["access_token"],
-                                           "code": "nope",
-                                           "grant_type": "app_to_tp_authorization_code"})
+    bad = get(
+        sb,
+        "/rest/2.0/oauth/token",
+        {
+            "access_token": tp["data"]["access_token"],
+            "code": "nope",
+            "grant_type": "app_to_tp_authorization_code",
+        },
+    )
     assert set(bad) == {"error", "error_description"} and bad["error"] == "invalid_grant"
     bad = get(sb, "/public/2.0/smartapp/auth/tp/token", {"client_id": "x", "ticket": "y"})
     assert bad["errno"] != 0 and "msg" in bad
@@ -76,21 +105,34 @@ def test_sandbox_token_replies_have_the_sdks_shapes(sb: aps.Sandbox) -> None:
     "make,words",
     [
         # /oauth/2.0/token: {"error": "invalid_client", ...}
-        (lambda sb: aps.BaiduSmartApp(client_id="sandbox-client-id",
-                                      client_secret="s3cret-wrong", base_url=sb.url),
-         ["invalid_client", "token request refused"]),
+        (
+            lambda sb: aps.BaiduSmartApp(
+                client_id="sandbox-client-id", client_secret="s3cret-wrong", base_url=sb.url
+            ),
+            ["invalid_client", "token request refused"],
+        ),
         # /public/2.0/smartapp/auth/tp/token: {"errno": 40001, "msg": ...}
-        (lambda sb: aps.BaiduSmartApp(tp_client_id="sandbox-tp-id", tp_ticket="t1cket-wrong",
-                                      base_url=sb.url),
-         ["40001", "client_id or ticket"]),
+        (
+            lambda sb: aps.BaiduSmartApp(
+                tp_client_id="sandbox-tp-id", tp_ticket="t1cket-wrong", base_url=sb.url
+            ),
+            ["40001", "client_id or ticket"],
+        ),
         # /rest/2.0/oauth/token: {"error": "invalid_grant", ...}
-        (lambda sb: aps.BaiduSmartApp(tp_client_id="sandbox-tp-id", tp_ticket="sandbox-ticket",
-                                      auth_code="c0de-wrong", base_url=sb.url),
-         ["invalid_grant"]),
+        (
+            lambda sb: aps.BaiduSmartApp(
+                tp_client_id="sandbox-tp-id",
+                tp_ticket="sandbox-ticket",
+                auth_code="c0de-wrong",
+                base_url=sb.url,
+            ),
+            ["invalid_grant"],
+        ),
     ],
 )
-def test_every_token_failure_shape_is_an_auth_error(sb: aps.Sandbox, make: Any,
-                                                    words: list[str]) -> None:
+def test_every_token_failure_shape_is_an_auth_error(
+    sb: aps.Sandbox, make: Any, words: list[str]
+) -> None:
     bd = make(sb)
     before = sb.request_count("baidu")
     with pytest.raises(aps.AuthError) as ei:
@@ -104,9 +146,16 @@ def test_every_token_failure_shape_is_an_auth_error(sb: aps.Sandbox, make: Any,
     assert sb.request_count("baidu") == before  # no data request without a token
 
 
-@pytest.mark.parametrize("code,cls", [(17, aps.QuotaExceeded), (18, aps.RateLimited),
-                                      (4, aps.RateLimited), (110, aps.AuthError),
-                                      (111, aps.AuthError)])
+@pytest.mark.parametrize(
+    "code,cls",
+    [
+        (17, aps.QuotaExceeded),
+        (18, aps.RateLimited),
+        (4, aps.RateLimited),
+        (110, aps.AuthError),
+        (111, aps.AuthError),
+    ],
+)
 def test_gateway_codes(sb: aps.Sandbox, code: int, cls: type) -> None:
     bd = sb.baidu(max_attempts=2, backoff=0.01)
     sb.inject("code", code, provider="baidu", times=None)

@@ -33,8 +33,19 @@ FLOAT_SETTINGS = ["timeout", "backoff", "max_backoff", "max_retry_wait"]
 INT_SETTINGS = ["max_attempts", "rate_limit", "concurrency"]
 #: Values no float setting accepts: non-finite, negative, huge finite (these
 #: used to panic in the Duration conversion), and wrong types.
-ODD_FLOATS: list[Any] = [math.nan, math.inf, -math.inf, -1, -1e-9, 1e20, 1.7e308, 10**400,
-                         "1", True, [1]]
+ODD_FLOATS: list[Any] = [
+    math.nan,
+    math.inf,
+    -math.inf,
+    -1,
+    -1e-9,
+    1e20,
+    1.7e308,
+    10**400,
+    "1",
+    True,
+    [1],
+]
 #: Values no integer setting accepts (out of range or not an integer).
 ODD_INTS: list[Any] = [-1, 0, 10**12, 10**40, -(10**40), 2.0, 2.5, math.nan, True, "4", [4]]
 
@@ -68,63 +79,81 @@ def test_ranges_are_named_and_good_values_pass() -> None:
     # 1e-12 s is not "negative": the message gives the real lower bound
     _invalid(lambda: aps.Mta("1", "k", timeout=1e-12), "timeout", "from 0.001 to 86400")
     # the edges themselves are valid, ints as floats for seconds too
-    aps.Mta("1", "k", timeout=0.001, backoff=0, max_backoff=3600, max_retry_wait=86_400,
-            max_attempts=100, rate_limit=100_000, concurrency=1)
+    aps.Mta(
+        "1",
+        "k",
+        timeout=0.001,
+        backoff=0,
+        max_backoff=3600,
+        max_retry_wait=86_400,
+        max_attempts=100,
+        rate_limit=100_000,
+        concurrency=1,
+    )
     aps.TencentIm(1400000000, "k", timeout=86_400, usersig_expire=60)
 
 
-@pytest.mark.parametrize("call,words", [
-    (lambda: aps.BaiduSmartApp(access_token="t", page_size=0), ["page_size", "1 to 1000"]),
-    (lambda: aps.BaiduSmartApp(access_token="t", page_size=-1), ["page_size"]),
-    (lambda: aps.BaiduSmartApp(access_token="t", page_size=10**12), ["page_size"]),
-    (lambda: aps.TencentIm(-5, "k"), ["sdkappid", "from 1 to"]),
-    (lambda: aps.TencentIm(10**20, "k"), ["sdkappid"]),
-    (lambda: aps.TencentIm(1.5, "k"), ["sdkappid"]),  # type: ignore[arg-type]
-    (lambda: aps.TencentIm(1400000000, "k", usersig_expire=59), ["usersig_expire", "60"]),
-    (lambda: aps.TencentIm(1400000000, "k", usersig_expire=-1), ["usersig_expire"]),
-    (lambda: aps.tim.gen_usersig(-1, "k", "admin"), ["sdkappid"]),
-    (lambda: aps.tim.gen_usersig(1400000000, "k", "admin", expire=-1), ["expire"]),
-    (lambda: aps.tim.gen_usersig(1400000000, "k", "admin", now=-1), ["now"]),
-    (lambda: aps.tim.verify_usersig("x", 10**30, "k"), ["sdkappid"]),
-    (lambda: aps.Sandbox(seed=-1), ["seed", "from 0 to"]),
-    (lambda: aps.Sandbox(seed=2**64), ["seed"]),
-    (lambda: aps.Sandbox(latency=1e20), ["latency", "seconds"]),
-    (lambda: aps.Sandbox(latency=math.nan), ["latency"]),
-    (lambda: aps.Sandbox(latency=-1), ["latency"]),
-    (lambda: aps.Sandbox(rate_limit=0), ["rate_limit"]),
-    (lambda: aps.Sandbox(pages=-1), ["pages"]),
-    (lambda: aps.Sandbox(sources=10**12), ["sources"]),
-    (lambda: aps.Sandbox(token_ttl=0), ["token_ttl"]),
-], ids=lambda x: "" if callable(x) else str(x[0]))
+@pytest.mark.parametrize(
+    "call,words",
+    [
+        (lambda: aps.BaiduSmartApp(access_token="t", page_size=0), ["page_size", "1 to 1000"]),
+        (lambda: aps.BaiduSmartApp(access_token="t", page_size=-1), ["page_size"]),
+        (lambda: aps.BaiduSmartApp(access_token="t", page_size=10**12), ["page_size"]),
+        (lambda: aps.TencentIm(-5, "k"), ["sdkappid", "from 1 to"]),
+        (lambda: aps.TencentIm(10**20, "k"), ["sdkappid"]),
+        (lambda: aps.TencentIm(1.5, "k"), ["sdkappid"]),  # type: ignore[arg-type]
+        (lambda: aps.TencentIm(1400000000, "k", usersig_expire=59), ["usersig_expire", "60"]),
+        (lambda: aps.TencentIm(1400000000, "k", usersig_expire=-1), ["usersig_expire"]),
+        (lambda: aps.tim.gen_usersig(-1, "k", "admin"), ["sdkappid"]),
+        (lambda: aps.tim.gen_usersig(1400000000, "k", "admin", expire=-1), ["expire"]),
+        (lambda: aps.tim.gen_usersig(1400000000, "k", "admin", now=-1), ["now"]),
+        (lambda: aps.tim.verify_usersig("x", 10**30, "k"), ["sdkappid"]),
+        (lambda: aps.Sandbox(seed=-1), ["seed", "from 0 to"]),
+        (lambda: aps.Sandbox(seed=2**64), ["seed"]),
+        (lambda: aps.Sandbox(latency=1e20), ["latency", "seconds"]),
+        (lambda: aps.Sandbox(latency=math.nan), ["latency"]),
+        (lambda: aps.Sandbox(latency=-1), ["latency"]),
+        (lambda: aps.Sandbox(rate_limit=0), ["rate_limit"]),
+        (lambda: aps.Sandbox(pages=-1), ["pages"]),
+        (lambda: aps.Sandbox(sources=10**12), ["sources"]),
+        (lambda: aps.Sandbox(token_ttl=0), ["token_ttl"]),
+    ],
+    ids=lambda x: "" if callable(x) else str(x[0]),
+)
 def test_other_numbers_are_checked(call: Callable[[], object], words: list[str]) -> None:
     _invalid(call, *words)
 
 
-@pytest.mark.parametrize("args,kwargs,words", [
-    (("delay", 1e20), {}, ["delay", "from 0 to 3600"]),
-    (("delay", math.inf), {}, ["delay"]),
-    (("delay", -1), {}, ["delay"]),
-    (("http_status", 99), {}, ["http_status", "from 100 to 599"]),
-    (("http_status", 1000), {}, ["http_status"]),
-    (("http_status", math.nan), {}, ["http_status"]),
-    (("http_status", 502.5), {}, ["http_status"]),
-    (("http_status",), {}, ["needs value"]),
-    (("code", 2**40), {}, ["code"]),
-    (("drop_rows", -1), {}, ["drop_rows"]),
-    (("drop_rows", 0), {}, ["drop_rows"]),
-    (("wrong_total", 10**9), {}, ["wrong_total"]),
-    (("truncate", 3), {}, ["takes no value"]),
-    (("code", 18), {"provider": "nope"}, ["provider", "baidu, mta, tim"]),
-    (("code", 18), {"endpoint": ""}, ["endpoint"]),
-    (("code", 18), {"times": -1}, ["times", "from 1 to"]),
-    (("code", 18), {"times": 0}, ["times"]),
-    (("code", 18), {"times": 10**12}, ["times"]),
-    (("code", 18), {"skip": -1}, ["skip"]),
-    (("code", 18), {"offset": -5}, ["offset"]),
-    (("gremlins",), {}, ["fault kind"]),
-], ids=repr)
-def test_inject_checks_every_argument(sb: aps.Sandbox, args: tuple[Any, ...],
-                                      kwargs: dict[str, Any], words: list[str]) -> None:
+@pytest.mark.parametrize(
+    "args,kwargs,words",
+    [
+        (("delay", 1e20), {}, ["delay", "from 0 to 3600"]),
+        (("delay", math.inf), {}, ["delay"]),
+        (("delay", -1), {}, ["delay"]),
+        (("http_status", 99), {}, ["http_status", "from 100 to 599"]),
+        (("http_status", 1000), {}, ["http_status"]),
+        (("http_status", math.nan), {}, ["http_status"]),
+        (("http_status", 502.5), {}, ["http_status"]),
+        (("http_status",), {}, ["needs value"]),
+        (("code", 2**40), {}, ["code"]),
+        (("drop_rows", -1), {}, ["drop_rows"]),
+        (("drop_rows", 0), {}, ["drop_rows"]),
+        (("wrong_total", 10**9), {}, ["wrong_total"]),
+        (("truncate", 3), {}, ["takes no value"]),
+        (("code", 18), {"provider": "nope"}, ["provider", "baidu, mta, tim"]),
+        (("code", 18), {"endpoint": ""}, ["endpoint"]),
+        (("code", 18), {"times": -1}, ["times", "from 1 to"]),
+        (("code", 18), {"times": 0}, ["times"]),
+        (("code", 18), {"times": 10**12}, ["times"]),
+        (("code", 18), {"skip": -1}, ["skip"]),
+        (("code", 18), {"offset": -5}, ["offset"]),
+        (("gremlins",), {}, ["fault kind"]),
+    ],
+    ids=repr,
+)
+def test_inject_checks_every_argument(
+    sb: aps.Sandbox, args: tuple[Any, ...], kwargs: dict[str, Any], words: list[str]
+) -> None:
     _invalid(lambda: sb.inject(*args, **kwargs), *words)
     # nothing was added: a clean fetch still works at once
     assert sb.baidu().region(S, "2024-03-02", progress=False).height == 34
@@ -147,8 +176,17 @@ def test_string_arguments_are_typed() -> None:
 
 def test_messages_say_what_is_wrong(monkeypatch: pytest.MonkeyPatch) -> None:
     _invalid(lambda: aps.Mta(app_id="abc\x00", secret_key="k"), "control characters")
-    for v in ["BAIDU_ACCESS_TOKEN", "BAIDU_CLIENT_ID", "BAIDU_CLIENT_SECRET", "BAIDU_TP_CLIENT_ID",
-              "BAIDU_TP_TICKET", "MTA_APP_ID", "MTA_SECRET_KEY", "TIM_SDKAPPID", "TIM_SECRET_KEY"]:
+    for v in [
+        "BAIDU_ACCESS_TOKEN",
+        "BAIDU_CLIENT_ID",
+        "BAIDU_CLIENT_SECRET",
+        "BAIDU_TP_CLIENT_ID",
+        "BAIDU_TP_TICKET",
+        "MTA_APP_ID",
+        "MTA_SECRET_KEY",
+        "TIM_SDKAPPID",
+        "TIM_SECRET_KEY",
+    ]:
         monkeypatch.delenv(v, raising=False)
     for make in (aps.BaiduSmartApp, aps.Mta, aps.TencentIm):
         e = _invalid(make, "missing")
@@ -164,8 +202,9 @@ def test_progress_is_validated_before_any_request(sb: aps.Sandbox) -> None:
     assert sb.request_count() == 0
 
 
-def test_no_bar_for_invalid_or_quick_calls(sb: aps.Sandbox, capfd: pytest.CaptureFixture[str]
-                                           ) -> None:
+def test_no_bar_for_invalid_or_quick_calls(
+    sb: aps.Sandbox, capfd: pytest.CaptureFixture[str]
+) -> None:
     bd = sb.baidu()
     with pytest.raises(aps.InvalidArgument):
         bd.region("2024-03-09", S, progress=True)  # end before start
@@ -184,40 +223,59 @@ def test_bar_appears_for_slow_calls(capfd: pytest.CaptureFixture[str]) -> None:
 
 def test_empty_selection_is_one_rule(sb: aps.Sandbox) -> None:
     m, im, tp = sb.mta(), sb.tim(), sb.baidu_tp()
-    for call in (lambda: m.user_basic(S, E, metrics=[]),
-                 lambda: m.user_basic(S, E, metrics=""),
-                 lambda: m.retention(S, E, metrics=[" "]),
-                 lambda: im.app_info(fields=[]),
-                 lambda: im.app_info(fields=""),
-                 lambda: tp.tp_data(S, E, scene=1, metrics=[]),
-                 lambda: aps.TencentIm.app_info_many([(1, "k")], fields=[])):
+    for call in (
+        lambda: m.user_basic(S, E, metrics=[]),
+        lambda: m.user_basic(S, E, metrics=""),
+        lambda: m.retention(S, E, metrics=[" "]),
+        lambda: im.app_info(fields=[]),
+        lambda: im.app_info(fields=""),
+        lambda: tp.tp_data(S, E, scene=1, metrics=[]),
+        lambda: aps.TencentIm.app_info_many([(1, "k")], fields=[]),
+    ):
         _invalid(call, "is empty; pass None")
     assert sb.request_count() == 0
     # None selects all; a comma-separated string is a list
     assert m.user_basic(S, E, metrics="new_users, sessions", progress=False).columns == [
-        "date", "new_users", "sessions"]
+        "date",
+        "new_users",
+        "sessions",
+    ]
     assert im.app_info(fields="ActiveUserNum,UpMsgNum", progress=False).width == 3
 
 
 def test_many_apps_settings_and_apps_are_checked() -> None:
-    _invalid(lambda: aps.TencentIm.app_info_many([(1400000000, "k")], timout=3),  # type: ignore[call-arg]
-             "unknown HTTP setting 'timout'", "timeout")
-    _invalid(lambda: aps.TencentIm.app_info_many([(1400000000, "k")], concurrency=-1),
-             "concurrency")
+    _invalid(
+        lambda: aps.TencentIm.app_info_many([(1400000000, "k")], timout=3),  # type: ignore[call-arg]
+        "unknown HTTP setting 'timout'",
+        "timeout",
+    )
+    _invalid(
+        lambda: aps.TencentIm.app_info_many([(1400000000, "k")], concurrency=-1), "concurrency"
+    )
     _invalid(lambda: aps.TencentIm.app_info_many([(-1, "k")]), "sdkappid")
     _invalid(lambda: aps.TencentIm.app_info_many([1400000000]), "(sdkappid, secret_key) pairs")  # type: ignore[list-item]
 
 
 def test_many_apps_async_twin(sb: aps.Sandbox) -> None:
     apps = [(a, k) for a, k, r in sb.tim_apps() if r == "cn"]
-    df = asyncio.run(aps.TencentIm.app_info_many_async(
-        apps, resolve_to=sb.addr, fields=["ActiveUserNum"], progress=False, backoff=0.01))
+    df = asyncio.run(
+        aps.TencentIm.app_info_many_async(
+            apps, resolve_to=sb.addr, fields=["ActiveUserNum"], progress=False, backoff=0.01
+        )
+    )
     assert df.columns == ["sdkappid", "date", "active_user_num"] and df.height == 60
 
 
 def test_http_defaults_live_in_rust() -> None:
-    keys = ["timeout", "max_attempts", "backoff", "max_backoff", "max_retry_wait",
-            "rate_limit", "concurrency"]
+    keys = [
+        "timeout",
+        "max_attempts",
+        "backoff",
+        "max_backoff",
+        "max_retry_wait",
+        "rate_limit",
+        "concurrency",
+    ]
     for mod in (aps.baidu, aps.mta, aps.tim):
         assert sorted(mod.HTTP_DEFAULTS) == sorted(keys)
     assert aps.mta.HTTP_DEFAULTS == aps.baidu.HTTP_DEFAULTS
@@ -232,9 +290,11 @@ def test_http_defaults_live_in_rust() -> None:
 
 def test_userinfo_never_shown() -> None:
     url = "http://user:PASSW0RD@127.0.0.1:9"
-    for c in (aps.BaiduSmartApp(access_token="t", base_url=url, max_attempts=1),
-              aps.Mta("1", "k", base_url=url, max_attempts=1),
-              aps.TencentIm(1400000000, "k", region=url, max_attempts=1)):
+    for c in (
+        aps.BaiduSmartApp(access_token="t", base_url=url, max_attempts=1),
+        aps.Mta("1", "k", base_url=url, max_attempts=1),
+        aps.TencentIm(1400000000, "k", region=url, max_attempts=1),
+    ):
         assert "PASSW0RD" not in repr(c) and "***@127.0.0.1:9" in repr(c), repr(c)
     bd = aps.BaiduSmartApp(access_token="t", base_url=url, max_attempts=1)
     with pytest.raises(aps.TransportError) as ei:  # nothing listens on port 9
@@ -242,16 +302,21 @@ def test_userinfo_never_shown() -> None:
     assert "PASSW0RD" not in str(ei.value) and "PASSW0RD" not in repr(ei.value)
 
 
-@pytest.mark.parametrize("url,words", [
-    ("http://127.0.0.1:9/?token=X", ["query string", "http://127.0.0.1:9/"]),
-    ("http://127.0.0.1:9/api#x", ["fragment"]),
-    ("http://u:SECRETPW@h/?a=1", ["query string", "http://***@h/"]),
-    ("http://", ["not a valid URL"]),
-])
+@pytest.mark.parametrize(
+    "url,words",
+    [
+        ("http://127.0.0.1:9/?token=X", ["query string", "http://127.0.0.1:9/"]),
+        ("http://127.0.0.1:9/api#x", ["fragment"]),
+        ("http://u:SECRETPW@h/?a=1", ["query string", "http://***@h/"]),
+        ("http://", ["not a valid URL"]),
+    ],
+)
 def test_base_url_with_query_or_fragment_is_rejected(url: str, words: list[str]) -> None:
-    for make in (lambda: aps.BaiduSmartApp(access_token="t", base_url=url),
-                 lambda: aps.Mta("1", "k", base_url=url),
-                 lambda: aps.TencentIm(1400000000, "k", region=url)):
+    for make in (
+        lambda: aps.BaiduSmartApp(access_token="t", base_url=url),
+        lambda: aps.Mta("1", "k", base_url=url),
+        lambda: aps.TencentIm(1400000000, "k", region=url),
+    ):
         # the query may hold a secret: it is not repeated either
         e = _invalid(make, *words)
         assert "SECRETPW" not in str(e) and "token=X" not in str(e)
@@ -314,14 +379,19 @@ def test_end_today_warns_partial_data(sb: aps.Sandbox) -> None:
     bd, m = sb.baidu(), sb.mta()
     # The warning comes before the fetch: it also explains an IncompleteData
     # when the service has no rows for those days.
-    with pytest.warns(aps.PartialDataWarning, match="today or later") as rec, \
-            contextlib.suppress(aps.IncompleteData):
+    with (
+        pytest.warns(aps.PartialDataWarning, match="today or later") as rec,
+        contextlib.suppress(aps.IncompleteData),
+    ):
         bd.region(today - dt.timedelta(days=3), today, progress=False)
     # the warning points at the caller's line, not into appstats
     assert rec[0].filename == __file__
     with pytest.warns(aps.PartialDataWarning), contextlib.suppress(aps.IncompleteData):
-        asyncio.run(m.crash_async(str(today - dt.timedelta(days=2)),
-                                  str(today + dt.timedelta(days=1)), progress=False))
+        asyncio.run(
+            m.crash_async(
+                str(today - dt.timedelta(days=2)), str(today + dt.timedelta(days=1)), progress=False
+            )
+        )
     # an invalid call raises without the warning
     with warnings.catch_warnings():
         warnings.simplefilter("error")

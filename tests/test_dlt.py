@@ -28,13 +28,18 @@ def config(sb: aps.Sandbox, d: pathlib.Path, **kw: Any) -> SyncConfig:
     own chains of single-use refresh tokens), shared by the pipelines."""
     kw.setdefault("reports", REPS)
     kw.setdefault("start", START)
-    return aps.sync.sandbox_config(sb, d / "lake", apps=2,
-                                   token_store=d / f"tokens-{sb.today}.json", **kw)
+    return aps.sync.sandbox_config(
+        sb, d / "lake", apps=2, token_store=d / f"tokens-{sb.today}.json", **kw
+    )
 
 
 def pipeline(d: pathlib.Path, name: str = "p") -> Any:
-    return dlt.pipeline(name, destination=dlt.destinations.duckdb(str(d / f"{name}.duckdb")),
-                        pipelines_dir=str(d / "dlt"), dataset_name="appstats")
+    return dlt.pipeline(
+        name,
+        destination=dlt.destinations.duckdb(str(d / f"{name}.duckdb")),
+        pipelines_dir=str(d / "dlt"),
+        dataset_name="appstats",
+    )
 
 
 def table(p: Any, name: str) -> pl.DataFrame:
@@ -63,11 +68,20 @@ def test_twice_no_duplicates_and_the_lag_window_refetched(tmp_path: pathlib.Path
         cfg = config(sb, tmp_path)
         p.run(adlt.appstats_source(cfg, today=T1))
         days = (T1 - _dt.date.fromisoformat(START)).days  # START .. T1-1
-        first = {t: assert_no_duplicates(p, t) for t in
-                 ("mta_user_basic", "mta_retention", "baidu_region", "baidu_source",
-                  "tim_app_info")}
-        assert first["mta_user_basic"].group_by("app").len().sort("app").rows() == \
-            [("mta1", days), ("mta2", days)]
+        first = {
+            t: assert_no_duplicates(p, t)
+            for t in (
+                "mta_user_basic",
+                "mta_retention",
+                "baidu_region",
+                "baidu_source",
+                "tim_app_info",
+            )
+        }
+        assert first["mta_user_basic"].group_by("app").len().sort("app").rows() == [
+            ("mta1", days),
+            ("mta2", days),
+        ]
         assert first["baidu_region"]["date"].n_unique() == days
         n = sb.request_count()
         # the same day again: only the lag window (3 days; retention: its horizon)
@@ -78,8 +92,10 @@ def test_twice_no_duplicates_and_the_lag_window_refetched(tmp_path: pathlib.Path
         # per-day region: 2 programs × 3 days × 2 pages; user_basic: 1 per app
         assert 2 * 3 * 2 + 2 < again < n / 2
         state = p.state["sources"]["appstats"]["resources"]["mta_user_basic"]["apps"]
-        assert state == {"mta1": {"": str(T1 - _dt.timedelta(days=1))},
-                         "mta2": {"": str(T1 - _dt.timedelta(days=1))}}
+        assert state == {
+            "mta1": {"": str(T1 - _dt.timedelta(days=1))},
+            "mta2": {"": str(T1 - _dt.timedelta(days=1))},
+        }
 
     # Two days later the provider has restated the provisional days: the
     # incremental load (lag 3) must end equal to a fresh full load.
@@ -102,15 +118,20 @@ def test_twice_no_duplicates_and_the_lag_window_refetched(tmp_path: pathlib.Path
 def test_without_lag_restated_days_stay_stale(tmp_path: pathlib.Path) -> None:
     with aps.Sandbox(seed=9, apps=2, today=T1, restate_days=2) as sb:
         p = pipeline(tmp_path)
-        p.run(adlt.appstats_source(config(sb, tmp_path, reports=["mta.user_basic"]),
-                                   today=T1, lag_days=0))
+        p.run(
+            adlt.appstats_source(
+                config(sb, tmp_path, reports=["mta.user_basic"]), today=T1, lag_days=0
+            )
+        )
     t2 = T1 + _dt.timedelta(days=2)
     with aps.Sandbox(seed=9, apps=2, today=t2, restate_days=2) as sb2:
-        p.run(adlt.appstats_source(config(sb2, tmp_path, reports=["mta.user_basic"]),
-                                   today=t2, lag_days=0))
+        p.run(
+            adlt.appstats_source(
+                config(sb2, tmp_path, reports=["mta.user_basic"]), today=t2, lag_days=0
+            )
+        )
         fresh = pipeline(tmp_path, "fresh")
-        fresh.run(adlt.appstats_source(config(sb2, tmp_path, reports=["mta.user_basic"]),
-                                       today=t2))
+        fresh.run(adlt.appstats_source(config(sb2, tmp_path, reports=["mta.user_basic"]), today=t2))
     got, want = table(p, "mta_user_basic"), table(fresh, "mta_user_basic")
     assert got.height == want.height
     assert not got.sort("app", "date").equals(want.sort("app", "date"))
@@ -125,8 +146,12 @@ def test_resources_keys_and_arrow(tmp_path: pathlib.Path) -> None:
         assert res.write_disposition == "merge"
         hints = res.compute_table_schema()
         cols = hints["columns"]
-        assert [c for c in cols if cols[c].get("primary_key")] == \
-            ["app", "dimension", "date", "value"]
+        assert [c for c in cols if cols[c].get("primary_key")] == [
+            "app",
+            "dimension",
+            "date",
+            "value",
+        ]
         assert [c for c in cols if cols[c].get("merge_key")] == ["app", "dimension", "date"]
         only = src.with_resources("mta_crash_env")
         items = list(only)  # extraction outside a pipeline: Arrow tables
@@ -145,14 +170,20 @@ def test_bad_keys_raise_instead_of_deduplicating() -> None:
     with pytest.raises(aps.MalformedResponse, match="several rows for the key"):
         adlt._table(app, rep, None, T1, T1, df)
     with pytest.raises(aps.MalformedResponse, match="rows without region"):
-        adlt._table(app, rep, None, T1, T1, df.with_columns(pl.lit(None, pl.String)
-                                                           .alias("region")))
+        adlt._table(
+            app, rep, None, T1, T1, df.with_columns(pl.lit(None, pl.String).alias("region"))
+        )
 
 
 def test_on_error_skip_and_raise(tmp_path: pathlib.Path) -> None:
     with aps.Sandbox(seed=4, apps=2, today=T1) as sb:
-        cfg = config(sb, tmp_path, providers=["mta", "tim"],
-                     reports=["mta.user_basic", "tim.app_info"], start="2024-02-01")
+        cfg = config(
+            sb,
+            tmp_path,
+            providers=["mta", "tim"],
+            reports=["mta.user_basic", "tim.app_info"],
+            start="2024-02-01",
+        )
         good = cfg.apps[0].credentials["secret_key"]
         cfg.apps[1].credentials["secret_key"] = "revoked-key-0000"
         p = pipeline(tmp_path)
@@ -173,8 +204,9 @@ def test_on_error_skip_and_raise(tmp_path: pathlib.Path) -> None:
         assert ub["app"].unique().to_list() == ["mta1"] and ub.height == 60
         errors = table(p, adlt.ERRORS_TABLE).sort("app", "report")
         failed = errors.filter(pl.col("status") == "failed")
-        assert failed.select("app", "report", "error_class").rows() == \
-            [("mta2", "mta.user_basic", "AuthError")]
+        assert failed.select("app", "report", "error_class").rows() == [
+            ("mta2", "mta.user_basic", "AuthError")
+        ]
         # IM serves 30 days: the older days are a gap, recorded, never silent
         gaps = errors.filter(pl.col("status") == "gap")
         assert sorted(gaps["app"]) == ["im1", "im2"]
@@ -203,8 +235,14 @@ def test_reports_of_an_app_never_overlap_its_rate_limit(tmp_path: pathlib.Path) 
     # dlt interleaves its resources; each runs one fan-out at a time to its
     # end, so an app's requests of two reports never add up.
     with aps.Sandbox(seed=2, apps=2, today=T1) as sb:
-        cfg = config(sb, tmp_path, providers=["mta"], reports=["mta.frequency", "mta.error_list"],
-                     start="2024-03-24", rate_limit=10)
+        cfg = config(
+            sb,
+            tmp_path,
+            providers=["mta"],
+            reports=["mta.frequency", "mta.error_list"],
+            start="2024-03-24",
+            rate_limit=10,
+        )
         pipeline(tmp_path).run(adlt.appstats_source(cfg, today=T1))
         per_app = sb.requests_per_app("mta")
         assert sorted(per_app.values()) == [16, 16]  # 2 reports × 8 days, one request a day

@@ -82,9 +82,7 @@ MATRIX: dict[str, dict[str, Cell]] = {
     "http_500": {p: Cell("http_status", 500) for p in FETCH},
     "http_502_twice": {p: Cell("http_status", 502, {"times": 2}) for p in FETCH},
     "connection_reset": {p: Cell("reset") for p in FETCH},
-    "slower_than_timeout": {
-        p: Cell("delay", 1.0, client={"timeout": TIMEOUT}) for p in FETCH
-    },
+    "slower_than_timeout": {p: Cell("delay", 1.0, client={"timeout": TIMEOUT}) for p in FETCH},
     "rate_limit_code": {
         "baidu": Cell("code", 18, {"times": 2}),
         "mta": Cell("code", 60005, {"times": 2}),
@@ -94,8 +92,13 @@ MATRIX: dict[str, dict[str, Cell]] = {
         "baidu": Cell("code", 18, {"times": None}, expect=(aps.RateLimited, ["18"])),
         "mta": Cell("code", 60005, {"times": None}, expect=(aps.RateLimited, ["60005"])),
         # 70050 asks for 60 s: with a shorter max_retry_wait it is not waited out
-        "tim": Cell("code", 70050, {"times": None}, client={"max_retry_wait": 0.5},
-                    expect=(aps.RateLimited, ["70050", "60 s"])),
+        "tim": Cell(
+            "code",
+            70050,
+            {"times": None},
+            client={"max_retry_wait": 0.5},
+            expect=(aps.RateLimited, ["70050", "60 s"]),
+        ),
     },
     "token_expires_mid_run": {
         "baidu": Cell("expire_token", inject={"skip": 1}),
@@ -115,26 +118,50 @@ MATRIX: dict[str, dict[str, Cell]] = {
         "tim": Cell("drop_rows", 2),
     },
     "rows_missing_always": {
-        "baidu": Cell("drop_rows", 2, {"times": None, "offset": 20},
-                      expect=(aps.IncompleteData, ["offset 20"])),
+        "baidu": Cell(
+            "drop_rows",
+            2,
+            {"times": None, "offset": 20},
+            expect=(aps.IncompleteData, ["offset 20"]),
+        ),
         # strict: a day left out of every reply raises (by default MTA's
         # omitted days are kept as null rows: tests/test_pressure.py)
-        "mta": Cell("drop_rows", 1, {"times": None, "skip": 1},
-                    client={"missing_days": "raise"},
-                    expect=(aps.IncompleteData, ["2 of 3 windows", "2024-06-28", "2024-06-30"])),
-        "tim": Cell("drop_rows", 3, {"times": None},
-                    expect=(aps.IncompleteData, ["3 day(s)", tim_dropped_days])),
+        "mta": Cell(
+            "drop_rows",
+            1,
+            {"times": None, "skip": 1},
+            client={"missing_days": "raise"},
+            expect=(aps.IncompleteData, ["2 of 3 windows", "2024-06-28", "2024-06-30"]),
+        ),
+        "tim": Cell(
+            "drop_rows",
+            3,
+            {"times": None},
+            expect=(aps.IncompleteData, ["3 day(s)", tim_dropped_days]),
+        ),
     },
     # the error keeps the cause's class and names what is missing
     "window_fails_permanently": {
-        "baidu": Cell("http_status", 500, {"times": None, "offset": 20},
-                      expect=(aps.ServerError, ["offset 20", "HTTP 500", "not fetched"])),
-        "mta": Cell("http_status", 500, {"times": None, "skip": 1},
-                    expect=(aps.ServerError,
-                            ["2 of 3 windows", "2024-03-31", "2024-06-28", "2024-06-30"])),
+        "baidu": Cell(
+            "http_status",
+            500,
+            {"times": None, "offset": 20},
+            expect=(aps.ServerError, ["offset 20", "HTTP 500", "not fetched"]),
+        ),
+        "mta": Cell(
+            "http_status",
+            500,
+            {"times": None, "skip": 1},
+            expect=(aps.ServerError, ["2 of 3 windows", "2024-03-31", "2024-06-28", "2024-06-30"]),
+        ),
         # one app of two keeps failing: the error names the app, no partial frame
-        "tim": Cell("http_status", 500, {"times": None, "skip": 1}, fetch=fetch_tim_many,
-                    expect=(aps.ServerError, ["sdkappid 1400000002"])),
+        "tim": Cell(
+            "http_status",
+            500,
+            {"times": None, "skip": 1},
+            fetch=fetch_tim_many,
+            expect=(aps.ServerError, ["sdkappid 1400000002"]),
+        ),
     },
 }
 
@@ -202,9 +229,14 @@ def test_matrix_covers_every_provider() -> None:
 
 def test_rate_limit_holds_under_concurrency() -> None:
     with aps.Sandbox(pages=1200) as sb:  # 60 pages of Baidu's fixed 20 rows
-        bd = aps.BaiduSmartApp(client_id=sb.credentials["baidu_client_id"],
-                               client_secret=sb.credentials["baidu_client_secret"],
-                               base_url=sb.url, rate_limit=20, concurrency=8, backoff=0.02)
+        bd = aps.BaiduSmartApp(
+            client_id=sb.credentials["baidu_client_id"],
+            client_secret=sb.credentials["baidu_client_secret"],
+            base_url=sb.url,
+            rate_limit=20,
+            concurrency=8,
+            backoff=0.02,
+        )
         before = sb.request_count("baidu")
         df = bd.visit_page(S, E, progress=False)
         assert df.height == 1200
@@ -214,9 +246,14 @@ def test_rate_limit_holds_under_concurrency() -> None:
 
 def test_mta_rate_limit_holds_under_concurrency() -> None:
     with aps.Sandbox() as sb:
-        m = aps.Mta(app_id=sb.credentials["mta_app_id"],
-                    secret_key=sb.credentials["mta_secret_key"], base_url=sb.url,
-                    rate_limit=20, concurrency=8, backoff=0.02)
+        m = aps.Mta(
+            app_id=sb.credentials["mta_app_id"],
+            secret_key=sb.credentials["mta_secret_key"],
+            base_url=sb.url,
+            rate_limit=20,
+            concurrency=8,
+            backoff=0.02,
+        )
         df = m.crash("2020-01-01", "2024-12-31", progress=False)  # 21 windows
         assert df.height == 1827 and df["date"].n_unique() == 1827
         assert sb.request_count("mta") == 21
@@ -227,8 +264,13 @@ def test_sandbox_rate_limit_is_respected_by_default_clients() -> None:
     # the sandbox answers the rate-limit code above 20/s; the client's own
     # limiter (20/s) keeps every request under it: no retries needed
     with aps.Sandbox(rate_limit=20, pages=900) as sb:  # 45 pages of 20 rows
-        bd = aps.BaiduSmartApp(client_id=sb.credentials["baidu_client_id"],
-                               client_secret=sb.credentials["baidu_client_secret"],
-                               base_url=sb.url, rate_limit=20, concurrency=8, backoff=0.05)
+        bd = aps.BaiduSmartApp(
+            client_id=sb.credentials["baidu_client_id"],
+            client_secret=sb.credentials["baidu_client_secret"],
+            base_url=sb.url,
+            rate_limit=20,
+            concurrency=8,
+            backoff=0.05,
+        )
         assert bd.visit_page(S, E, progress=False).height == 900
         assert sb.max_per_second("baidu") <= 21

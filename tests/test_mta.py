@@ -26,8 +26,15 @@ def _consecutive(dates: list[dt.date], start: dt.date, end: dt.date) -> bool:
 
 def test_user_basic_schema_and_dates(sb: aps.Sandbox) -> None:
     df = sb.mta().user_basic(S, E, progress=False)
-    assert df.columns == ["date", "new_users", "active_users", "sessions", "total_users",
-                          "active_accounts", "unique_users"]
+    assert df.columns == [
+        "date",
+        "new_users",
+        "active_users",
+        "sessions",
+        "total_users",
+        "active_accounts",
+        "unique_users",
+    ]
     assert df.schema["date"] == pl.Date
     for c in df.columns[1:]:
         assert df.schema[c] == pl.Int64, c
@@ -40,8 +47,14 @@ def test_user_basic_schema_and_dates(sb: aps.Sandbox) -> None:
 def test_realtime(sb: aps.Sandbox) -> None:
     df = sb.mta().realtime(progress=False)
     assert df.height == 1
-    assert df.columns == ["date", "new_users", "active_users", "sessions", "total_users",
-                          "active_accounts"]
+    assert df.columns == [
+        "date",
+        "new_users",
+        "active_users",
+        "sessions",
+        "total_users",
+        "active_accounts",
+    ]
     assert df.schema["date"] == pl.Date and df.schema["sessions"] == pl.Int64
     assert df["date"][0] in {_today_cn(), _today_cn() - dt.timedelta(days=1)}
     one = sb.mta().realtime(metrics="active_users", progress=False)
@@ -51,13 +64,22 @@ def test_realtime(sb: aps.Sandbox) -> None:
 def test_active_users_usage_crash(sb: aps.Sandbox) -> None:
     m = sb.mta()
     act = m.active_users(S, E, progress=False)
-    assert act.columns == ["date", "daily_active_users", "weekly_active_users",
-                           "monthly_active_users"]
+    assert act.columns == [
+        "date",
+        "daily_active_users",
+        "weekly_active_users",
+        "monthly_active_users",
+    ]
     assert all(act.schema[c] == pl.Int64 for c in act.columns[1:])
     assert act.height == DAYS
     usage = m.usage(S, E, progress=False)
-    assert usage.columns == ["date", "time_per_user", "time_per_session", "pages_per_user",
-                             "pages_per_session"]
+    assert usage.columns == [
+        "date",
+        "time_per_user",
+        "time_per_session",
+        "pages_per_user",
+        "pages_per_session",
+    ]
     assert usage.schema["date"] == pl.Date
     assert all(usage.schema[c] == pl.Float64 for c in usage.columns[1:])
     assert usage.height == DAYS and usage["time_per_user"].null_count() == 0
@@ -68,13 +90,20 @@ def test_active_users_usage_crash(sb: aps.Sandbox) -> None:
         assert _consecutive(df["date"].to_list(), dt.date(2024, 3, 1), dt.date(2024, 3, 31))
 
 
-@pytest.mark.parametrize("n,name", list(enumerate(
-    ["os", "resolution", "network", "carrier", "device"], start=1)))
+@pytest.mark.parametrize(
+    "n,name", list(enumerate(["os", "resolution", "network", "carrier", "device"], start=1))
+)
 def test_terminal_every_type(sb: aps.Sandbox, n: int, name: str) -> None:
     m = sb.mta()
     df = m.terminal(S, E, name, progress=False)
-    assert df.columns == ["terminal_type", "rank", "terminal", "new_users", "active_users",
-                          "sessions"]
+    assert df.columns == [
+        "terminal_type",
+        "rank",
+        "terminal",
+        "new_users",
+        "active_users",
+        "sessions",
+    ]
     assert df.height > 0
     assert set(df["terminal_type"]) == {name}
     assert df["rank"].to_list() == list(range(1, df.height + 1))
@@ -105,8 +134,13 @@ def test_crash_env_every_dimension(sb: aps.Sandbox, n: int, name: str) -> None:
 
 
 ERROR_LIST_SCHEMA = {
-    "rank": pl.Int64, "key": pl.String, "error_count": pl.Int64, "error_users": pl.Int64,
-    "crash_id": pl.String, "error_msg": pl.String, "app_version": pl.String,
+    "rank": pl.Int64,
+    "key": pl.String,
+    "error_count": pl.Int64,
+    "error_users": pl.Int64,
+    "crash_id": pl.String,
+    "error_msg": pl.String,
+    "app_version": pl.String,
     "first_time": pl.Datetime("us"),
 }
 
@@ -125,13 +159,30 @@ def test_retention_long_and_wide(sb: aps.Sandbox) -> None:
     m = sb.mta()
     long = m.retention(S, E, progress=False)
     assert long.columns == ["cohort_date", "cohort_end", "cohort_size", "period", "users"]
-    assert dict(long.schema) == {"cohort_date": pl.Date, "cohort_end": pl.Date,
-                                 "cohort_size": pl.Int64, "period": pl.Int64, "users": pl.Int64}
+    assert dict(long.schema) == {
+        "cohort_date": pl.Date,
+        "cohort_end": pl.Date,
+        "cohort_size": pl.Int64,
+        "period": pl.Int64,
+        "users": pl.Int64,
+    }
     assert long.height == DAYS * 9
     assert sorted(set(long["period"])) == [1, 2, 3, 4, 5, 6, 7, 14, 30]
     wide = m.retention(S, E, shape="wide", progress=False)
-    assert wide.columns == ["cohort_date", "cohort_end", "cohort_size", "d1", "d2", "d3", "d4",
-                            "d5", "d6", "d7", "d14", "d30"]
+    assert wide.columns == [
+        "cohort_date",
+        "cohort_end",
+        "cohort_size",
+        "d1",
+        "d2",
+        "d3",
+        "d4",
+        "d5",
+        "d6",
+        "d7",
+        "d14",
+        "d30",
+    ]
     assert wide.height == DAYS
     assert all(wide.schema[c] == pl.Int64 for c in wide.columns[2:])
     piv = long.pivot(on="period", index="cohort_date", values="users").sort("cohort_date")
@@ -198,8 +249,9 @@ def test_long_range_split_and_stitched(sb: aps.Sandbox) -> None:
     assert _consecutive(df["date"].to_list(), start, end)
     # each window's numbers are the ones a short request returns
     edge = m.user_basic("2023-08-29", "2023-08-31", progress=False)  # days 90..92
-    assert df.filter(pl.col("date").is_between(dt.date(2023, 8, 29), dt.date(2023, 8, 31))
-                     ).equals(edge)
+    assert df.filter(pl.col("date").is_between(dt.date(2023, 8, 29), dt.date(2023, 8, 31))).equals(
+        edge
+    )
     ret = m.retention(start, end, shape="wide", progress=False)
     assert ret.height == 200 and ret["cohort_date"].is_sorted()
     seen: list[tuple[int, int]] = []
@@ -209,8 +261,7 @@ def test_long_range_split_and_stitched(sb: aps.Sandbox) -> None:
 
 def test_wrong_secret_is_auth_error_without_the_key(sb: aps.Sandbox) -> None:
     key = "wrong-mta-key-Q7x9Z"
-    m = aps.Mta(app_id=sb.credentials["mta_app_id"], secret_key=key, base_url=sb.url,
-                backoff=0.01)
+    m = aps.Mta(app_id=sb.credentials["mta_app_id"], secret_key=key, base_url=sb.url, backoff=0.01)
     with pytest.raises(aps.AuthError) as ei:
         m.crash(S, E, progress=False)
     assert ei.value.provider == "mta" and ei.value.code == 60002
@@ -250,8 +301,9 @@ def test_faults_recovered(sb: aps.Sandbox, kind: str, value: float | None) -> No
     assert m.stats()["retries"] >= 1
 
 
-@pytest.mark.parametrize("report", ["terminal", "frequency", "crash_env", "error_list",
-                                    "retention"])
+@pytest.mark.parametrize(
+    "report", ["terminal", "frequency", "crash_env", "error_list", "retention"]
+)
 def test_faults_recovered_other_reports(sb: aps.Sandbox, report: str) -> None:
     m = sb.mta()
     clean = m.fetch(report, S, E, progress=False)
@@ -323,8 +375,9 @@ def test_offline_parse_fixtures() -> None:
     assert ub["unique_users"].to_list() == [350, None]  # "" is null
     assert "Extra" not in ub.columns and "extra" not in ub.columns
     # by API path too
-    assert aps.mta.parse("/ctr_user_basic/get_offline_data",
-                         fixture_text("mta", "user_basic.json")).equals(ub)
+    assert aps.mta.parse(
+        "/ctr_user_basic/get_offline_data", fixture_text("mta", "user_basic.json")
+    ).equals(ub)
 
     act = aps.mta.parse("active_users", fixture_text("mta", "active_users.json"))  # "data" key
     assert act.row(0)[1:] == (400, 2100, 8000)
@@ -354,9 +407,11 @@ def test_offline_parse_fixtures() -> None:
     assert errs["first_time"][0] == dt.datetime(2024, 3, 1, 10, 0)
     assert errs["error_count"].to_list() == [50, 9]
     # the same columns whatever the reply: empty, without labels, with unknown fields
-    for text in ('{"ret_code":60000,"ret_data":[]}',
-                 '{"ret_code":60000,"ret_data":[{"ErrorNum":"1","ErrorUser":"1"}]}',
-                 '{"ret_code":60000,"ret_data":[{"ErrorNum":"1","Stack":"x","Extra":[1]}]}'):
+    for text in (
+        '{"ret_code":60000,"ret_data":[]}',
+        '{"ret_code":60000,"ret_data":[{"ErrorNum":"1","ErrorUser":"1"}]}',
+        '{"ret_code":60000,"ret_data":[{"ErrorNum":"1","Stack":"x","Extra":[1]}]}',
+    ):
         assert dict(aps.mta.parse("error_list", text).schema) == ERROR_LIST_SCHEMA, text
 
     freq = aps.mta.parse("frequency", fixture_text("mta", "frequency.json"))
@@ -407,8 +462,9 @@ def test_long_retention_concatenates_with_baidu(sb: aps.Sandbox) -> None:
     m = sb.mta().retention(S, E, progress=False)
     assert b.columns == m.columns
     assert b.schema == m.schema
-    both = pl.concat([b.with_columns(pl.lit("baidu").alias("src")),
-                      m.with_columns(pl.lit("mta").alias("src"))])
+    both = pl.concat(
+        [b.with_columns(pl.lit("baidu").alias("src")), m.with_columns(pl.lit("mta").alias("src"))]
+    )
     assert both.height == b.height + m.height
     assert both.schema["users"] == pl.Int64
 
@@ -416,8 +472,10 @@ def test_long_retention_concatenates_with_baidu(sb: aps.Sandbox) -> None:
 def test_retention_percentages_are_ratios(sb: aps.Sandbox) -> None:
     # D{N}RepeatUser may be percentages ("35.2", "35.2%"): a Float64 ratio
     # column in the same layout, never an error for a recognisable number.
-    days = {"2024-03-02": {"D1RepeatUser": "35.2%", "D7RepeatUser": "20", "D30RepeatUser": "-"},
-            "2024-03-01": {"D1RepeatUser": "40.5", "D7RepeatUser": 12.25, "D30RepeatUser": "9%"}}
+    days = {
+        "2024-03-02": {"D1RepeatUser": "35.2%", "D7RepeatUser": "20", "D30RepeatUser": "-"},
+        "2024-03-01": {"D1RepeatUser": "40.5", "D7RepeatUser": 12.25, "D30RepeatUser": "9%"},
+    }
     text = json.dumps({"ret_code": 60000, "ret_msg": "ok", "ret_data": days})
     long = aps.mta.parse("retention", text, metrics="d1,d7,d30")
     assert long.columns == ["cohort_date", "cohort_end", "cohort_size", "period", "ratio"]

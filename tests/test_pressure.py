@@ -25,9 +25,12 @@ S, E = "2024-03-01", "2024-03-31"
 
 
 def baidu(sb: aps.Sandbox, **kw: object) -> aps.BaiduSmartApp:
-    return aps.BaiduSmartApp(client_id=sb.credentials["baidu_client_id"],
-                             client_secret=sb.credentials["baidu_client_secret"],
-                             base_url=sb.url, **kw)  # type: ignore[arg-type]
+    return aps.BaiduSmartApp(
+        client_id=sb.credentials["baidu_client_id"],
+        client_secret=sb.credentials["baidu_client_secret"],
+        base_url=sb.url,
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- adaptive rate
@@ -118,8 +121,9 @@ def test_persistent_rate_limit_on_a_later_mta_window_is_rate_limited(sb: aps.San
 
 class _Foreign(BaseHTTPRequestHandler):
     status = 403
-    body = (b"<html><head><title>403 Forbidden</title></head>"
-            b"<body><h1>Access denied</h1></body></html>")
+    body = (
+        b"<html><head><title>403 Forbidden</title></head><body><h1>Access denied</h1></body></html>"
+    )
     hits = 0
 
     def _answer(self) -> None:
@@ -150,8 +154,9 @@ def foreign() -> Iterator[tuple[str, type[_Foreign]]]:
 
 
 @pytest.mark.parametrize("provider", ["baidu", "mta", "tim"])
-def test_http_403_html_is_an_api_error_at_once(foreign: tuple[str, type[_Foreign]],
-                                               provider: str) -> None:
+def test_http_403_html_is_an_api_error_at_once(
+    foreign: tuple[str, type[_Foreign]], provider: str
+) -> None:
     url, handler = foreign
     if provider == "baidu":
         call = lambda: aps.BaiduSmartApp(access_token="t", base_url=url).region(S, E)  # noqa: E731
@@ -195,10 +200,17 @@ class _FixedPages(BaseHTTPRequestHandler):
         form = urllib.parse.parse_qs(self.rfile.read(n).decode())
         start = int(form["start_index"][0])
         type(self).hits.append(start)
-        rows = [{"pageId": f"p{i}", "pageName": f"page {i}", "pv_count": i}
-                for i in range(start, min(start + 20, self.total))]
-        body = json.dumps({"errno": 0, "msg": "ok", "data": {
-            "offset": start, "total": self.total, "data_list": rows}}).encode()
+        rows = [
+            {"pageId": f"p{i}", "pageName": f"page {i}", "pv_count": i}
+            for i in range(start, min(start + 20, self.total))
+        ]
+        body = json.dumps(
+            {
+                "errno": 0,
+                "msg": "ok",
+                "data": {"offset": start, "total": self.total, "data_list": rows},
+            }
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -214,8 +226,9 @@ def test_pages_step_by_the_rows_the_service_returns() -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
-        bd = aps.BaiduSmartApp(access_token="t", page_size=4,
-                               base_url=f"http://127.0.0.1:{server.server_address[1]}")
+        bd = aps.BaiduSmartApp(
+            access_token="t", page_size=4, base_url=f"http://127.0.0.1:{server.server_address[1]}"
+        )
         df = bd.visit_page(S, E, progress=False)
     finally:
         server.shutdown()
@@ -268,8 +281,10 @@ def test_missing_retention_days_keep_every_period(sb: aps.Sandbox) -> None:
     df = m.retention(S, E, missing_days="zero", progress=False)
     assert df.height == clean.height and df.schema == clean.schema
     last = df.filter(pl.col("cohort_date") == pl.date(2024, 3, 31))
-    assert last["period"].to_list() == clean.filter(
-        pl.col("cohort_date") == pl.date(2024, 3, 31))["period"].to_list()
+    assert (
+        last["period"].to_list()
+        == clean.filter(pl.col("cohort_date") == pl.date(2024, 3, 31))["period"].to_list()
+    )
     assert last["users"].to_list() == [0] * last.height
 
 
@@ -298,8 +313,9 @@ def test_tim_rate_limit_is_per_app() -> None:
     with aps.Sandbox(rate_limit=1) as sb:
         apps = [(a, k) for a, k, r in sb.tim_apps() if r == "cn"]
         started = time.monotonic()
-        df = aps.TencentIm.app_info_many(apps, resolve_to=sb._native.addr, rate_limit=1,
-                                         progress=False)
+        df = aps.TencentIm.app_info_many(
+            apps, resolve_to=sb._native.addr, rate_limit=1, progress=False
+        )
         took = time.monotonic() - started
         assert df["sdkappid"].n_unique() == 2
         assert sb.request_count("tim") == 2  # no rate-limit answer, no retry
@@ -312,8 +328,9 @@ def test_app_info_many_keeps_going_and_names_every_failed_app() -> None:
         apps = [(a, k) for a, k, r in sb.tim_apps() if r == "cn"]
         bad = [(apps[0][0], "wrong-key-1"), (apps[1][0], "wrong-key-2")]
         with pytest.raises(aps.AuthError) as ei:
-            aps.TencentIm.app_info_many(bad, resolve_to=sb._native.addr, concurrency=1,
-                                        progress=False)
+            aps.TencentIm.app_info_many(
+                bad, resolve_to=sb._native.addr, concurrency=1, progress=False
+            )
         msg = str(ei.value)
         assert "2 of 2 apps failed" in msg
         assert str(apps[0][0]) in msg and str(apps[1][0]) in msg

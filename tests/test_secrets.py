@@ -22,8 +22,11 @@ TIM_SECRET = "TIMSECRET-7e8f-Yy2u-tim"
 
 # a secret parameter followed by anything but the redaction mark
 LEAKY = [
-    re.compile(r"(?:access_token|client_secret|secret_key|sign|usersig|refresh_token|ticket)"
-               r"=(?!\*\*\*)[^&\s\"')]+", re.I),
+    re.compile(
+        r"(?:access_token|client_secret|secret_key|sign|usersig|refresh_token|ticket)"
+        r"=(?!\*\*\*)[^&\s\"')]+",
+        re.I,
+    ),
     re.compile(r"eJ[0-9A-Za-z*\-_]{40,}"),  # a zlib+base64 UserSig
 ]
 
@@ -73,13 +76,15 @@ def test_logs_reach_python_at_debug(sb: aps.Sandbox, debug_logs) -> None:
 
 
 def test_baidu_wrong_secret_and_token(sb: aps.Sandbox, debug_logs) -> None:
-    bd = aps.BaiduSmartApp(client_id="sandbox-client-id", client_secret=BAIDU_SECRET,
-                           base_url=sb.url, backoff=0.01)
+    bd = aps.BaiduSmartApp(
+        client_id="sandbox-client-id", client_secret=BAIDU_SECRET, base_url=sb.url, backoff=0.01
+    )
     e1 = _raises(lambda: bd.region(S, E, progress=False), aps.AuthError)
     st = aps.BaiduSmartApp(access_token=BAIDU_TOKEN, base_url=sb.url, backoff=0.01)
     e2 = _raises(lambda: st.region(S, E, progress=False), aps.AuthError)
-    tp = aps.BaiduSmartApp(tp_client_id="sandbox-tp-id", tp_ticket=BAIDU_TICKET,
-                           base_url=sb.url, backoff=0.01)
+    tp = aps.BaiduSmartApp(
+        tp_client_id="sandbox-tp-id", tp_ticket=BAIDU_TICKET, base_url=sb.url, backoff=0.01
+    )
     e3 = _raises(lambda: tp.tp_data(S, E, scene=1, progress=False))
     texts = _texts(e1) + _texts(e2) + _texts(e3) + [repr(bd), repr(st), repr(tp)]
     assert_clean(texts + _log_texts(debug_logs), [BAIDU_SECRET, BAIDU_TOKEN, BAIDU_TICKET])
@@ -89,9 +94,16 @@ def test_baidu_faults_and_token_renewal(sb: aps.Sandbox, debug_logs) -> None:
     creds = sb.credentials
     bd = sb.baidu(page_size=4, max_attempts=2)
     texts = [repr(bd)]
-    for kind, value in [("http_status", 500), ("reset", None), ("truncate", None),
-                        ("code", 18), ("code", 6), ("expire_token", None),
-                        ("wrong_total", 3), ("drop_rows", 1)]:
+    for kind, value in [
+        ("http_status", 500),
+        ("reset", None),
+        ("truncate", None),
+        ("code", 18),
+        ("code", 6),
+        ("expire_token", None),
+        ("wrong_total", 3),
+        ("drop_rows", 1),
+    ]:
         sb.clear_faults()
         sb.inject(kind, value, endpoint="getanalysissource", times=None)
         texts += _texts(_raises(lambda: bd.source(S, E, progress=False)))
@@ -102,9 +114,16 @@ def test_baidu_faults_and_token_renewal(sb: aps.Sandbox, debug_logs) -> None:
     sb.inject("expire_token", endpoint="getanalysisregion", times=1)
     tp.region(S, E, progress=False)
     texts += [repr(tp)]
-    assert_clean(texts + _log_texts(debug_logs),
-                 [creds["baidu_client_secret"], creds["baidu_tp_ticket"], refresh,
-                  tp.refresh_token(), "sandbox-code-1"])
+    assert_clean(
+        texts + _log_texts(debug_logs),
+        [
+            creds["baidu_client_secret"],
+            creds["baidu_tp_ticket"],
+            refresh,
+            tp.refresh_token(),
+            "sandbox-code-1",
+        ],
+    )
 
 
 def test_mta_wrong_key_and_faults(sb: aps.Sandbox, debug_logs) -> None:
@@ -112,13 +131,19 @@ def test_mta_wrong_key_and_faults(sb: aps.Sandbox, debug_logs) -> None:
     texts = _texts(_raises(lambda: bad.crash(S, E, progress=False), aps.AuthError)) + [repr(bad)]
     m = sb.mta(max_attempts=2, timeout=0.3)
     texts.append(repr(m))
-    for kind, value in [("http_status", 500), ("reset", None), ("truncate", None),
-                        ("code", 60005), ("code", 60002), ("code", 60006), ("delay", 0.6),
-                        ("drop_rows", 1)]:
+    for kind, value in [
+        ("http_status", 500),
+        ("reset", None),
+        ("truncate", None),
+        ("code", 60005),
+        ("code", 60002),
+        ("code", 60006),
+        ("delay", 0.6),
+        ("drop_rows", 1),
+    ]:
         sb.clear_faults()
         sb.inject(kind, value, provider="mta", times=None)
-        texts += _texts(_raises(lambda: m.user_basic(S, E, missing_days="raise",
-                                                     progress=False)))
+        texts += _texts(_raises(lambda: m.user_basic(S, E, missing_days="raise", progress=False)))
     # and a recovered run
     sb.clear_faults()
     sb.inject("http_status", 502, provider="mta", times=2)
@@ -131,10 +156,14 @@ def test_mta_wrong_key_and_faults(sb: aps.Sandbox, debug_logs) -> None:
 
 
 def test_mta_saved_reply_with_sign_is_redacted() -> None:
-    e = _raises(lambda: aps.mta.parse(
-        "user_basic",
-        '{"ret_code":60002,"ret_msg":"sign error, sign=91762a3e9dd47e9fbdd07b48abb4f76f '
-        'secret_key=abc","ret_data":""}'), aps.AuthError)
+    e = _raises(
+        lambda: aps.mta.parse(
+            "user_basic",
+            '{"ret_code":60002,"ret_msg":"sign error, sign=91762a3e9dd47e9fbdd07b48abb4f76f '
+            'secret_key=abc","ret_data":""}',
+        ),
+        aps.AuthError,
+    )
     assert_clean(_texts(e), ["91762a3e9dd47e9fbdd07b48abb4f76f", "=abc"])
 
 
@@ -142,16 +171,27 @@ def test_tim_wrong_key_region_and_faults(sb: aps.Sandbox, debug_logs) -> None:
     sdkappid, key, region = sb.tim_apps()[0]
     addr = sb._native.addr
     texts: list[str] = []
-    for t in [aps.TencentIm(sdkappid, TIM_SECRET, region=region, resolve_to=addr),
-              aps.TencentIm(sdkappid, key, region="sgp", resolve_to=addr),
-              aps.TencentIm(sdkappid, key, identifier="bob", resolve_to=addr)]:
+    for t in [
+        aps.TencentIm(sdkappid, TIM_SECRET, region=region, resolve_to=addr),
+        aps.TencentIm(sdkappid, key, region="sgp", resolve_to=addr),
+        aps.TencentIm(sdkappid, key, identifier="bob", resolve_to=addr),
+    ]:
         texts += _texts(_raises(partial(t.app_info, progress=False), aps.AuthError)) + [repr(t)]
     t = sb.tim(max_attempts=2, timeout=0.3)
     texts.append(repr(t))
-    for kind, value in [("http_status", 500), ("reset", None), ("truncate", None),
-                        ("code", 70001), ("code", 70009), ("code", 70003), ("code", 60018),
-                        ("expire_token", None), ("delay", 0.6), ("drop_rows", 2),
-                        ("duplicate_page", None)]:
+    for kind, value in [
+        ("http_status", 500),
+        ("reset", None),
+        ("truncate", None),
+        ("code", 70001),
+        ("code", 70009),
+        ("code", 70003),
+        ("code", 60018),
+        ("expire_token", None),
+        ("delay", 0.6),
+        ("drop_rows", 2),
+        ("duplicate_page", None),
+    ]:
         sb.clear_faults()
         sb.inject(kind, value, provider="tim", times=None)
         texts += _texts(_raises(lambda: t.app_info(progress=False)))
@@ -159,8 +199,9 @@ def test_tim_wrong_key_region_and_faults(sb: aps.Sandbox, debug_logs) -> None:
     sb.inject("expire_token", provider="tim", times=1)
     t.app_info(progress=False)  # renewed UserSig
     many = [(sdkappid, key), (sb.tim_apps()[1][0], TIM_SECRET)]
-    texts += _texts(_raises(lambda: aps.TencentIm.app_info_many(many, resolve_to=addr,
-                                                                progress=False)))
+    texts += _texts(
+        _raises(lambda: aps.TencentIm.app_info_many(many, resolve_to=addr, progress=False))
+    )
     assert_clean(texts + _log_texts(debug_logs), [TIM_SECRET, key, sb.tim_apps()[1][1]])
 
 
@@ -179,14 +220,18 @@ def test_usersig_errors_do_not_echo_the_sig(debug_logs) -> None:
 
 def test_tim_saved_reply_with_usersig_is_redacted() -> None:
     sig = tim.gen_usersig(1400000000, TIM_SECRET, "admin", now=1_700_000_000)
-    e = _raises(lambda: tim.parse(
-        '{"ActionStatus":"FAIL","ErrorCode":70003,'
-        '"ErrorInfo":"bad usersig=' + sig + '"}'), aps.AuthError)
+    e = _raises(
+        lambda: tim.parse(
+            '{"ActionStatus":"FAIL","ErrorCode":70003,"ErrorInfo":"bad usersig=' + sig + '"}'
+        ),
+        aps.AuthError,
+    )
     assert_clean(_texts(e), [sig])
 
 
-def test_credentials_from_environment_stay_hidden(sb: aps.Sandbox,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_credentials_from_environment_stay_hidden(
+    sb: aps.Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MTA_APP_ID", "500000001")
     monkeypatch.setenv("MTA_SECRET_KEY", MTA_SECRET)
     monkeypatch.setenv("TIM_SDKAPPID", "1400000001")

@@ -50,21 +50,27 @@ def spark(config: pathlib.Path) -> Iterator[Any]:
 
     os.environ["PYSPARK_PYTHON"] = sys.executable
     os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
-    s = (SparkSession.builder.master("local[2]").appName("appstats-tests")
-         .config("spark.ui.enabled", "false")
-         .config("spark.sql.shuffle.partitions", "2")
-         .config("spark.driver.memory", "1g")
-         .getOrCreate())
+    s = (
+        SparkSession.builder.master("local[2]")
+        .appName("appstats-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.driver.memory", "1g")
+        .getOrCreate()
+    )
     s.sparkContext.setLogLevel("ERROR")
     s.dataSource.register(aspk.AppStats)
     yield s
     s.stop()
 
 
-def read(spark: Any, config: pathlib.Path | str, provider: str, report: str,
-         **options: str) -> Any:
-    r = (spark.read.format("appstats").option("config", str(config))
-         .option("provider", provider).option("report", report))
+def read(spark: Any, config: pathlib.Path | str, provider: str, report: str, **options: str) -> Any:
+    r = (
+        spark.read.format("appstats")
+        .option("config", str(config))
+        .option("provider", provider)
+        .option("report", report)
+    )
     for k, v in {"start": S, "end": E, **options}.items():
         r = r.option(k, v)
     return r.load()
@@ -74,8 +80,9 @@ def to_polars(df: Any) -> pl.DataFrame:
     return pl.from_arrow(df.toArrow())  # type: ignore[return-value]
 
 
-def local_fetch(config: pathlib.Path, provider: str, report: str, options: dict[str, str],
-                per_day: bool = False) -> pl.DataFrame:
+def local_fetch(
+    config: pathlib.Path, provider: str, report: str, options: dict[str, str], per_day: bool = False
+) -> pl.DataFrame:
     """The same reads in this process, with fetch_many (the reference)."""
     cfg = load_config(config)
     apps = [a for a in cfg.apps if a.provider == provider]
@@ -99,17 +106,32 @@ def same_rows(got: pl.DataFrame, want: pl.DataFrame) -> None:
     assert got.sort(got.columns).equals(want.sort(got.columns)), (got, want)
 
 
-@pytest.mark.parametrize("provider, report, options, per_day", [
-    ("mta", "user_basic", {}, False),
-    ("baidu", "region", {}, True),
-    ("baidu", "retention", {"gran": "week"}, False),
-    ("tim", "app_info", {"fields": "ActiveUserNum,MaxOnlineNum"}, False),
-])
-def test_rows_equal_the_single_process_fetch(spark: Any, config: pathlib.Path, provider: str,
-                                             report: str, options: dict[str, str],
-                                             per_day: bool) -> None:
-    df = read(spark, config, provider, report, appsPerPartition="2",
-              perDay=str(per_day).lower(), **options)
+@pytest.mark.parametrize(
+    "provider, report, options, per_day",
+    [
+        ("mta", "user_basic", {}, False),
+        ("baidu", "region", {}, True),
+        ("baidu", "retention", {"gran": "week"}, False),
+        ("tim", "app_info", {"fields": "ActiveUserNum,MaxOnlineNum"}, False),
+    ],
+)
+def test_rows_equal_the_single_process_fetch(
+    spark: Any,
+    config: pathlib.Path,
+    provider: str,
+    report: str,
+    options: dict[str, str],
+    per_day: bool,
+) -> None:
+    df = read(
+        spark,
+        config,
+        provider,
+        report,
+        appsPerPartition="2",
+        perDay=str(per_day).lower(),
+        **options,
+    )
     assert df.schema == aspk.report_schema(provider, report, options, per_day=per_day)
     got = to_polars(df)
     assert got.columns[:2] == ["app", "app_id"]
@@ -131,31 +153,45 @@ def test_dtypes_and_open_fields(spark: Any, config: pathlib.Path) -> None:
     assert row is not None and row["error_msg"] and row["extras"] is not None
 
 
-def test_no_secret_in_plans_or_partitions(spark: Any, config: pathlib.Path, sb: aps.Sandbox,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_secret_in_plans_or_partitions(
+    spark: Any, config: pathlib.Path, sb: aps.Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
     df = read(spark, config, "baidu", "user_trend", appsPerPartition="1")
     assert df.count() == 3 * 7
     df.explain("extended")
     plan = capsys.readouterr().out
     assert "BatchScan appstats" in plan
     # the partitions as the driver plans them (here in this process)
-    reader = aspk.AppStats({"config": str(config), "provider": "baidu", "report": "user_trend",
-                            "start": S, "end": E, "appsPerPartition": "2"}).reader(df.schema)
+    reader = aspk.AppStats(
+        {
+            "config": str(config),
+            "provider": "baidu",
+            "report": "user_trend",
+            "start": S,
+            "end": E,
+            "appsPerPartition": "2",
+        }
+    ).reader(df.schema)
     parts = reader.partitions()
     assert [len(p.apps) for p in parts] == [2, 1]
     shown = "\n".join(map(repr, parts)) + plan + repr(reader.opts.__dict__)
     assert "tokens=<2 redacted>" in shown
     cfg = load_config(config)
-    secrets = [str(v) for a in cfg.apps for k, v in a.credentials.items()
-               if k in ("secret_key", "refresh_token", "tp_ticket")]
+    secrets = [
+        str(v)
+        for a in cfg.apps
+        for k, v in a.credentials.items()
+        if k in ("secret_key", "refresh_token", "tp_ticket")
+    ]
     secrets += [t for p in parts for t, _ in p.tokens.values()]
     assert len(secrets) > 9
     for s in secrets:
         assert s not in shown
 
 
-def test_programs_exchange_tokens_on_the_driver_only(spark: Any, config: pathlib.Path,
-                                                    sb: aps.Sandbox) -> None:
+def test_programs_exchange_tokens_on_the_driver_only(
+    spark: Any, config: pathlib.Path, sb: aps.Sandbox
+) -> None:
     assert read(spark, config, "baidu", "activity_user", appsPerPartition="1").count() == 21
     before = sb.baidu_refreshes()
     # each program's single-use refresh token was exchanged once, on the
@@ -166,13 +202,20 @@ def test_programs_exchange_tokens_on_the_driver_only(spark: Any, config: pathlib
     assert sb.baidu_refreshes() == before
 
 
-def test_per_app_rate_limits_hold_across_executors(spark: Any,
-                                                  tmp_path: pathlib.Path) -> None:
+def test_per_app_rate_limits_hold_across_executors(spark: Any, tmp_path: pathlib.Path) -> None:
     with aps.Sandbox(seed=5, apps=4, today=TODAY) as sb:
         cfg = aps.sync.sandbox_config(sb, tmp_path / "lake", providers=["mta"], rate_limit=4)
         path = aspk.write_config(cfg, tmp_path / "appstats.toml")  # file: secrets
-        df = read(spark, path, "mta", "frequency", perDay="true", start="2024-03-01",
-                  end="2024-03-09", appsPerPartition="2")
+        df = read(
+            spark,
+            path,
+            "mta",
+            "frequency",
+            perDay="true",
+            start="2024-03-01",
+            end="2024-03-09",
+            appsPerPartition="2",
+        )
         assert df.rdd.getNumPartitions() == 2
         assert df.select("app", "date").distinct().count() == 4 * 9
         per_app = sb.requests_per_app("mta")
@@ -206,8 +249,9 @@ def test_failfast_permissive_dropmalformed(spark: Any, tmp_path: pathlib.Path) -
         assert dropped.sort("app", "date").equals(good.drop("_error").sort("app", "date"))
 
 
-def test_bad_input_fails_at_load_before_any_request(spark: Any, config: pathlib.Path,
-                                                    sb: aps.Sandbox) -> None:
+def test_bad_input_fails_at_load_before_any_request(
+    spark: Any, config: pathlib.Path, sb: aps.Sandbox
+) -> None:
     n = sb.request_count()
     # through Spark: the typed error's text, at load()
     with pytest.raises(Exception, match="InvalidArgument.*looks like a secret"):
@@ -230,8 +274,14 @@ def test_bad_input_fails_at_load_before_any_request(spark: Any, config: pathlib.
         (("config", "/nonexistent/appstats.toml"),): "does not exist on this node",
     }
     for opts, want in cases.items():
-        o = {"config": str(config), "provider": "baidu", "report": "retention", "start": S,
-             "end": E, **dict(opts)}
+        o = {
+            "config": str(config),
+            "provider": "baidu",
+            "report": "retention",
+            "start": S,
+            "end": E,
+            **dict(opts),
+        }
         with pytest.raises(aps.InvalidArgument, match=re.escape(want)):
             aspk.AppStats(o).schema()
     assert sb.request_count() == n
@@ -241,10 +291,26 @@ def test_apps_as_json(spark: Any, sb: aps.Sandbox, tmp_path: pathlib.Path) -> No
     a = sb.apps("mta")[0]
     key = tmp_path / "key"
     key.write_text(a["secret_key"])
-    apps = json.dumps([{"provider": "mta", "name": "game", "app_id": a["app_id"],
-                        "secret_key": f"file:{key}", "base_url": sb.url}])
-    df = (spark.read.format("appstats").option("apps", apps).option("provider", "mta")
-          .option("report", "usage").option("start", S).option("end", E).load())
+    apps = json.dumps(
+        [
+            {
+                "provider": "mta",
+                "name": "game",
+                "app_id": a["app_id"],
+                "secret_key": f"file:{key}",
+                "base_url": sb.url,
+            }
+        ]
+    )
+    df = (
+        spark.read.format("appstats")
+        .option("apps", apps)
+        .option("provider", "mta")
+        .option("report", "usage")
+        .option("start", S)
+        .option("end", E)
+        .load()
+    )
     got = to_polars(df)
     assert got["app"].unique().to_list() == ["game"] and got.height == 7
 
@@ -255,8 +321,13 @@ def test_a_program_whose_token_exchange_fails(tmp_path: pathlib.Path) -> None:
         cfg = aps.sync.sandbox_config(sb, tmp_path / "lake", providers=["baidu"])
         path = aspk.write_config(cfg, tmp_path / "appstats.toml")
         (tmp_path / "secrets" / "program2.refresh_token").write_text("revoked-refresh-token")
-        opts = {"config": str(path), "provider": "baidu", "report": "user_trend", "start": S,
-                "end": E}
+        opts = {
+            "config": str(path),
+            "provider": "baidu",
+            "report": "user_trend",
+            "start": S,
+            "end": E,
+        }
         ds = aspk.AppStats(opts)
         with pytest.raises(aps.AuthError, match="app 'program2' \\(baidu 17000002\\)") as ei:
             ds.reader(ds.schema()).partitions()

@@ -25,8 +25,14 @@ from sync_helpers import write_toml
 pytest.importorskip("deltalake")
 
 TODAY = dt.date(2024, 4, 1)
-REPORTS = ["mta.user_basic", "mta.retention", "mta.terminal", "tim.app_info",
-           "baidu.user_trend", "baidu.region"]
+REPORTS = [
+    "mta.user_basic",
+    "mta.retention",
+    "mta.terminal",
+    "tim.app_info",
+    "baidu.user_trend",
+    "baidu.region",
+]
 
 
 def _tables(uri: str | pathlib.Path) -> dict[str, pl.DataFrame]:
@@ -78,42 +84,57 @@ def test_tables_and_schemas(tmp_path: pathlib.Path) -> None:
         cfg = sandbox_config(sb, lake, start="2024-03-25", reports=REPORTS)
         aps.sync(cfg, today=TODAY, progress=False)
         direct = sb.mta().user_basic("2024-03-25", "2024-03-31", progress=False)
-        region = sb.baidu_tp(auth_code="sandbox-code-1").region("2024-03-30", "2024-03-30",
-                                                               progress=False)
+        region = sb.baidu_tp(auth_code="sandbox-code-1").region(
+            "2024-03-30", "2024-03-30", progress=False
+        )
     t = _tables(lake)
-    assert sorted(t) == ["baidu_region", "baidu_user_trend", "mta_retention", "mta_terminal",
-                         "mta_user_basic", "tim_app_info"]
+    assert sorted(t) == [
+        "baidu_region",
+        "baidu_user_trend",
+        "mta_retention",
+        "mta_terminal",
+        "mta_user_basic",
+        "tim_app_info",
+    ]
     ub = pl.read_delta(str(lake / "mta_user_basic"))
     assert ub.columns == ["app", "app_id", *direct.columns, "fetched_at", "month"]
     assert ub.schema["fetched_at"] == pl.Datetime("us", "UTC")
-    mine = ub.filter(pl.col("app") == "mta1").sort("date").drop("app", "app_id", "fetched_at",
-                                                                  "month")
+    mine = (
+        ub.filter(pl.col("app") == "mta1").sort("date").drop("app", "app_id", "fetched_at", "month")
+    )
     assert mine.equals(direct)
     # distributions: one day per request, with a date column
     reg = pl.read_delta(str(lake / "baidu_region"))
     assert reg.columns[:3] == ["app", "app_id", "date"]
     day = reg.filter((pl.col("app") == "program1") & (pl.col("date") == dt.date(2024, 3, 30)))
-    assert day.drop("app", "app_id", "date", "fetched_at", "month").sort("region").equals(
-        region.sort("region"))
+    assert (
+        day.drop("app", "app_id", "date", "fetched_at", "month")
+        .sort("region")
+        .equals(region.sort("region"))
+    )
     term = pl.read_delta(str(lake / "mta_terminal"))
     assert set(term["terminal_type"]) == {"os", "resolution", "network", "carrier", "device"}
-    assert set(pl.read_delta(str(lake / "baidu_user_trend"))["app_id"]) == {"17000001",
-                                                                           "17000002"}
+    assert set(pl.read_delta(str(lake / "baidu_user_trend"))["app_id"]) == {"17000001", "17000002"}
     # partitions: by month
-    assert {p.name for p in (lake / "mta_user_basic").iterdir() if p.is_dir()} >= {
-        "month=2024-03"}
+    assert {p.name for p in (lake / "mta_user_basic").iterdir() if p.is_dir()} >= {"month=2024-03"}
 
 
 def test_restated_days_are_replaced(tmp_path: pathlib.Path) -> None:
     lake = tmp_path / "lake"
     reports = ["mta.user_basic", "tim.app_info"]
     with aps.Sandbox(apps=2, today=TODAY, restate_days=3) as sb:
-        aps.sync(sandbox_config(sb, lake, start="2024-03-20", reports=reports), today=TODAY,
-                 progress=False)
+        aps.sync(
+            sandbox_config(sb, lake, start="2024-03-20", reports=reports),
+            today=TODAY,
+            progress=False,
+        )
     later = TODAY + dt.timedelta(days=2)
     with aps.Sandbox(apps=2, today=later, restate_days=3) as sb:
-        aps.sync(sandbox_config(sb, lake, start="2024-03-20", reports=reports), today=later,
-                 progress=False)
+        aps.sync(
+            sandbox_config(sb, lake, start="2024-03-20", reports=reports),
+            today=later,
+            progress=False,
+        )
         truth = sb.mta().user_basic("2024-03-20", "2024-04-02", progress=False)
         im = sb.tim(0).app_info(progress=False).filter(pl.col("date") >= dt.date(2024, 3, 20))
     ub = pl.read_delta(str(lake / "mta_user_basic")).filter(pl.col("app") == "mta1").sort("date")
@@ -122,15 +143,18 @@ def test_restated_days_are_replaced(tmp_path: pathlib.Path) -> None:
     assert tim.drop("app", "fetched_at", "month").equals(im)  # IM's own app_id is kept
 
 
-def test_one_failing_app_does_not_stop_the_others(tmp_path: pathlib.Path,
-                                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_one_failing_app_does_not_stop_the_others(
+    tmp_path: pathlib.Path, caplog: pytest.LogCaptureFixture
+) -> None:
     lake = tmp_path / "lake"
     caplog.set_level(logging.DEBUG, logger="appstats")
     with aps.Sandbox(apps=3, today=TODAY) as sb:
-        cfg = sandbox_config(sb, lake, start="2024-03-25", providers=["mta"],
-                             reports=["user_basic", "terminal"])
-        broken = dataclasses.replace(cfg.apps[1], credentials={**cfg.apps[1].credentials,
-                                                               "secret_key": "wrong-key-123"})
+        cfg = sandbox_config(
+            sb, lake, start="2024-03-25", providers=["mta"], reports=["user_basic", "terminal"]
+        )
+        broken = dataclasses.replace(
+            cfg.apps[1], credentials={**cfg.apps[1].credentials, "secret_key": "wrong-key-123"}
+        )
         cfg = dataclasses.replace(cfg, apps=(cfg.apps[0], broken, cfg.apps[2]))
         summary = aps.sync(cfg, today=TODAY, progress=False)
     bad = summary.filter(pl.col("status") == "failed")
@@ -141,7 +165,8 @@ def test_one_failing_app_does_not_stop_the_others(tmp_path: pathlib.Path,
     assert set(ub["app"]) == {"mta1", "mta3"}
     runs = _runs(lake)
     assert runs.filter(pl.col("status") == "failed")["error_class"].unique().to_list() == [
-        "AuthError"]
+        "AuthError"
+    ]
     # secrets: nowhere in tables, run log or log lines
     secrets = [a.credentials["secret_key"] for a in cfg.apps]
     text = "\n".join(str(df.to_dicts()) for df in [ub, runs]) + caplog.text
@@ -159,8 +184,9 @@ def test_history_limit_is_a_gap(tmp_path: pathlib.Path) -> None:
     assert gap.select("start", "end").rows() == [(dt.date(2024, 2, 1), dt.date(2024, 3, 1))]
     assert "only the last 30 days" in gap["error"][0]
     ok = summary.filter(pl.col("status") == "ok")
-    assert ok.select("start", "end", "rows").rows() == [(dt.date(2024, 3, 2),
-                                                         dt.date(2024, 3, 31), 30)]
+    assert ok.select("start", "end", "rows").rows() == [
+        (dt.date(2024, 3, 2), dt.date(2024, 3, 31), 30)
+    ]
     assert set(again["status"]) == {"ok"}, "a recorded gap is not reported again"
     assert _runs(lake).filter(pl.col("status") == "gap").height == 1
 
@@ -187,14 +213,17 @@ def test_cli_sync_and_a_killed_run_resumed(tmp_path: pathlib.Path) -> None:
         done = aps.sync(clean, today=TODAY, progress=False)
         assert set(done["status"]) == {"ok"}
     with aps.Sandbox(apps=4, today=TODAY, latency=0.02) as sb:
-        cfg = sandbox_config(sb, tmp_path / "lake", start="2024-03-18", reports=reports,
-                             rate_limit=50)
+        cfg = sandbox_config(
+            sb, tmp_path / "lake", start="2024-03-18", reports=reports, rate_limit=50
+        )
         toml = tmp_path / "sync.toml"
         write_toml(sb, cfg, toml)
         # small batches: commits (and _runs rows) start long before the end
-        script = ("import appstats.sync as s, appstats.sync.runner as r\n"
-                  "r.BATCH_TASKS = 4\n"
-                  f"s.run({str(toml)!r}, today='{TODAY}', progress=False)\n")
+        script = (
+            "import appstats.sync as s, appstats.sync.runner as r\n"
+            "r.BATCH_TASKS = 4\n"
+            f"s.run({str(toml)!r}, today='{TODAY}', progress=False)\n"
+        )
         proc = subprocess.Popen([sys.executable, "-c", script], env=os.environ.copy())
         log = tmp_path / "lake" / "_runs" / "_delta_log"
         deadline = time.monotonic() + 60
@@ -220,8 +249,9 @@ def test_optimize_compacts_and_vacuum_ends_time_travel(tmp_path: pathlib.Path) -
 
     lake = tmp_path / "lake"
     with aps.Sandbox(apps=2, today=TODAY) as sb:
-        cfg = sandbox_config(sb, lake, start="2024-03-28", providers=["mta"],
-                             reports=["user_basic", "terminal"])
+        cfg = sandbox_config(
+            sb, lake, start="2024-03-28", providers=["mta"], reports=["user_basic", "terminal"]
+        )
         for app in ("mta1", "mta2", "mta1"):  # one app a run: a file each
             aps.sync(cfg, today=TODAY, progress=False, apps=[app])
         table = str(lake / "mta_terminal")

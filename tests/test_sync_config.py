@@ -44,8 +44,12 @@ region = "sgp"
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for k, v in {"T_TP_ID": "tp-id", "T_TP_TICKET": "tp-ticket-secret",
-                 "T_SHOP_RT": "27.shop-refresh-secret", "T_TIM_KEY": "tim-key-secret"}.items():
+    for k, v in {
+        "T_TP_ID": "tp-id",
+        "T_TP_TICKET": "tp-ticket-secret",
+        "T_SHOP_RT": "27.shop-refresh-secret",
+        "T_TIM_KEY": "tim-key-secret",
+    }.items():
         monkeypatch.setenv(k, v)
 
 
@@ -70,8 +74,12 @@ def test_a_good_config(tmp_path: pathlib.Path, env: None) -> None:
     assert names["chat"].app_id == "1400000001"
     # no secret in any repr
     shown = repr(cfg) + "".join(repr(a) for a in cfg.apps)
-    for secret in ("tp-ticket-secret", "27.shop-refresh-secret", "tim-key-secret",
-                   "mta-key-secret"):
+    for secret in (
+        "tp-ticket-secret",
+        "27.shop-refresh-secret",
+        "tim-key-secret",
+        "mta-key-secret",
+    ):
         assert secret not in shown
 
 
@@ -126,8 +134,9 @@ def test_every_problem_at_once_with_lines(tmp_path: pathlib.Path, env: None) -> 
     assert isinstance(ei.value, aps.InvalidArgument)
 
 
-def test_literal_secrets_only_when_allowed(tmp_path: pathlib.Path,
-                                           caplog: pytest.LogCaptureFixture) -> None:
+def test_literal_secrets_only_when_allowed(
+    tmp_path: pathlib.Path, caplog: pytest.LogCaptureFixture
+) -> None:
     p = _write(tmp_path, '[[mta]]\nname = "g"\napp_id = "1"\nsecret_key = "lit-secret"\n')
     with pytest.raises(ConfigError, match="literal secret"):
         load_config(p)
@@ -144,8 +153,9 @@ def test_bad_toml_names_the_line(tmp_path: pathlib.Path) -> None:
     assert ei.value.issues[0].line == 3 and "not valid TOML" in str(ei.value)
 
 
-def test_cli_exit_2_and_all_problems(tmp_path: pathlib.Path, env: None,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_exit_2_and_all_problems(
+    tmp_path: pathlib.Path, env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     p = _write(tmp_path, BAD)
     assert main(["sync", "--config", str(p)]) == 2
     err = capsys.readouterr().err

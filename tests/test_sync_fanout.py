@@ -17,16 +17,30 @@ def _apps(sb: aps.Sandbox) -> dict[str, dict]:
     c = sb.credentials
     apps: dict[str, dict] = {}
     for i, a in enumerate(sb.apps("mta")):
-        apps[f"m{i}"] = {"provider": "mta", "app_id": a["app_id"], "secret_key": a["secret_key"],
-                         "base_url": sb.url, "http": {"rate_limit": 100, "backoff": 0.01}}
+        apps[f"m{i}"] = {
+            "provider": "mta",
+            "app_id": a["app_id"],
+            "secret_key": a["secret_key"],
+            "base_url": sb.url,
+            "http": {"rate_limit": 100, "backoff": 0.01},
+        }
     for i, a in enumerate(sb.apps("tim")):
-        apps[f"t{i}"] = {"provider": "tim", "sdkappid": int(a["sdkappid"]),
-                         "secret_key": a["secret_key"], "region": a["region"],
-                         "resolve_to": sb.addr, "today": sb.today.isoformat()}
+        apps[f"t{i}"] = {
+            "provider": "tim",
+            "sdkappid": int(a["sdkappid"]),
+            "secret_key": a["secret_key"],
+            "region": a["region"],
+            "resolve_to": sb.addr,
+            "today": sb.today.isoformat(),
+        }
     for i, a in enumerate(sb.apps("baidu")):
-        apps[f"b{i}"] = {"provider": "baidu", "tp_client_id": c["baidu_tp_client_id"],
-                         "tp_ticket": c["baidu_tp_ticket"], "refresh_token": a["refresh_token"],
-                         "base_url": sb.url}
+        apps[f"b{i}"] = {
+            "provider": "baidu",
+            "tp_client_id": c["baidu_tp_client_id"],
+            "tp_ticket": c["baidu_tp_ticket"],
+            "refresh_token": a["refresh_token"],
+            "base_url": sb.url,
+        }
     return apps
 
 
@@ -38,8 +52,13 @@ def test_every_provider_many_apps() -> None:
         tasks += [Task(n, "user_trend", S, E, {"gran": "day"}) for n in apps if n[0] == "b"]
         tasks += [Task("b1", "region", S, E, per_day=True)]
         seen = []
-        with aps.fetch_many(apps, tasks, concurrency=4, active_apps=2,
-                            progress=lambda d, t, f: seen.append((d, t, f))) as run:
+        with aps.fetch_many(
+            apps,
+            tasks,
+            concurrency=4,
+            active_apps=2,
+            progress=lambda d, t, f: seen.append((d, t, f)),
+        ) as run:
             assert run.total == 10
             out = {o.position: o for o in run}
         assert sorted(out) == list(range(10)) and seen[-1] == (10, 10, 0)
@@ -80,11 +99,13 @@ def test_everything_is_validated_before_any_request() -> None:
         for tasks, msg in cases:
             with pytest.raises(aps.InvalidArgument, match=msg):
                 aps.fetch_many(apps, tasks, progress=False)
-        for bad, msg in [({"provider": "qq"}, "unknown provider"),
-                         ({"provider": "mta", "app_id": "1"}, "secret_key is required"),
-                         ({**apps["m0"], "http": {"rate": 1}}, "unknown HTTP setting"),
-                         ({**apps["m0"], "http": {"timeout": float("nan")}}, "timeout"),
-                         ({**apps["m0"], "colour": 1}, "unknown mta setting")]:
+        for bad, msg in [
+            ({"provider": "qq"}, "unknown provider"),
+            ({"provider": "mta", "app_id": "1"}, "secret_key is required"),
+            ({**apps["m0"], "http": {"rate": 1}}, "unknown HTTP setting"),
+            ({**apps["m0"], "http": {"timeout": float("nan")}}, "timeout"),
+            ({**apps["m0"], "colour": 1}, "unknown mta setting"),
+        ]:
             with pytest.raises(aps.InvalidArgument, match=msg):
                 aps.fetch_many({"x": bad}, [Task("x", "crash", S, E)], progress=False)
         with pytest.raises(aps.InvalidArgument, match="concurrency"):

@@ -14,9 +14,14 @@ import appstats as aps
 def _program(sb: aps.Sandbox, i: int, **kw: object) -> aps.BaiduSmartApp:
     a = sb.apps("baidu")[i]
     c = sb.credentials
-    return aps.BaiduSmartApp(tp_client_id=c["baidu_tp_client_id"], tp_ticket=c["baidu_tp_ticket"],
-                             refresh_token=a["refresh_token"], base_url=sb.url, backoff=0.01,
-                             **kw)  # type: ignore[arg-type]
+    return aps.BaiduSmartApp(
+        tp_client_id=c["baidu_tp_client_id"],
+        tp_ticket=c["baidu_tp_ticket"],
+        refresh_token=a["refresh_token"],
+        base_url=sb.url,
+        backoff=0.01,
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def test_a_days_numbers_do_not_depend_on_the_requested_range() -> None:
@@ -54,12 +59,15 @@ def test_many_apps_each_with_own_credentials_and_data() -> None:
         assert [a["app_id"] for a in mta] == ["500000001", "500000002", "500000003", "500000004"]
         assert len({a["secret_key"] for a in mta}) == 4
         assert len(sb.apps("tim")) == 4 and len(sb.apps("baidu")) == 4
-        frames = [aps.Mta(app_id=a["app_id"], secret_key=a["secret_key"], base_url=sb.url)
-                  .user_basic("2024-03-01", "2024-03-07", progress=False) for a in mta]
+        frames = [
+            aps.Mta(app_id=a["app_id"], secret_key=a["secret_key"], base_url=sb.url).user_basic(
+                "2024-03-01", "2024-03-07", progress=False
+            )
+            for a in mta
+        ]
         assert len({f["active_users"].sum() for f in frames}) == 4
         # a key works for its own app only
-        wrong = aps.Mta(app_id=mta[1]["app_id"], secret_key=mta[0]["secret_key"],
-                        base_url=sb.url)
+        wrong = aps.Mta(app_id=mta[1]["app_id"], secret_key=mta[0]["secret_key"], base_url=sb.url)
         with pytest.raises(aps.AuthError):
             wrong.user_basic("2024-03-01", "2024-03-02", progress=False)
         # Baidu programs: each its own data, through its own refresh token
@@ -71,8 +79,9 @@ def test_many_apps_each_with_own_credentials_and_data() -> None:
         ims = [sb.tim(i).app_info(fields=["ActiveUserNum"], progress=False) for i in range(2)]
         assert ims[0]["active_user_num"].to_list() != ims[1]["active_user_num"].to_list()
     with aps.Sandbox(apps=4, today="2024-04-01") as again:  # deterministic
-        f = aps.Mta(app_id=mta[3]["app_id"], secret_key=mta[3]["secret_key"],
-                    base_url=again.url).user_basic("2024-03-01", "2024-03-07", progress=False)
+        f = aps.Mta(
+            app_id=mta[3]["app_id"], secret_key=mta[3]["secret_key"], base_url=again.url
+        ).user_basic("2024-03-01", "2024-03-07", progress=False)
         assert f.equals(frames[3])
 
 
@@ -111,12 +120,20 @@ def test_rate_limit_is_per_app() -> None:
 
     with aps.Sandbox(apps=2, rate_limit=5) as sb:
         apps = sb.apps("mta")
-        clients = [aps.Mta(app_id=a["app_id"], secret_key=a["secret_key"], base_url=sb.url,
-                           rate_limit=4, concurrency=4, backoff=0.01) for a in apps]
+        clients = [
+            aps.Mta(
+                app_id=a["app_id"],
+                secret_key=a["secret_key"],
+                base_url=sb.url,
+                rate_limit=4,
+                concurrency=4,
+                backoff=0.01,
+            )
+            for a in apps
+        ]
 
         def eight(c: aps.Mta) -> int:
-            return sum(c.crash("2024-03-01", "2024-03-02", progress=False).height
-                       for _ in range(8))
+            return sum(c.crash("2024-03-01", "2024-03-02", progress=False).height for _ in range(8))
 
         with cf.ThreadPoolExecutor(2) as ex:
             assert list(ex.map(eight, clients)) == [16, 16]

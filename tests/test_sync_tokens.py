@@ -35,8 +35,10 @@ def test_file_is_private_atomic_and_locked(tmp_path: pathlib.Path) -> None:
         store.hook("a")("granted", "26.acc-secret", 3600.0, "27.next-secret")
         assert store.pending("a") is None
         assert stat.S_IMODE(os.stat(p).st_mode) == 0o600
-        assert [x.name for x in p.parent.iterdir()] in (["tokens.json", "tokens.json.lock"],
-                                                        ["tokens.json.lock", "tokens.json"])
+        assert [x.name for x in p.parent.iterdir()] in (
+            ["tokens.json", "tokens.json.lock"],
+            ["tokens.json.lock", "tokens.json"],
+        )
         with pytest.raises(TokenStoreError, match="in use by another sync"):
             TokenStore(p).open()
         assert "secret" not in repr(store)
@@ -44,10 +46,14 @@ def test_file_is_private_atomic_and_locked(tmp_path: pathlib.Path) -> None:
     assert _store(p)["apps"]["a"]["refresh_token"] == "27.next-secret"
     with TokenStore(p) as again:  # the lock is released on close
         assert again.grant("a", refresh_token="27.first", auth_code=None) == (
-            "27.first", "refresh_token")  # a token the store never saw: a new authorisation
+            "27.first",
+            "refresh_token",
+        )  # a token the store never saw: a new authorisation
         again.mark_seed("a", "27.first")
         assert again.grant("a", refresh_token="27.first", auth_code=None) == (
-            "27.next-secret", "refresh_token")
+            "27.next-secret",
+            "refresh_token",
+        )
     p.write_text("{not json", encoding="utf-8")
     with pytest.raises(TokenStoreError, match="not a token store"):
         TokenStore(p).open()
@@ -55,8 +61,13 @@ def test_file_is_private_atomic_and_locked(tmp_path: pathlib.Path) -> None:
 
 def test_rotation_is_stored_and_access_tokens_reused(tmp_path: pathlib.Path) -> None:
     with aps.Sandbox(apps=2, today=TODAY) as sb:
-        cfg = sandbox_config(sb, tmp_path / "lake", start="2024-03-28", providers=["baidu"],
-                             reports=["user_trend", "region"])
+        cfg = sandbox_config(
+            sb,
+            tmp_path / "lake",
+            start="2024-03-28",
+            providers=["baidu"],
+            reports=["user_trend", "region"],
+        )
         first = aps.sync(cfg, today=TODAY, progress=False)
         assert set(first["status"]) == {"ok"}
         assert sb.baidu_refreshes() == {a["app_id"]: 1 for a in sb.apps("baidu")}
@@ -69,8 +80,12 @@ def test_rotation_is_stored_and_access_tokens_reused(tmp_path: pathlib.Path) -> 
         assert sb.baidu_refreshes() == {a["app_id"]: 1 for a in sb.apps("baidu")}
     assert stat.S_IMODE(os.stat(cfg.token_store).st_mode) == 0o600
     # no token in the tables or the run log
-    secrets = [v for rec in stored.values() for k, v in rec.items()
-               if k in ("refresh_token", "access_token")]
+    secrets = [
+        v
+        for rec in stored.values()
+        for k, v in rec.items()
+        if k in ("refresh_token", "access_token")
+    ]
     lake = pathlib.Path(cfg.uri)
     text = "".join(str(pl.read_delta(str(p)).to_dicts()) for p in lake.iterdir())
     assert secrets and not any(s in text for s in secrets)
@@ -100,12 +115,16 @@ def test_a_crash_at_each_step_of_a_refresh(tmp_path: pathlib.Path, when: str) ->
     """Killed after the pending mark, after the new token is stored, or in
     the one window no client can close (Baidu rotated, not yet stored)."""
     with aps.Sandbox(apps=1, today=TODAY) as sb:
-        cfg = sandbox_config(sb, tmp_path / "lake", start="2024-03-30", providers=["baidu"],
-                             reports=["user_trend"])
+        cfg = sandbox_config(
+            sb, tmp_path / "lake", start="2024-03-30", providers=["baidu"], reports=["user_trend"]
+        )
         toml = tmp_path / "sync.toml"
         write_toml(sb, cfg, toml)
-        r = subprocess.run([sys.executable, "-c", CRASH, when, str(toml), str(TODAY)],
-                           env=os.environ.copy(), timeout=120)
+        r = subprocess.run(
+            [sys.executable, "-c", CRASH, when, str(toml), str(TODAY)],
+            env=os.environ.copy(),
+            timeout=120,
+        )
         assert r.returncode == 9
         app_id = sb.apps("baidu")[0]["app_id"]
         store = _store(cfg.token_store)["apps"]["program1"]
@@ -131,7 +150,8 @@ def test_a_crash_at_each_step_of_a_refresh(tmp_path: pathlib.Path, when: str) ->
             assert "auth_code" in err
             # re-authorisation: the new code in the config restores access
             text = toml.read_text(encoding="utf-8").replace(
-                'name = "program1"', 'name = "program1"\nauth_code = "env:SB_CODE"')
+                'name = "program1"', 'name = "program1"\nauth_code = "env:SB_CODE"'
+            )
             toml.write_text(text, encoding="utf-8")
             os.environ["SB_CODE"] = sb.apps("baidu")[0]["auth_code"]
             again = aps.sync(toml, today=TODAY, progress=False)

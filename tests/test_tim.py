@@ -51,8 +51,11 @@ def test_all_fields(sb: aps.Sandbox) -> None:
 def test_field_subsets_by_original_and_snake_names(sb: aps.Sandbox) -> None:
     t = sb.tim()
     full = t.app_info(progress=False)
-    for sel in [["ActiveUserNum", "max_online_num"], ["active_user_num", "MaxOnlineNum"],
-                ["MaxOnlineNum", "ActiveUserNum"]]:
+    for sel in [
+        ["ActiveUserNum", "max_online_num"],
+        ["active_user_num", "MaxOnlineNum"],
+        ["MaxOnlineNum", "ActiveUserNum"],
+    ]:
         df = t.app_info(fields=sel, progress=False)
         assert df.shape == (30, 3), sel
         assert set(df.columns) == {"date", "active_user_num", "max_online_num"}
@@ -85,7 +88,11 @@ def test_bad_output_rejected_before_any_request(sb: aps.Sandbox) -> None:
 def test_usersig_round_trip() -> None:
     sig = tim.gen_usersig(1400000000, "key-1", "admin", expire=3600, now=1_700_000_000)
     assert tim.verify_usersig(sig, 1400000000, "key-1", now=1_700_000_100) == (
-        "admin", 1400000000, 1_700_000_000, 3600)
+        "admin",
+        1400000000,
+        1_700_000_000,
+        3600,
+    )
     doc = _decode(sig)
     assert doc["TLS.ver"] == "2.0" and doc["TLS.identifier"] == "admin"
     # deterministic for a fixed time
@@ -109,9 +116,16 @@ def test_published_hmac_vector() -> None:
     doc = _decode(sig)
     assert doc["TLS.sig"] == VEC_SIG
     assert (doc["TLS.sdkappid"], doc["TLS.time"], doc["TLS.expire"]) == (
-        VEC_APP, VEC_TIME, VEC_EXPIRE)
+        VEC_APP,
+        VEC_TIME,
+        VEC_EXPIRE,
+    )
     assert tim.verify_usersig(sig, VEC_APP, VEC_KEY, now=VEC_TIME + 60) == (
-        VEC_ID, VEC_APP, VEC_TIME, VEC_EXPIRE)
+        VEC_ID,
+        VEC_APP,
+        VEC_TIME,
+        VEC_EXPIRE,
+    )
     with pytest.raises(aps.AuthError):
         tim.verify_usersig(sig, VEC_APP, VEC_KEY, now=VEC_TIME + VEC_EXPIRE + 1)
 
@@ -177,16 +191,18 @@ def test_wrong_identifier_and_sdkappid(sb: aps.Sandbox) -> None:
 def test_many_apps(sb: aps.Sandbox) -> None:
     apps = [(a, k) for a, k, r in sb.tim_apps() if r == "cn"]
     assert len(apps) == 2
-    many = aps.TencentIm.app_info_many(apps, resolve_to=sb._native.addr, backoff=0.02,
-                                       progress=False)
+    many = aps.TencentIm.app_info_many(
+        apps, resolve_to=sb._native.addr, backoff=0.02, progress=False
+    )
     assert many.shape == (60, 38)
     assert many.columns[0] == "sdkappid"
     for i, (a, _) in enumerate(apps):
         one = sb.tim(i).app_info(progress=False)
         part = many.filter(pl.col("sdkappid") == a).drop("sdkappid")
         assert part.equals(one)
-    sub = aps.TencentIm.app_info_many(apps, fields=["ActiveUserNum"], resolve_to=sb._native.addr,
-                                      progress=False)
+    sub = aps.TencentIm.app_info_many(
+        apps, fields=["ActiveUserNum"], resolve_to=sb._native.addr, progress=False
+    )
     assert sub.columns == ["sdkappid", "date", "active_user_num"]
     bad = [apps[0], (apps[1][0], "wrong-key-of-second-app")]
     with pytest.raises(aps.AuthError) as ei:
@@ -299,8 +315,15 @@ def test_offline_parse_fixtures() -> None:
     assert full["call_back_rsp"][0] == 72902
     en = tim.parse(fixture_text("tim", "getappinfo_all_en.json").encode("utf-8"))
     # the English sample leaves out QQ and the text/voice counters: null, not 0
-    absent = ["app_name", "company", "qq", "text_msg_in_num", "text_msg_out_num",
-              "voice_msg_in_num", "voice_msg_out_num"]
+    absent = [
+        "app_name",
+        "company",
+        "qq",
+        "text_msg_in_num",
+        "text_msg_out_num",
+        "voice_msg_in_num",
+        "voice_msg_out_num",
+    ]
     assert en.drop(absent).equals(full.drop(absent))
     assert en.select(absent[2:]).null_count().row(0) == (1, 1, 1, 1, 1)
     assert en["app_name"][0].startswith("Real-Time")

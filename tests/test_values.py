@@ -18,8 +18,9 @@ BIG = "9223372036854775808"  # i64::MAX + 1
 
 def baidu_region(*values: object, key: str = "session_count_district") -> str:
     rows = [{"name": f"城市{i}", key: v} for i, v in enumerate(values)]
-    return json.dumps({"errno": 0, "msg": "ok",
-                       "data": {"offset": 0, "total": len(rows), "data_list": rows}})
+    return json.dumps(
+        {"errno": 0, "msg": "ok", "data": {"offset": 0, "total": len(rows), "data_list": rows}}
+    )
 
 
 def mta_crash(*values: object) -> str:
@@ -42,10 +43,32 @@ PROVIDERS = ["baidu", "mta", "tim"]
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_integer_spellings(provider: str) -> None:
-    values = [12, "12", "1,234", "1,234,567", "12.0", "1,234.00", "12%", 12.0, "-5", "1e3",
-              "9223372036854775807"]
-    assert parse_int(provider, *values) == [12, 12, 1234, 1234567, 12, 1234, 12, 12, -5, 1000,
-                                            2**63 - 1]
+    values = [
+        12,
+        "12",
+        "1,234",
+        "1,234,567",
+        "12.0",
+        "1,234.00",
+        "12%",
+        12.0,
+        "-5",
+        "1e3",
+        "9223372036854775807",
+    ]
+    assert parse_int(provider, *values) == [
+        12,
+        12,
+        1234,
+        1234567,
+        12,
+        1234,
+        12,
+        12,
+        -5,
+        1000,
+        2**63 - 1,
+    ]
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -105,8 +128,15 @@ def parse_text(provider: str, text: str | bytes) -> list[int | None]:
 
 
 def test_floats_and_percentages() -> None:
-    text = baidu_region("12.5%", "1,234.5", ".5", "--", 3, "99999999999999999999",
-                        key="session_count_district_ratio")
+    text = baidu_region(
+        "12.5%",
+        "1,234.5",
+        ".5",
+        "--",
+        3,
+        "99999999999999999999",
+        key="session_count_district_ratio",
+    )
     df = aps.baidu.parse("region", text)
     assert df["session_count_district_ratio"].to_list() == [12.5, 1234.5, 0.5, None, 3.0, 1e20]
     for bad in ["1,23.5", "NaN", "inf", "1e400", "12.5.1"]:
@@ -115,8 +145,9 @@ def test_floats_and_percentages() -> None:
 
 
 def test_lists_and_objects_in_name_fields_raise() -> None:
-    text = json.dumps({"errno": 0, "data": {"offset": 0, "total": 1,
-                                            "data_list": [{"name": ["北京"]}]}})
+    text = json.dumps(
+        {"errno": 0, "data": {"offset": 0, "total": 1, "data_list": [{"name": ["北京"]}]}}
+    )
     with pytest.raises(aps.MalformedResponse, match="a list"):
         aps.baidu.parse("region", text)
     text = json.dumps({"ErrorCode": 0, "Result": [{"Date": "20240301", "AppName": {"x": 1}}]})
@@ -131,9 +162,19 @@ def test_lists_and_objects_in_name_fields_raise() -> None:
 
 
 def test_baidu_retention_key_without_a_number_raises() -> None:
-    text = json.dumps({"errno": 0, "data": {"offset": 0, "total": 1, "data_list": [
-        {"name": "2024/03/01", "active_user_count": 10, "第2天": 5, "第X天": 3}]}},
-        ensure_ascii=False)
+    text = json.dumps(
+        {
+            "errno": 0,
+            "data": {
+                "offset": 0,
+                "total": 1,
+                "data_list": [
+                    {"name": "2024/03/01", "active_user_count": 10, "第2天": 5, "第X天": 3}
+                ],
+            },
+        },
+        ensure_ascii=False,
+    )
     with pytest.raises(aps.MalformedResponse, match="第X天"):
         aps.baidu.parse("retention", text)
     ok = aps.baidu.parse("retention", text.replace("第X天", "第3天"))
@@ -142,8 +183,9 @@ def test_baidu_retention_key_without_a_number_raises() -> None:
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_byte_order_mark_is_accepted(provider: str) -> None:
-    text = {"baidu": baidu_region("1,204"), "mta": mta_crash("1,204"),
-            "tim": tim_days("1,204")}[provider]
+    text = {"baidu": baidu_region("1,204"), "mta": mta_crash("1,204"), "tim": tim_days("1,204")}[
+        provider
+    ]
     for bom in ("\ufeff" + text, ("\ufeff" + text).encode("utf-8")):
         assert parse_text(provider, bom) == [1204]
 

@@ -34,13 +34,22 @@ def main() -> None:
         n: int = sb.request_count("baidu")
 
         async def run() -> list[pl.DataFrame]:
-            return list(await asyncio.gather(bd.region_async(start, end, progress=False),
-                                             mta.crash_async(start, end, progress=False)))
+            return list(
+                await asyncio.gather(
+                    bd.region_async(start, end, progress=False),
+                    mta.crash_async(start, end, progress=False),
+                )
+            )
 
         frames = asyncio.run(run())
-        many: pl.DataFrame = asyncio.run(aps.TencentIm.app_info_many_async(
-            [(a, k) for a, k, r in sb.tim_apps() if r == "cn"], resolve_to=sb.addr,
-            progress=False, concurrency=2))
+        many: pl.DataFrame = asyncio.run(
+            aps.TencentIm.app_info_many_async(
+                [(a, k) for a, k, r in sb.tim_apps() if r == "cn"],
+                resolve_to=sb.addr,
+                progress=False,
+                concurrency=2,
+            )
+        )
         print(windows.height, len(defaults), many.height, aps.PartialDataWarning.__name__)
         sig: str = aps.tim.gen_usersig(1400000000, "key", "admin")
         who: tuple[str, int, int, int] = aps.tim.verify_usersig(sig, 1400000000, "key")

@@ -36,8 +36,13 @@ def _value(v: Any) -> str:
     return json.dumps(str(v), ensure_ascii=False)  # a JSON string is a TOML basic string
 
 
-def write_config(cfg: SyncConfig, path: str | os.PathLike[str], *, secrets: str = "file",
-                 env_prefix: str = "APPSTATS_") -> pathlib.Path:
+def write_config(
+    cfg: SyncConfig,
+    path: str | os.PathLike[str],
+    *,
+    secrets: str = "file",
+    env_prefix: str = "APPSTATS_",
+) -> pathlib.Path:
     """Write ``cfg`` as a sync TOML file with its secrets moved out of it.
 
     Args:
@@ -85,20 +90,35 @@ def write_config(cfg: SyncConfig, path: str | os.PathLike[str], *, secrets: str 
             out.write(str(value))
         return f"file:secrets/{f.name}"
 
-    out = ["# written by appstats.spark.write_config: secrets are references", "",
-           "[target]", f"uri = {_value(cfg.uri)}", "",
-           "[defaults]", f"concurrency = {cfg.concurrency}",
-           f"active_apps = {cfg.active_apps}", ""]
+    out = [
+        "# written by appstats.spark.write_config: secrets are references",
+        "",
+        "[target]",
+        f"uri = {_value(cfg.uri)}",
+        "",
+        "[defaults]",
+        f"concurrency = {cfg.concurrency}",
+        f"active_apps = {cfg.active_apps}",
+        "",
+    ]
     if cfg.token_store is not None:
         out += ["[tokens]", f"path = {_value(str(cfg.token_store))}", ""]
     tp = next((a.credentials for a in cfg.apps if "tp_client_id" in a.credentials), None)
     if tp is not None:
-        out += ["[baidu_tp]", f"client_id = {_value(tp['tp_client_id'])}",
-                f"ticket = {_value(ref('baidu_tp', 'ticket', tp['tp_ticket']))}", ""]
+        out += [
+            "[baidu_tp]",
+            f"client_id = {_value(tp['tp_client_id'])}",
+            f"ticket = {_value(ref('baidu_tp', 'ticket', tp['tp_ticket']))}",
+            "",
+        ]
     for a in cfg.apps:
-        out += [f"[[{a.provider}]]", f"name = {_value(a.name)}", f"start = {_value(a.start)}",
-                f"lag_days = {a.lag_days}",
-                f"reports = {_value([r.key for r in a.reports])}"]
+        out += [
+            f"[[{a.provider}]]",
+            f"name = {_value(a.name)}",
+            f"start = {_value(a.start)}",
+            f"lag_days = {a.lag_days}",
+            f"reports = {_value([r.key for r in a.reports])}",
+        ]
         for k in ("rate_limit", "concurrency"):
             if k in a.http:
                 out.append(f"{k} = {_value(a.http[k])}")

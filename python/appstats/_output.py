@@ -114,8 +114,14 @@ class _Bar:
     def __call__(self, done: int, total: int) -> None:
         with self._lock:
             if self._bar is None:
-                self._bar = self._tqdm(total=total, desc=self._desc, unit="req", leave=False,
-                                       file=sys.stderr, delay=BAR_DELAY)
+                self._bar = self._tqdm(
+                    total=total,
+                    desc=self._desc,
+                    unit="req",
+                    leave=False,
+                    file=sys.stderr,
+                    delay=BAR_DELAY,
+                )
             if total != self._bar.total:
                 self._bar.total = total
             # update() (not n= and refresh()) honours tqdm's delay
@@ -181,8 +187,13 @@ def warn_if_recent(end: str | None, what: str) -> None:
         )
 
 
-def _begin(desc: str, output: str, progress: ProgressArg, end: str | None,
-           validate: Callable[[], object] | None) -> tuple[NativeProgress, Callable[[], None]]:
+def _begin(
+    desc: str,
+    output: str,
+    progress: ProgressArg,
+    end: str | None,
+    validate: Callable[[], object] | None,
+) -> tuple[NativeProgress, Callable[[], None]]:
     """Everything before the first request: the arguments checked, the
     recent-data warning (it also explains an error the fetch may raise),
     then the progress callback."""
@@ -194,9 +205,15 @@ def _begin(desc: str, output: str, progress: ProgressArg, end: str | None,
     return _progress(progress, desc)
 
 
-def call(fetch: Callable[[NativeProgress], Any], *, desc: str, output: str,
-         progress: ProgressArg, end: str | None = None,
-         validate: Callable[[], object] | None = None) -> Any:
+def call(
+    fetch: Callable[[NativeProgress], Any],
+    *,
+    desc: str,
+    output: str,
+    progress: ProgressArg,
+    end: str | None = None,
+    validate: Callable[[], object] | None = None,
+) -> Any:
     """The one path of every blocking fetch.
 
     Checks ``output``, ``progress`` and (with ``validate``) the request,
@@ -212,9 +229,15 @@ def call(fetch: Callable[[NativeProgress], Any], *, desc: str, output: str,
     return _convert_result(raw, output)
 
 
-async def call_async(fetch: Callable[[NativeProgress], Awaitable[Any]], *, desc: str,
-                     output: str, progress: ProgressArg, end: str | None = None,
-                     validate: Callable[[], object] | None = None) -> Any:
+async def call_async(
+    fetch: Callable[[NativeProgress], Awaitable[Any]],
+    *,
+    desc: str,
+    output: str,
+    progress: ProgressArg,
+    end: str | None = None,
+    validate: Callable[[], object] | None = None,
+) -> Any:
     """Awaitable twin of :func:`call`."""
     cb, close = _begin(desc, output, progress, end, validate)
     try:

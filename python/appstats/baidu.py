@@ -117,15 +117,20 @@ class BaiduSmartApp:
         rate_limit: int | None = None,
         concurrency: int | None = None,
     ) -> None:
-        given = {"access_token": access_token, "client_id": client_id,
-                 "client_secret": client_secret, "tp_client_id": tp_client_id,
-                 "tp_ticket": tp_ticket, "auth_code": auth_code, "refresh_token": refresh_token,
-                 "base_url": base_url}
+        given = {
+            "access_token": access_token,
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "tp_client_id": tp_client_id,
+            "tp_ticket": tp_ticket,
+            "auth_code": auth_code,
+            "refresh_token": refresh_token,
+            "base_url": base_url,
+        }
         for name, value in given.items():
             check_str(value, name)
         explicit = any(
-            v is not None
-            for v in (access_token, client_id, client_secret, tp_client_id, tp_ticket)
+            v is not None for v in (access_token, client_id, client_secret, tp_client_id, tp_ticket)
         )
         e = (lambda n, v: v) if explicit else env
         self._native = _native.BaiduClient(
@@ -138,8 +143,9 @@ class BaiduSmartApp:
             refresh_token=env("BAIDU_REFRESH_TOKEN", refresh_token),
             base_url=env("APPSTATS_BAIDU_BASE_URL", base_url),
             page_size=page_size,
-            http=http_options(timeout, max_attempts, backoff, max_backoff, max_retry_wait,
-                              rate_limit, concurrency),
+            http=http_options(
+                timeout, max_attempts, backoff, max_backoff, max_retry_wait, rate_limit, concurrency
+            ),
         )
 
     def __repr__(self) -> str:
@@ -153,28 +159,55 @@ class BaiduSmartApp:
         opts = {k: str(v) for k, v in options.items() if v is not None}
         return report, date_str(start, "start"), date_str(end, "end"), opts
 
-    def _fetch(self, report: str, start: DateLike, end: DateLike, options: dict[str, Any],
-               output: Output, progress: ProgressArg, full: bool) -> Any:
+    def _fetch(
+        self,
+        report: str,
+        start: DateLike,
+        end: DateLike,
+        options: dict[str, Any],
+        output: Output,
+        progress: ProgressArg,
+        full: bool,
+    ) -> Any:
         args = self._args(report, start, end, options)
 
         def fetch(cb: NativeProgress) -> Any:
             raw = self._native.fetch(*args, cb)
             return _report(raw) if full else raw[0]
 
-        return call(fetch, desc=f"baidu {report}", output=output, progress=progress, end=args[2],
-                    validate=lambda: self._native.validate(*args))
+        return call(
+            fetch,
+            desc=f"baidu {report}",
+            output=output,
+            progress=progress,
+            end=args[2],
+            validate=lambda: self._native.validate(*args),
+        )
 
-    async def _fetch_async(self, report: str, start: DateLike, end: DateLike,
-                           options: dict[str, Any], output: Output, progress: ProgressArg,
-                           full: bool) -> Any:
+    async def _fetch_async(
+        self,
+        report: str,
+        start: DateLike,
+        end: DateLike,
+        options: dict[str, Any],
+        output: Output,
+        progress: ProgressArg,
+        full: bool,
+    ) -> Any:
         args = self._args(report, start, end, options)
 
         async def fetch(cb: NativeProgress) -> Any:
             raw = await self._native.fetch_async(*args, cb)
             return _report(raw) if full else raw[0]
 
-        return await call_async(fetch, desc=f"baidu {report}", output=output, progress=progress,
-                                end=args[2], validate=lambda: self._native.validate(*args))
+        return await call_async(
+            fetch,
+            desc=f"baidu {report}",
+            output=output,
+            progress=progress,
+            end=args[2],
+            validate=lambda: self._native.validate(*args),
+        )
 
     def report(
         self,
@@ -225,12 +258,26 @@ class BaiduSmartApp:
         """
         return await self._fetch_async(report, start, end, options, output, progress, True)  # type: ignore[no-any-return]
 
-    def _get(self, report: str, start: DateLike, end: DateLike, output: Output,
-             progress: ProgressArg, **options: Any) -> Any:
+    def _get(
+        self,
+        report: str,
+        start: DateLike,
+        end: DateLike,
+        output: Output,
+        progress: ProgressArg,
+        **options: Any,
+    ) -> Any:
         return self._fetch(report, start, end, options, output, progress, False)
 
-    async def _get_async(self, report: str, start: DateLike, end: DateLike, output: Output,
-                         progress: ProgressArg, **options: Any) -> Any:
+    async def _get_async(
+        self,
+        report: str,
+        start: DateLike,
+        end: DateLike,
+        output: Output,
+        progress: ProgressArg,
+        **options: Any,
+    ) -> Any:
         return await self._fetch_async(report, start, end, options, output, progress, False)
 
     def refresh_token(self) -> str | None:
@@ -252,8 +299,15 @@ class BaiduSmartApp:
 
     # ------------------------------------------------------------ reports
 
-    def user_trend(self, start: DateLike, end: DateLike, gran: str = "day", *,
-                   output: Output = "polars", progress: ProgressArg = None) -> Any:
+    def user_trend(
+        self,
+        start: DateLike,
+        end: DateLike,
+        gran: str = "day",
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """User trend (``getanalysisusertrend``): new/old users, sessions, durations.
 
         ``gran`` is ``"hour"`` (fetched one day at a time: a day's 24 rows
@@ -271,13 +325,26 @@ class BaiduSmartApp:
         """
         return self._get("user_trend", start, end, output, progress, gran=gran)
 
-    async def user_trend_async(self, start: DateLike, end: DateLike, gran: str = "day", *,
-                               output: Output = "polars", progress: ProgressArg = None) -> Any:
+    async def user_trend_async(
+        self,
+        start: DateLike,
+        end: DateLike,
+        gran: str = "day",
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Awaitable twin of :meth:`user_trend`."""
         return await self._get_async("user_trend", start, end, output, progress, gran=gran)
 
-    def activity_user(self, start: DateLike, end: DateLike, *,
-                      output: Output = "polars", progress: ProgressArg = None) -> Any:
+    def activity_user(
+        self,
+        start: DateLike,
+        end: DateLike,
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Active users (``getanalysisactivityuser``): DAU/WAU/MAU, activity degrees, lost users.
 
         Examples:
@@ -289,14 +356,28 @@ class BaiduSmartApp:
         """
         return self._get("activity_user", start, end, output, progress)
 
-    async def activity_user_async(self, start: DateLike, end: DateLike, *,
-                                  output: Output = "polars", progress: ProgressArg = None) -> Any:
+    async def activity_user_async(
+        self,
+        start: DateLike,
+        end: DateLike,
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Awaitable twin of :meth:`activity_user`."""
         return await self._get_async("activity_user", start, end, output, progress)
 
-    def retention(self, start: DateLike, end: DateLike, gran: str = "day",
-                  report_type: str = "count", shape: str = "long", *,
-                  output: Output = "polars", progress: ProgressArg = None) -> Any:
+    def retention(
+        self,
+        start: DateLike,
+        end: DateLike,
+        gran: str = "day",
+        report_type: str = "count",
+        shape: str = "long",
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Retention (``getanalysisretaineduser``), long or wide.
 
         Long (default): one row per cohort × period: ``cohort_date,
@@ -314,18 +395,48 @@ class BaiduSmartApp:
             >>> wide.columns[:4]
             ['cohort_date', 'cohort_end', 'cohort_size', 'd2']
         """
-        return self._get("retention", start, end, output, progress, gran=gran,
-                         report_type=report_type, shape=shape)
+        return self._get(
+            "retention",
+            start,
+            end,
+            output,
+            progress,
+            gran=gran,
+            report_type=report_type,
+            shape=shape,
+        )
 
-    async def retention_async(self, start: DateLike, end: DateLike, gran: str = "day",
-                              report_type: str = "count", shape: str = "long", *,
-                              output: Output = "polars", progress: ProgressArg = None) -> Any:
+    async def retention_async(
+        self,
+        start: DateLike,
+        end: DateLike,
+        gran: str = "day",
+        report_type: str = "count",
+        shape: str = "long",
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Awaitable twin of :meth:`retention`."""
-        return await self._get_async("retention", start, end, output, progress, gran=gran,
-                                     report_type=report_type, shape=shape)
+        return await self._get_async(
+            "retention",
+            start,
+            end,
+            output,
+            progress,
+            gran=gran,
+            report_type=report_type,
+            shape=shape,
+        )
 
-    def visit_attribute(self, start: DateLike, end: DateLike, *,
-                        output: Output = "polars", progress: ProgressArg = None) -> Any:
+    def visit_attribute(
+        self,
+        start: DateLike,
+        end: DateLike,
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Visitor attributes (``getanalysisvisitattribute``): age, sex and interest shares.
 
         One row per attribute value: ``attribute`` (age/sex/interest),
@@ -340,13 +451,25 @@ class BaiduSmartApp:
         """
         return self._get("visit_attribute", start, end, output, progress)
 
-    async def visit_attribute_async(self, start: DateLike, end: DateLike, *,
-                                    output: Output = "polars", progress: ProgressArg = None) -> Any:
+    async def visit_attribute_async(
+        self,
+        start: DateLike,
+        end: DateLike,
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Awaitable twin of :meth:`visit_attribute`."""
         return await self._get_async("visit_attribute", start, end, output, progress)
 
-    def region(self, start: DateLike, end: DateLike, *,
-               output: Output = "polars", progress: ProgressArg = None) -> Any:
+    def region(
+        self,
+        start: DateLike,
+        end: DateLike,
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Regions (``getanalysisregion``): one row per province/region.
 
         Examples:
@@ -358,13 +481,26 @@ class BaiduSmartApp:
         """
         return self._get("region", start, end, output, progress)
 
-    async def region_async(self, start: DateLike, end: DateLike, *,
-                           output: Output = "polars", progress: ProgressArg = None) -> Any:
+    async def region_async(
+        self,
+        start: DateLike,
+        end: DateLike,
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Awaitable twin of :meth:`region`."""
         return await self._get_async("region", start, end, output, progress)
 
-    def terminal(self, start: DateLike, end: DateLike, terminal_type: str = "os", *,
-                 output: Output = "polars", progress: ProgressArg = None) -> Any:
+    def terminal(
+        self,
+        start: DateLike,
+        end: DateLike,
+        terminal_type: str = "os",
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Terminals (``getanalysisterminal``): brand, device, os, screen or network.
 
         ``terminal_type`` accepts ``"brand"`` or ``"terminal_brand"`` etc.
@@ -379,14 +515,28 @@ class BaiduSmartApp:
         """
         return self._get("terminal", start, end, output, progress, terminal_type=terminal_type)
 
-    async def terminal_async(self, start: DateLike, end: DateLike, terminal_type: str = "os", *,
-                             output: Output = "polars", progress: ProgressArg = None) -> Any:
+    async def terminal_async(
+        self,
+        start: DateLike,
+        end: DateLike,
+        terminal_type: str = "os",
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Awaitable twin of :meth:`terminal`."""
-        return await self._get_async("terminal", start, end, output, progress,
-                                     terminal_type=terminal_type)
+        return await self._get_async(
+            "terminal", start, end, output, progress, terminal_type=terminal_type
+        )
 
-    def visit_page(self, start: DateLike, end: DateLike, *,
-                   output: Output = "polars", progress: ProgressArg = None) -> Any:
+    def visit_page(
+        self,
+        start: DateLike,
+        end: DateLike,
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Pages (``getanalysisvisitpage``): page views, stay time, bounce, entries/exits.
 
         Examples:
@@ -398,13 +548,26 @@ class BaiduSmartApp:
         """
         return self._get("visit_page", start, end, output, progress)
 
-    async def visit_page_async(self, start: DateLike, end: DateLike, *,
-                               output: Output = "polars", progress: ProgressArg = None) -> Any:
+    async def visit_page_async(
+        self,
+        start: DateLike,
+        end: DateLike,
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Awaitable twin of :meth:`visit_page`."""
         return await self._get_async("visit_page", start, end, output, progress)
 
-    def visit_character(self, start: DateLike, end: DateLike, character_type: str = "depth", *,
-                        output: Output = "polars", progress: ProgressArg = None) -> Any:
+    def visit_character(
+        self,
+        start: DateLike,
+        end: DateLike,
+        character_type: str = "depth",
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Visit habits (``getanalysisvisitcharacter``): depth, time, interval or frequency.
 
         Examples:
@@ -414,18 +577,33 @@ class BaiduSmartApp:
             >>> df["bucket"][0]
             '1-2次'
         """
-        return self._get("visit_character", start, end, output, progress,
-                         character_type=character_type)
+        return self._get(
+            "visit_character", start, end, output, progress, character_type=character_type
+        )
 
-    async def visit_character_async(self, start: DateLike, end: DateLike,
-                                    character_type: str = "depth", *, output: Output = "polars",
-                                    progress: ProgressArg = None) -> Any:
+    async def visit_character_async(
+        self,
+        start: DateLike,
+        end: DateLike,
+        character_type: str = "depth",
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Awaitable twin of :meth:`visit_character`."""
-        return await self._get_async("visit_character", start, end, output, progress,
-                                     character_type=character_type)
+        return await self._get_async(
+            "visit_character", start, end, output, progress, character_type=character_type
+        )
 
-    def source(self, start: DateLike, end: DateLike, level: str = "scene", *,
-               output: Output = "polars", progress: ProgressArg = None) -> Any:
+    def source(
+        self,
+        start: DateLike,
+        end: DateLike,
+        level: str = "scene",
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Sources (``getanalysissource``), flattened.
 
         ``level="scene"``: one row per (group, scene) with the group's totals
@@ -442,14 +620,29 @@ class BaiduSmartApp:
         """
         return self._get("source", start, end, output, progress, level=level)
 
-    async def source_async(self, start: DateLike, end: DateLike, level: str = "scene", *,
-                           output: Output = "polars", progress: ProgressArg = None) -> Any:
+    async def source_async(
+        self,
+        start: DateLike,
+        end: DateLike,
+        level: str = "scene",
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Awaitable twin of :meth:`source`."""
         return await self._get_async("source", start, end, output, progress, level=level)
 
-    def tp_data(self, start: DateLike, end: DateLike, scene: int,
-                metrics: list[str] | None = None, *, tp_endpoint: str = "gettpdata",
-                output: Output = "polars", progress: ProgressArg = None) -> Any:
+    def tp_data(
+        self,
+        start: DateLike,
+        end: DateLike,
+        scene: int,
+        metrics: list[str] | None = None,
+        *,
+        tp_endpoint: str = "gettpdata",
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Third-party platform totals, one row per day.
 
         Needs a TP token (``tp_client_id`` + ``tp_ticket``). ``metrics``
@@ -467,17 +660,26 @@ class BaiduSmartApp:
             ['date', 'tp_day_user_count']
         """
         m = _metric_list(metrics)
-        return self._get("tp_data", start, end, output, progress, scene=scene, metrics=m,
-                         tp_endpoint=tp_endpoint)
+        return self._get(
+            "tp_data", start, end, output, progress, scene=scene, metrics=m, tp_endpoint=tp_endpoint
+        )
 
-    async def tp_data_async(self, start: DateLike, end: DateLike, scene: int,
-                            metrics: list[str] | None = None, *,
-                            tp_endpoint: str = "gettpdata",
-                            output: Output = "polars", progress: ProgressArg = None) -> Any:
+    async def tp_data_async(
+        self,
+        start: DateLike,
+        end: DateLike,
+        scene: int,
+        metrics: list[str] | None = None,
+        *,
+        tp_endpoint: str = "gettpdata",
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Awaitable twin of :meth:`tp_data`."""
         m = _metric_list(metrics)
-        return await self._get_async("tp_data", start, end, output, progress, scene=scene,
-                                     metrics=m, tp_endpoint=tp_endpoint)
+        return await self._get_async(
+            "tp_data", start, end, output, progress, scene=scene, metrics=m, tp_endpoint=tp_endpoint
+        )
 
 
 def _metric_list(metrics: Sequence[str] | str | None) -> str | None:

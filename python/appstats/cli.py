@@ -77,8 +77,10 @@ CATALOG: dict[str, dict[str, tuple[list[str], str]]] = {
     "baidu": {
         "user_trend": (["gran=day|hour|week|month"], "new/old users, sessions, durations"),
         "activity_user": ([], "DAU/WAU/MAU, activity degrees, lost users"),
-        "retention": (["gran=day|week|month", "report_type=count|ratio", "shape=long|wide"],
-                      "cohort retention (第N天 keys)"),
+        "retention": (
+            ["gran=day|week|month", "report_type=count|ratio", "shape=long|wide"],
+            "cohort retention (第N天 keys)",
+        ),
         "visit_attribute": ([], "age / sex / interest shares"),
         "region": ([], "users and sessions by region"),
         "terminal": (["terminal_type=brand|device|os|screen|network"], "terminals"),
@@ -91,8 +93,10 @@ CATALOG: dict[str, dict[str, tuple[list[str], str]]] = {
         "user_basic": (["metrics", "version", "channel"], "new/active users, sessions (offline)"),
         "realtime": (["metrics"], "today's user basics (no dates)"),
         "active_users": (["metrics", "version", "channel"], "DAU/WAU/MAU"),
-        "terminal": (["terminal_type=os|resolution|network|carrier|device", "metrics"],
-                     "terminal tops"),
+        "terminal": (
+            ["terminal_type=os|resolution|network|carrier|device", "metrics"],
+            "terminal tops",
+        ),
         "usage": (["metrics", "version", "channel"], "time/pages per user and session"),
         "frequency": (["metrics"], "use-frequency distribution"),
         "crash": (["metrics", "version", "channel"], "errors and affected users"),
@@ -105,8 +109,14 @@ CATALOG: dict[str, dict[str, tuple[list[str], str]]] = {
     },
 }
 
-EXIT = [(InvalidArgument, 2), (AuthError, 3), (IncompleteData, 4), (RateLimited, 5),
-        (QuotaExceeded, 5), (AppStatsError, 1)]
+EXIT = [
+    (InvalidArgument, 2),
+    (AuthError, 3),
+    (IncompleteData, 4),
+    (RateLimited, 5),
+    (QuotaExceeded, 5),
+    (AppStatsError, 1),
+]
 
 #: Output file suffixes.
 FORMATS = (".parquet", ".csv", ".json", ".ndjson", ".jsonl")
@@ -130,8 +140,11 @@ CONVERT: dict[str, Callable[[str], Any]] = {"scene": int, "err_ty": int, "cohort
 
 def _config(path: str | None) -> tuple[pathlib.Path, dict[str, dict[str, Any]]]:
     """The config file's sections, checked: known sections and keys only."""
-    p = pathlib.Path(path or os.environ.get("APPSTATS_CONFIG")
-                     or pathlib.Path.home() / ".config" / "appstats" / "config.toml")
+    p = pathlib.Path(
+        path
+        or os.environ.get("APPSTATS_CONFIG")
+        or pathlib.Path.home() / ".config" / "appstats" / "config.toml"
+    )
     if not p.exists():
         if path:
             raise InvalidArgument(f"config file {str(p)!r} does not exist")
@@ -142,8 +155,9 @@ def _config(path: str | None) -> tuple[pathlib.Path, dict[str, dict[str, Any]]]:
         try:
             import tomli as tomllib
         except ImportError:
-            raise InvalidArgument("reading a config file on Python 3.10 needs tomli "
-                                  "(pip install tomli)") from None
+            raise InvalidArgument(
+                "reading a config file on Python 3.10 needs tomli (pip install tomli)"
+            ) from None
     try:
         with p.open("rb") as f:
             doc = tomllib.load(f)
@@ -154,22 +168,29 @@ def _config(path: str | None) -> tuple[pathlib.Path, dict[str, dict[str, Any]]]:
     out: dict[str, dict[str, Any]] = {}
     for section, table in doc.items():
         if section not in CLIENTS:
-            raise InvalidArgument(f"config file {str(p)!r}: unknown section [{section}]; "
-                                  f"valid: {', '.join(f'[{c}]' for c in CLIENTS)}")
+            raise InvalidArgument(
+                f"config file {str(p)!r}: unknown section [{section}]; "
+                f"valid: {', '.join(f'[{c}]' for c in CLIENTS)}"
+            )
         if not isinstance(table, dict):
-            raise InvalidArgument(f"config file {str(p)!r}: {section} must be a section "
-                                  f"([{section}] with keys), got a {type(table).__name__}")
+            raise InvalidArgument(
+                f"config file {str(p)!r}: {section} must be a section "
+                f"([{section}] with keys), got a {type(table).__name__}"
+            )
         valid = [k for k in inspect.signature(CLIENTS[section]).parameters if k != "self"]
         for key in table:
             if key not in valid:
-                raise InvalidArgument(f"config file {str(p)!r}: unknown key {key!r} in "
-                                      f"[{section}]; valid: {', '.join(valid)}")
+                raise InvalidArgument(
+                    f"config file {str(p)!r}: unknown key {key!r} in "
+                    f"[{section}]; valid: {', '.join(valid)}"
+                )
         out[section] = dict(table)
     return p, out
 
 
-def _client(provider: str, config: tuple[pathlib.Path, dict[str, dict[str, Any]]],
-            sb: Sandbox | None) -> Any:
+def _client(
+    provider: str, config: tuple[pathlib.Path, dict[str, dict[str, Any]]], sb: Sandbox | None
+) -> Any:
     if sb is not None:
         return {"baidu": sb.baidu, "mta": sb.mta, "tim": sb.tim}[provider]()
     path, sections = config
@@ -199,9 +220,16 @@ def _check_report(provider: str, report: str) -> None:
         raise InvalidArgument(f"unknown {provider} report {report!r}; valid values: {valid}")
 
 
-def _fetch(client: Any, provider: str, report: str, start: str | None, end: str | None,
-           opts: dict[str, str], progress: bool | None, dates_optional: bool = False
-           ) -> pl.DataFrame:
+def _fetch(
+    client: Any,
+    provider: str,
+    report: str,
+    start: str | None,
+    end: str | None,
+    opts: dict[str, str],
+    progress: bool | None,
+    dates_optional: bool = False,
+) -> pl.DataFrame:
     """Call the report's public method (``client.<report>(...)``) with ``opts``.
 
     A report without dates (``tim app_info``, ``mta realtime``) refuses
@@ -214,8 +242,9 @@ def _fetch(client: Any, provider: str, report: str, start: str | None, end: str 
     kwargs: dict[str, Any] = {}
     for key, value in opts.items():
         if key not in valid:
-            raise InvalidArgument(f"{provider} {report} has no option {key!r}; valid: "
-                                  f"{', '.join(valid) or 'none'}")
+            raise InvalidArgument(
+                f"{provider} {report} has no option {key!r}; valid: {', '.join(valid) or 'none'}"
+            )
         try:
             kwargs[key] = CONVERT.get(key, str)(value)
         except ValueError:
@@ -225,8 +254,9 @@ def _fetch(client: Any, provider: str, report: str, start: str | None, end: str 
             raise InvalidArgument(f"{provider} {report} needs --start and --end (YYYY-MM-DD)")
         return cast(pl.DataFrame, method(start, end, progress=progress, **kwargs))
     if (start or end) and not dates_optional:
-        raise InvalidArgument(f"{provider} {report} takes no --start/--end "
-                              f"({CATALOG[provider][report][1]})")
+        raise InvalidArgument(
+            f"{provider} {report} takes no --start/--end ({CATALOG[provider][report][1]})"
+        )
     return cast(pl.DataFrame, method(progress=progress, **kwargs))
 
 
@@ -238,8 +268,9 @@ def _writable(path: pathlib.Path, what: str) -> None:
     if anc != path and not anc.is_dir():
         raise InvalidArgument(f"cannot write {what} {str(path)!r}: {str(anc)!r} is not a folder")
     if not os.access(anc, os.W_OK | (os.X_OK if anc.is_dir() else 0)):
-        raise InvalidArgument(f"cannot write {what} {str(path)!r}: no permission "
-                              f"to write {str(anc)!r}")
+        raise InvalidArgument(
+            f"cannot write {what} {str(path)!r}: no permission to write {str(anc)!r}"
+        )
 
 
 def _check_output(out: str) -> None:
@@ -248,8 +279,9 @@ def _check_output(out: str) -> None:
         return
     path = pathlib.Path(out)
     if path.suffix.lower() not in FORMATS:
-        raise InvalidArgument(f"cannot write {out!r}: use .parquet, .csv, .json, .ndjson "
-                              "or - (CSV on stdout)")
+        raise InvalidArgument(
+            f"cannot write {out!r}: use .parquet, .csv, .json, .ndjson or - (CSV on stdout)"
+        )
     if path.is_dir():
         raise InvalidArgument(f"cannot write {out!r}: it is a folder")
     _writable(path, "output")
@@ -320,8 +352,9 @@ def cmd_fetch(a: argparse.Namespace) -> int:
     show = not a.quiet and a.output != "-"
     with _maybe_sandbox(a.sandbox, a.seed) as sb:
         client = _client(a.provider, config, sb)
-        df = _fetch(client, a.provider, a.report, a.start, a.end, opts,
-                    progress=None if show else False)
+        df = _fetch(
+            client, a.provider, a.report, a.start, a.end, opts, progress=None if show else False
+        )
     _write(df, a.output)
     if a.output != "-" and not a.quiet:
         print(f"wrote {df.height} rows × {df.width} columns to {a.output}", file=sys.stderr)
@@ -337,11 +370,15 @@ DEMO: list[tuple[str, str, dict[str, str]]] = [
     ("baidu", "retention", {"gran": "week", "report_type": "ratio", "shape": "wide"}),
     ("baidu", "visit_attribute", {}),
     ("baidu", "region", {}),
-    *[("baidu", "terminal", {"terminal_type": t})
-      for t in ("brand", "device", "os", "screen", "network")],
+    *[
+        ("baidu", "terminal", {"terminal_type": t})
+        for t in ("brand", "device", "os", "screen", "network")
+    ],
     ("baidu", "visit_page", {}),
-    *[("baidu", "visit_character", {"character_type": t})
-      for t in ("depth", "time", "interval", "frequency")],
+    *[
+        ("baidu", "visit_character", {"character_type": t})
+        for t in ("depth", "time", "interval", "frequency")
+    ],
     ("baidu", "source", {"level": "scene"}),
     ("baidu", "source", {"level": "group"}),
     ("mta", "user_basic", {}),
@@ -372,16 +409,26 @@ def cmd_demo(a: argparse.Namespace) -> int:
         runs = [*DEMO, ("baidu", "tp_data", {"scene": "1"})]
         for provider, report, opts in runs:
             client = tp if report == "tp_data" else clients[provider]
-            df = _fetch(client, provider, report, a.start, a.end, dict(opts), progress=False,
-                        dates_optional=True)
+            df = _fetch(
+                client,
+                provider,
+                report,
+                a.start,
+                a.end,
+                dict(opts),
+                progress=False,
+                dates_optional=True,
+            )
             tag = "_".join([provider, report, *opts.values()]).replace(",", "-")
             path = out / f"{tag}.parquet"
             df.write_parquet(path)
             print(f"\n== {provider} {report} {opts or ''} → {path}  shape={df.shape}")
             print(df.head(5))
         requests = sb.request_count()
-    print(f"\n{len(runs)} reports, {requests} HTTP requests to the sandbox, "
-          f"{time.perf_counter() - t0:.2f} s; Parquet files in {out}/")
+    print(
+        f"\n{len(runs)} reports, {requests} HTTP requests to the sandbox, "
+        f"{time.perf_counter() - t0:.2f} s; Parquet files in {out}/"
+    )
     try:
         import deltalake  # noqa: F401
     except ImportError:
@@ -394,46 +441,75 @@ def cmd_demo(a: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="appstats", description=DESCRIPTION, epilog=EPILOG,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="appstats",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--version", action="version", version=f"appstats {__version__}")
-    p.add_argument("-v", "--verbose", action="count", default=0,
-                   help="log retries and requests to stderr (-v: info, -vv: debug)")
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log retries and requests to stderr (-v: info, -vv: debug)",
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    r = sub.add_parser("reports", help="list every report with its options",
-                       description="List every report of every provider with its options.")
+    r = sub.add_parser(
+        "reports",
+        help="list every report with its options",
+        description="List every report of every provider with its options.",
+    )
     r.set_defaults(func=cmd_reports)
 
     f = sub.add_parser(
-        "fetch", help="fetch one report into a file (or stdout)",
+        "fetch",
+        help="fetch one report into a file (or stdout)",
         description="Fetch one report into a file, or CSV on stdout. Options are the "
-                    "report method's keyword arguments (see `appstats reports`).",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "report method's keyword arguments (see `appstats reports`).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     f.add_argument("provider", choices=list(CATALOG), help="baidu, mta or tim")
     f.add_argument("report", help="report name, e.g. user_trend (see `appstats reports`)")
     f.add_argument("--start", help="first day, YYYY-MM-DD")
     f.add_argument("--end", help="last day, YYYY-MM-DD (inclusive)")
-    f.add_argument("-o", "--output", default="-",
-                   help="out.parquet / out.csv / out.json / out.ndjson, or - for CSV on "
-                        "stdout (default)")
-    f.add_argument("--sandbox", action="store_true",
-                   help="use the built-in simulator (no credentials needed)")
+    f.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        help="out.parquet / out.csv / out.json / out.ndjson, or - for CSV on stdout (default)",
+    )
+    f.add_argument(
+        "--sandbox", action="store_true", help="use the built-in simulator (no credentials needed)"
+    )
     f.add_argument("--seed", type=int, default=7, help="sandbox seed (default 7)")
     f.add_argument("--config", metavar="FILE", help="TOML file with credentials per provider")
-    f.add_argument("--opt", action="append", metavar="KEY=VALUE",
-                   help="any report option, repeatable (e.g. --opt err_ty=1)")
+    f.add_argument(
+        "--opt",
+        action="append",
+        metavar="KEY=VALUE",
+        help="any report option, repeatable (e.g. --opt err_ty=1)",
+    )
     for key, text in SHORTCUTS.items():
         f.add_argument(f"--{key}", dest=key.replace("-", "_"), metavar="VALUE", help=text)
     f.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     f.set_defaults(func=cmd_fetch)
 
     d = sub.add_parser(
-        "demo", help="pull every report from the sandbox into Parquet files",
+        "demo",
+        help="pull every report from the sandbox into Parquet files",
         description="Pull every report of every provider from the built-in sandbox, print "
-                    "each frame's shape and head, and write one Parquet file per report.")
-    d.add_argument("--out", default="out", metavar="FOLDER",
-                   help="folder for the Parquet files (created; default: out)")
+        "each frame's shape and head, and write one Parquet file per report.",
+    )
+    d.add_argument(
+        "--out",
+        default="out",
+        metavar="FOLDER",
+        help="folder for the Parquet files (created; default: out)",
+    )
     d.add_argument("--seed", type=int, default=7, help="sandbox seed (default 7)")
     d.add_argument("--start", default="2024-03-01", help="first day (default 2024-03-01)")
     d.add_argument("--end", default="2024-03-31", help="last day (default 2024-03-31)")

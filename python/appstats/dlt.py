@@ -67,8 +67,9 @@ try:
     import pyarrow as pa
     from dlt.extract.resource import DltResource
 except ImportError as _e:  # pragma: no cover - the extra is missing
-    raise MissingDependency("appstats.dlt needs dlt and pyarrow: "
-                            "pip install 'appstats[dlt]'") from _e
+    raise MissingDependency(
+        "appstats.dlt needs dlt and pyarrow: pip install 'appstats[dlt]'"
+    ) from _e
 
 from .sync import catalog
 from .sync.catalog import Report
@@ -90,26 +91,46 @@ ON_ERROR = ("raise", "skip")
 #: What identifies a row of each report beside ``app``, its slice column
 #: and its day column (``None``: no natural key).
 ROW_KEYS: dict[str, tuple[str, ...] | None] = {
-    "baidu.user_trend": (), "baidu.activity_user": (),
-    "baidu.retention_day": ("period",), "baidu.retention_week": ("period",),
+    "baidu.user_trend": (),
+    "baidu.activity_user": (),
+    "baidu.retention_day": ("period",),
+    "baidu.retention_week": ("period",),
     "baidu.retention_month": ("period",),
-    "baidu.visit_attribute": ("attribute", "attribute_id"), "baidu.region": ("region",),
-    "baidu.terminal": ("terminal",), "baidu.terminal_network": ("terminal_type", "terminal"),
-    "baidu.visit_page": ("page_id",), "baidu.visit_character": ("bucket",),
+    "baidu.visit_attribute": ("attribute", "attribute_id"),
+    "baidu.region": ("region",),
+    "baidu.terminal": ("terminal",),
+    "baidu.terminal_network": ("terminal_type", "terminal"),
+    "baidu.visit_page": ("page_id",),
+    "baidu.visit_character": ("bucket",),
     "baidu.source": None,
-    "mta.user_basic": (), "mta.active_users": (), "mta.usage": (), "mta.crash": (),
-    "mta.retention": ("period",), "mta.frequency": ("bucket",), "mta.terminal": ("terminal",),
-    "mta.crash_env": ("value",), "mta.error_list": ("rank",),
+    "mta.user_basic": (),
+    "mta.active_users": (),
+    "mta.usage": (),
+    "mta.crash": (),
+    "mta.retention": ("period",),
+    "mta.frequency": ("bucket",),
+    "mta.terminal": ("terminal",),
+    "mta.crash_env": ("value",),
+    "mta.error_list": ("rank",),
     "tim.app_info": (),
 }
 
-_ERROR_SCHEMA = pa.schema([
-    ("app", pa.string()), ("app_id", pa.string()), ("provider", pa.string()),
-    ("report", pa.string()), ("table", pa.string()), ("slice", pa.string()),
-    ("window_start", pa.date32()), ("window_end", pa.date32()), ("status", pa.string()),
-    ("error_class", pa.string()), ("error", pa.string()),
-    ("at", pa.timestamp("us", tz="UTC")),
-])
+_ERROR_SCHEMA = pa.schema(
+    [
+        ("app", pa.string()),
+        ("app_id", pa.string()),
+        ("provider", pa.string()),
+        ("report", pa.string()),
+        ("table", pa.string()),
+        ("slice", pa.string()),
+        ("window_start", pa.date32()),
+        ("window_end", pa.date32()),
+        ("status", pa.string()),
+        ("error_class", pa.string()),
+        ("error", pa.string()),
+        ("at", pa.timestamp("us", tz="UTC")),
+    ]
+)
 
 
 def merge_key(report: Report) -> list[str]:
@@ -132,31 +153,67 @@ def primary_key(report: Report) -> list[str] | None:
     return None if keys is None else merge_key(report) + list(keys)
 
 
-def _error_row(app: AppConfig, report: Report, sl: str | None, start: _dt.date,
-               end: _dt.date, status: str, err_class: str, message: str) -> Any:
-    row = {"app": app.name, "app_id": app.app_id, "provider": app.provider,
-           "report": report.key, "table": report.table, "slice": sl or "",
-           "window_start": start, "window_end": end, "status": status,
-           "error_class": err_class, "error": message,
-           "at": _dt.datetime.now(_dt.timezone.utc)}
-    return dlt.mark.with_table_name(pa.Table.from_pylist([row], schema=_ERROR_SCHEMA),
-                                    ERRORS_TABLE)
+def _error_row(
+    app: AppConfig,
+    report: Report,
+    sl: str | None,
+    start: _dt.date,
+    end: _dt.date,
+    status: str,
+    err_class: str,
+    message: str,
+) -> Any:
+    row = {
+        "app": app.name,
+        "app_id": app.app_id,
+        "provider": app.provider,
+        "report": report.key,
+        "table": report.table,
+        "slice": sl or "",
+        "window_start": start,
+        "window_end": end,
+        "status": status,
+        "error_class": err_class,
+        "error": message,
+        "at": _dt.datetime.now(_dt.timezone.utc),
+    }
+    return dlt.mark.with_table_name(pa.Table.from_pylist([row], schema=_ERROR_SCHEMA), ERRORS_TABLE)
 
 
-def _named(app: AppConfig, report: Report, sl: str | None, start: _dt.date, end: _dt.date,
-           err: AppStatsError, tokens: TokenStore | None) -> AppStatsError:
+def _named(
+    app: AppConfig,
+    report: Report,
+    sl: str | None,
+    start: _dt.date,
+    end: _dt.date,
+    err: AppStatsError,
+    tokens: TokenStore | None,
+) -> AppStatsError:
     what = f"{report.key}[{sl}]" if sl else report.key
-    msg = (f"app {app.name!r} ({app.provider} {app.app_id}), {what}, {start} – {end}: "
-           f"{_explain(app, err, tokens)}")
+    msg = (
+        f"app {app.name!r} ({app.provider} {app.app_id}), {what}, {start} – {end}: "
+        f"{_explain(app, err, tokens)}"
+    )
     try:
-        return type(err)(msg, provider=err.provider, code=err.code,
-                         provider_message=err.provider_message, retryable=err.retryable)
+        return type(err)(
+            msg,
+            provider=err.provider,
+            code=err.code,
+            provider_message=err.provider_message,
+            retryable=err.retryable,
+        )
     except TypeError:  # a subclass with another constructor
         return AppStatsError(msg, provider=err.provider, code=err.code)
 
 
-def _table(app: AppConfig, report: Report, sl: str | None, start: _dt.date, end: _dt.date,
-           frame: pl.DataFrame) -> pa.Table:
+def _table(
+    app: AppConfig,
+    report: Report,
+    sl: str | None,
+    start: _dt.date,
+    end: _dt.date,
+    frame: pl.DataFrame,
+) -> pa.Table:
     """The frame as rows of the report's table: ``app``, ``app_id`` first;
     its keys checked (never deduplicated silently) and declared non-null."""
     ids = [] if "app_id" in frame.columns else [pl.lit(app.app_id, pl.String).alias("app_id")]
@@ -164,43 +221,56 @@ def _table(app: AppConfig, report: Report, sl: str | None, start: _dt.date, end:
     key = primary_key(report) or merge_key(report)
     missing = [k for k in key if k not in df.columns]
     if missing:
-        raise MalformedResponse(f"app {app.name!r}, {report.key}: the frame has no "
-                                f"{', '.join(missing)} column", provider=app.provider)
+        raise MalformedResponse(
+            f"app {app.name!r}, {report.key}: the frame has no {', '.join(missing)} column",
+            provider=app.provider,
+        )
     what = f"app {app.name!r} ({app.provider} {app.app_id}), {report.key}, {start} – {end}"
     nulls = [k for k in key if df[k].null_count()]
     if nulls:
-        raise MalformedResponse(f"{what}: rows without {', '.join(nulls)} (a key of the "
-                                "table)", provider=app.provider)
+        raise MalformedResponse(
+            f"{what}: rows without {', '.join(nulls)} (a key of the table)", provider=app.provider
+        )
     if primary_key(report) is not None and df.select(key).is_duplicated().any():
         dup = df.filter(df.select(key).is_duplicated()).select(key).row(0)
-        raise MalformedResponse(f"{what}: several rows for the key "
-                                f"{dict(zip(key, dup, strict=True))}", provider=app.provider)
+        raise MalformedResponse(
+            f"{what}: several rows for the key {dict(zip(key, dup, strict=True))}",
+            provider=app.provider,
+        )
     t = df.to_arrow()
     fields = [f.with_nullable(False) if f.name in key else f for f in t.schema]
     return t.cast(pa.schema(fields))
 
 
-def _fetch(report: Report, apps: Sequence[AppConfig], cfg: SyncConfig, today: _dt.date,
-           until: _dt.date, on_error: str, apps_per_batch: int,
-           concurrency: int) -> Iterator[Any]:
+def _fetch(
+    report: Report,
+    apps: Sequence[AppConfig],
+    cfg: SyncConfig,
+    today: _dt.date,
+    until: _dt.date,
+    on_error: str,
+    apps_per_batch: int,
+    concurrency: int,
+) -> Iterator[Any]:
     """The generator of one report's resource."""
     state = dlt.current.resource_state()
     cursors: dict[str, dict[str, str]] = state.setdefault("apps", {})
-    synced = {(a.name, report.table, sl): [(report.align_start(a.start),
-                                            _dt.date.fromisoformat(last))]
-              for a in apps for sl, last in cursors.get(a.name, {}).items()}
+    synced = {
+        (a.name, report.table, sl): [(report.align_start(a.start), _dt.date.fromisoformat(last))]
+        for a in apps
+        for sl, last in cursors.get(a.name, {}).items()
+    }
     plan = make_plan(apps, synced, today, until)
     for g in plan.gaps:
         log.warning("%s %s: %s – %s: %s", g.app.name, report.key, g.start, g.end, g.reason)
-        yield _error_row(g.app, report, g.slice, g.start, g.end, "gap", "HistoryLimit",
-                         g.reason)
+        yield _error_row(g.app, report, g.slice, g.start, g.end, "gap", "HistoryLimit", g.reason)
     by_app: dict[str, list[int]] = {}
     for i, pt in enumerate(plan.tasks):
         by_app.setdefault(pt.app.name, []).append(i)
     names = list(by_app)
     done: dict[tuple[str, str], list[tuple[_dt.date, _dt.date]]] = {}
     for k in range(0, len(names), apps_per_batch):
-        batch = names[k:k + apps_per_batch]
+        batch = names[k : k + apps_per_batch]
         chosen = [plan.tasks[i] for n in batch for i in by_app[n]]
         outcomes = _run(chosen, cfg, concurrency)
         for pt, o in zip(chosen, outcomes, strict=True):
@@ -209,8 +279,16 @@ def _fetch(report: Report, apps: Sequence[AppConfig], cfg: SyncConfig, today: _d
                 if on_error == "raise":
                     raise err
                 log.warning("%s: %s", type(err).__name__, err)
-                yield _error_row(pt.app, report, pt.slice, pt.start, pt.end, "failed",
-                                 type(err).__name__, str(err))
+                yield _error_row(
+                    pt.app,
+                    report,
+                    pt.slice,
+                    pt.start,
+                    pt.end,
+                    "failed",
+                    type(err).__name__,
+                    str(err),
+                )
                 continue
             if o.frame.height:
                 yield _table(pt.app, report, pt.slice, pt.start, pt.end, o.frame)
@@ -239,10 +317,24 @@ def _run(tasks: Sequence[Any], cfg: SyncConfig, concurrency: int) -> list[Outcom
         if store is not None:
             store.open()
         specs = {n: _spec(a, store) for n, a in apps.items()}
-        fetch = [Task(t.app.name, t.report.method, t.start, t.end,
-                      t.report.task_options(t.slice), t.report.per_day) for t in tasks]
-        with fetch_many(specs, fetch, concurrency=concurrency,
-                        active_apps=min(cfg.active_apps, len(apps)), progress=False) as run:
+        fetch = [
+            Task(
+                t.app.name,
+                t.report.method,
+                t.start,
+                t.end,
+                t.report.task_options(t.slice),
+                t.report.per_day,
+            )
+            for t in tasks
+        ]
+        with fetch_many(
+            specs,
+            fetch,
+            concurrency=concurrency,
+            active_apps=min(cfg.active_apps, len(apps)),
+            progress=False,
+        ) as run:
             for o in run:
                 if o.error is not None:
                     o = o._replace(value=_scrubbed(o.error, apps[o.task.app], store))
@@ -261,8 +353,13 @@ def _scrubbed(err: AppStatsError, app: AppConfig, store: TokenStore | None) -> A
     if msg == str(err):
         return err
     try:
-        return type(err)(msg, provider=err.provider, code=err.code,
-                         provider_message=err.provider_message, retryable=err.retryable)
+        return type(err)(
+            msg,
+            provider=err.provider,
+            code=err.code,
+            provider_message=err.provider_message,
+            retryable=err.retryable,
+        )
     except TypeError:  # pragma: no cover
         return err
 
@@ -318,8 +415,9 @@ def appstats_source(
     if lag_days is not None and (isinstance(lag_days, bool) or not 0 <= lag_days <= 366):
         raise InvalidArgument(f"lag_days must be between 0 and 366, got {lag_days!r}")
     if isinstance(apps_per_batch, bool) or not 1 <= apps_per_batch <= 100_000:
-        raise InvalidArgument(f"apps_per_batch must be between 1 and 100000, "
-                              f"got {apps_per_batch!r}")
+        raise InvalidArgument(
+            f"apps_per_batch must be between 1 and 100000, got {apps_per_batch!r}"
+        )
     source_config = config if isinstance(config, SyncConfig) else os.fspath(config)
     cfg, t, u = _prepare(source_config, until, today, allow_literal_secrets)
     chosen = _select(cfg, apps, reports)
@@ -336,8 +434,16 @@ def appstats_source(
         rep = catalog.REPORTS[key]
         res = dlt.resource(
             _fetch(rep, by_report[key], cfg, t, u, on_error, apps_per_batch, conc),
-            name=rep.table, write_disposition="merge", primary_key=primary_key(rep) or [],
-            merge_key=merge_key(rep))
-        res.apply_hints(table_name=ERRORS_TABLE, write_disposition="append", primary_key=[],
-                        merge_key=[], create_table_variant=True)
+            name=rep.table,
+            write_disposition="merge",
+            primary_key=primary_key(rep) or [],
+            merge_key=merge_key(rep),
+        )
+        res.apply_hints(
+            table_name=ERRORS_TABLE,
+            write_disposition="append",
+            primary_key=[],
+            merge_key=[],
+            create_table_variant=True,
+        )
         yield res

@@ -110,8 +110,9 @@ class Mta:
         from .errors import InvalidArgument
 
         if isinstance(app_id, bool) or not isinstance(app_id, (str, int, type(None))):
-            raise InvalidArgument(f"app_id must be a string or an integer, got "
-                                  f"{type(app_id).__name__}")
+            raise InvalidArgument(
+                f"app_id must be a string or an integer, got {type(app_id).__name__}"
+            )
         check_str(secret_key, "secret_key")
         check_str(base_url, "base_url")
         app = env("MTA_APP_ID", None if app_id is None else str(app_id))
@@ -125,8 +126,9 @@ class Mta:
             app,
             key,
             base_url=env("APPSTATS_MTA_BASE_URL", base_url),
-            http=http_options(timeout, max_attempts, backoff, max_backoff, max_retry_wait,
-                              rate_limit, concurrency),
+            http=http_options(
+                timeout, max_attempts, backoff, max_backoff, max_retry_wait, rate_limit, concurrency
+            ),
         )
 
     def __repr__(self) -> str:
@@ -147,8 +149,9 @@ class Mta:
 
     # ------------------------------------------------------------ plumbing
 
-    def _prepare(self, report: str, start: DateLike, end: DateLike,
-                 options: dict[str, Any]) -> tuple[tuple[str, str, str, dict[str, str]], bool]:
+    def _prepare(
+        self, report: str, start: DateLike, end: DateLike, options: dict[str, Any]
+    ) -> tuple[tuple[str, str, str, dict[str, str]], bool]:
         """Native arguments, and whether to fill ``cohort_size`` (retention)."""
         from .errors import InvalidArgument
 
@@ -160,39 +163,76 @@ class Mta:
         e = "" if report == "realtime" else date_str(end, "end")
         return (report, s, e, _options(opts)), sizes
 
-    def _fetch(self, report: str, start: DateLike, end: DateLike, options: dict[str, Any],
-               output: Output, progress: ProgressArg, full: bool) -> Any:
+    def _fetch(
+        self,
+        report: str,
+        start: DateLike,
+        end: DateLike,
+        options: dict[str, Any],
+        output: Output,
+        progress: ProgressArg,
+        full: bool,
+    ) -> Any:
         args, sizes = self._prepare(report, start, end, options)
 
         def fetch(cb: NativeProgress) -> Any:
             df, windows = self._native.fetch(*args, cb)
             if sizes:
-                new, _ = self._native.fetch("user_basic", args[1], args[2],
-                                            _sizes_options(args), None)
+                new, _ = self._native.fetch(
+                    "user_basic", args[1], args[2], _sizes_options(args), None
+                )
                 df = _fill_sizes(df, new)
             return _report(df, windows) if full else df
 
-        return call(fetch, desc=f"mta {report}", output=output, progress=progress, end=args[2],
-                    validate=lambda: self._native.validate(*args))
+        return call(
+            fetch,
+            desc=f"mta {report}",
+            output=output,
+            progress=progress,
+            end=args[2],
+            validate=lambda: self._native.validate(*args),
+        )
 
-    async def _fetch_async(self, report: str, start: DateLike, end: DateLike,
-                           options: dict[str, Any], output: Output, progress: ProgressArg,
-                           full: bool) -> Any:
+    async def _fetch_async(
+        self,
+        report: str,
+        start: DateLike,
+        end: DateLike,
+        options: dict[str, Any],
+        output: Output,
+        progress: ProgressArg,
+        full: bool,
+    ) -> Any:
         args, sizes = self._prepare(report, start, end, options)
 
         async def fetch(cb: NativeProgress) -> Any:
             df, windows = await self._native.fetch_async(*args, cb)
             if sizes:
-                new, _ = await self._native.fetch_async("user_basic", args[1], args[2],
-                                                        _sizes_options(args), None)
+                new, _ = await self._native.fetch_async(
+                    "user_basic", args[1], args[2], _sizes_options(args), None
+                )
                 df = _fill_sizes(df, new)
             return _report(df, windows) if full else df
 
-        return await call_async(fetch, desc=f"mta {report}", output=output, progress=progress,
-                                end=args[2], validate=lambda: self._native.validate(*args))
+        return await call_async(
+            fetch,
+            desc=f"mta {report}",
+            output=output,
+            progress=progress,
+            end=args[2],
+            validate=lambda: self._native.validate(*args),
+        )
 
-    def report(self, report: str, start: DateLike, end: DateLike, *, output: Output = "polars",
-               progress: ProgressArg = None, **options: Any) -> Report:
+    def report(
+        self,
+        report: str,
+        start: DateLike,
+        end: DateLike,
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+        **options: Any,
+    ) -> Report:
         """Fetch any report by name (see :data:`REPORTS`) as a :class:`~appstats.Report`.
 
         The same name and return type as :meth:`appstats.BaiduSmartApp.report`:
@@ -212,14 +252,29 @@ class Mta:
         """
         return self._fetch(report, start, end, options, output, progress, True)  # type: ignore[no-any-return]
 
-    async def report_async(self, report: str, start: DateLike, end: DateLike, *,
-                           output: Output = "polars", progress: ProgressArg = None,
-                           **options: Any) -> Report:
+    async def report_async(
+        self,
+        report: str,
+        start: DateLike,
+        end: DateLike,
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+        **options: Any,
+    ) -> Report:
         """Awaitable twin of :meth:`report`."""
         return await self._fetch_async(report, start, end, options, output, progress, True)  # type: ignore[no-any-return]
 
-    def fetch(self, report: str, start: DateLike, end: DateLike, *, output: Output = "polars",
-              progress: ProgressArg = None, **options: Any) -> Any:
+    def fetch(
+        self,
+        report: str,
+        start: DateLike,
+        end: DateLike,
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+        **options: Any,
+    ) -> Any:
         """Alias of :meth:`report` that returns only the rows: ``report(...).data``.
 
         Kept for code written before :meth:`report`; both take the same
@@ -234,18 +289,33 @@ class Mta:
         """
         return self._fetch(report, start, end, options, output, progress, False)
 
-    async def fetch_async(self, report: str, start: DateLike, end: DateLike, *,
-                          output: Output = "polars", progress: ProgressArg = None,
-                          **options: Any) -> Any:
+    async def fetch_async(
+        self,
+        report: str,
+        start: DateLike,
+        end: DateLike,
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+        **options: Any,
+    ) -> Any:
         """Awaitable twin of :meth:`fetch` (``(await report_async(...)).data``)."""
         return await self._fetch_async(report, start, end, options, output, progress, False)
 
     # ------------------------------------------------------------ reports
 
-    def user_basic(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
-                   version: str | None = None, channel: str | None = None,
-                   output: Output = "polars", progress: ProgressArg = None,
-                   missing_days: MissingDays = None) -> Any:
+    def user_basic(
+        self,
+        start: DateLike,
+        end: DateLike,
+        metrics: Metrics = None,
+        *,
+        version: str | None = None,
+        channel: str | None = None,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+        missing_days: MissingDays = None,
+    ) -> Any:
         """User basics, offline (``10101``–``10106``): one row per day.
 
         Columns: ``date, new_users, active_users, sessions, total_users,
@@ -257,21 +327,46 @@ class Mta:
             ...     sb.mta().user_basic("2024-03-01", "2024-03-03").height
             3
         """
-        return self.fetch("user_basic", start, end, metrics=metrics, version=version,
-                          channel=channel, output=output, progress=progress,
-                          missing_days=missing_days)
+        return self.fetch(
+            "user_basic",
+            start,
+            end,
+            metrics=metrics,
+            version=version,
+            channel=channel,
+            output=output,
+            progress=progress,
+            missing_days=missing_days,
+        )
 
-    async def user_basic_async(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
-                               version: str | None = None, channel: str | None = None,
-                               output: Output = "polars", progress: ProgressArg = None,
-                               missing_days: MissingDays = None) -> Any:
+    async def user_basic_async(
+        self,
+        start: DateLike,
+        end: DateLike,
+        metrics: Metrics = None,
+        *,
+        version: str | None = None,
+        channel: str | None = None,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+        missing_days: MissingDays = None,
+    ) -> Any:
         """Awaitable twin of :meth:`user_basic`."""
-        return await self.fetch_async("user_basic", start, end, metrics=metrics, version=version,
-                                      channel=channel, output=output, progress=progress,
-                                      missing_days=missing_days)
+        return await self.fetch_async(
+            "user_basic",
+            start,
+            end,
+            metrics=metrics,
+            version=version,
+            channel=channel,
+            output=output,
+            progress=progress,
+            missing_days=missing_days,
+        )
 
-    def realtime(self, metrics: Metrics = None, *, output: Output = "polars",
-                 progress: ProgressArg = None) -> Any:
+    def realtime(
+        self, metrics: Metrics = None, *, output: Output = "polars", progress: ProgressArg = None
+    ) -> Any:
         """Today's user basics, realtime (``10101``–``10105``): one row.
 
         Examples:
@@ -282,16 +377,26 @@ class Mta:
         """
         return self.fetch("realtime", "", "", metrics=metrics, output=output, progress=progress)
 
-    async def realtime_async(self, metrics: Metrics = None, *, output: Output = "polars",
-                             progress: ProgressArg = None) -> Any:
+    async def realtime_async(
+        self, metrics: Metrics = None, *, output: Output = "polars", progress: ProgressArg = None
+    ) -> Any:
         """Awaitable twin of :meth:`realtime`."""
-        return await self.fetch_async("realtime", "", "", metrics=metrics, output=output,
-                                      progress=progress)
+        return await self.fetch_async(
+            "realtime", "", "", metrics=metrics, output=output, progress=progress
+        )
 
-    def active_users(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
-                     version: str | None = None, channel: str | None = None,
-                     output: Output = "polars", progress: ProgressArg = None,
-                     missing_days: MissingDays = None) -> Any:
+    def active_users(
+        self,
+        start: DateLike,
+        end: DateLike,
+        metrics: Metrics = None,
+        *,
+        version: str | None = None,
+        channel: str | None = None,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+        missing_days: MissingDays = None,
+    ) -> Any:
         """DAU / WAU / MAU (``10201``–``10203``): one row per day.
 
         Examples:
@@ -301,22 +406,53 @@ class Mta:
             >>> df.columns
             ['date', 'daily_active_users', 'weekly_active_users', 'monthly_active_users']
         """
-        return self.fetch("active_users", start, end, metrics=metrics, version=version,
-                          channel=channel, output=output, progress=progress,
-                          missing_days=missing_days)
+        return self.fetch(
+            "active_users",
+            start,
+            end,
+            metrics=metrics,
+            version=version,
+            channel=channel,
+            output=output,
+            progress=progress,
+            missing_days=missing_days,
+        )
 
-    async def active_users_async(self, start: DateLike, end: DateLike, metrics: Metrics = None,
-                                 *, version: str | None = None, channel: str | None = None,
-                                 output: Output = "polars", progress: ProgressArg = None,
-                                 missing_days: MissingDays = None) -> Any:
+    async def active_users_async(
+        self,
+        start: DateLike,
+        end: DateLike,
+        metrics: Metrics = None,
+        *,
+        version: str | None = None,
+        channel: str | None = None,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+        missing_days: MissingDays = None,
+    ) -> Any:
         """Awaitable twin of :meth:`active_users`."""
-        return await self.fetch_async("active_users", start, end, metrics=metrics,
-                                      version=version, channel=channel, output=output,
-                                      progress=progress, missing_days=missing_days)
+        return await self.fetch_async(
+            "active_users",
+            start,
+            end,
+            metrics=metrics,
+            version=version,
+            channel=channel,
+            output=output,
+            progress=progress,
+            missing_days=missing_days,
+        )
 
-    def terminal(self, start: DateLike, end: DateLike, terminal_type: str | int = "os",
-                 metrics: Metrics = None, *, output: Output = "polars",
-                 progress: ProgressArg = None) -> Any:
+    def terminal(
+        self,
+        start: DateLike,
+        end: DateLike,
+        terminal_type: str | int = "os",
+        metrics: Metrics = None,
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Terminals (``ty`` 1–5: os, resolution, network, carrier, device): top 100.
 
         One row per terminal value: ``terminal_type, rank, terminal,
@@ -329,20 +465,49 @@ class Mta:
             >>> df["terminal_type"].unique().to_list(), df.height > 0
             (['network'], True)
         """
-        return self.fetch("terminal", start, end, terminal_type=terminal_type, metrics=metrics,
-                          output=output, progress=progress)
+        return self.fetch(
+            "terminal",
+            start,
+            end,
+            terminal_type=terminal_type,
+            metrics=metrics,
+            output=output,
+            progress=progress,
+        )
 
-    async def terminal_async(self, start: DateLike, end: DateLike,
-                             terminal_type: str | int = "os", metrics: Metrics = None, *,
-                             output: Output = "polars", progress: ProgressArg = None) -> Any:
+    async def terminal_async(
+        self,
+        start: DateLike,
+        end: DateLike,
+        terminal_type: str | int = "os",
+        metrics: Metrics = None,
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Awaitable twin of :meth:`terminal`."""
-        return await self.fetch_async("terminal", start, end, terminal_type=terminal_type,
-                                      metrics=metrics, output=output, progress=progress)
+        return await self.fetch_async(
+            "terminal",
+            start,
+            end,
+            terminal_type=terminal_type,
+            metrics=metrics,
+            output=output,
+            progress=progress,
+        )
 
-    def usage(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
-              version: str | None = None, channel: str | None = None,
-              output: Output = "polars", progress: ProgressArg = None,
-              missing_days: MissingDays = None) -> Any:
+    def usage(
+        self,
+        start: DateLike,
+        end: DateLike,
+        metrics: Metrics = None,
+        *,
+        version: str | None = None,
+        channel: str | None = None,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+        missing_days: MissingDays = None,
+    ) -> Any:
         """Usage (``10401``–``10404``): time and pages per user / session, per day.
 
         Examples:
@@ -352,20 +517,52 @@ class Mta:
             >>> str(df.schema["time_per_user"]), df.height
             ('Float64', 7)
         """
-        return self.fetch("usage", start, end, metrics=metrics, version=version, channel=channel,
-                          output=output, progress=progress, missing_days=missing_days)
+        return self.fetch(
+            "usage",
+            start,
+            end,
+            metrics=metrics,
+            version=version,
+            channel=channel,
+            output=output,
+            progress=progress,
+            missing_days=missing_days,
+        )
 
-    async def usage_async(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
-                          version: str | None = None, channel: str | None = None,
-                          output: Output = "polars", progress: ProgressArg = None,
-                          missing_days: MissingDays = None) -> Any:
+    async def usage_async(
+        self,
+        start: DateLike,
+        end: DateLike,
+        metrics: Metrics = None,
+        *,
+        version: str | None = None,
+        channel: str | None = None,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+        missing_days: MissingDays = None,
+    ) -> Any:
         """Awaitable twin of :meth:`usage`."""
-        return await self.fetch_async("usage", start, end, metrics=metrics, version=version,
-                                      channel=channel, output=output, progress=progress,
-                                      missing_days=missing_days)
+        return await self.fetch_async(
+            "usage",
+            start,
+            end,
+            metrics=metrics,
+            version=version,
+            channel=channel,
+            output=output,
+            progress=progress,
+            missing_days=missing_days,
+        )
 
-    def frequency(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
-                  output: Output = "polars", progress: ProgressArg = None) -> Any:
+    def frequency(
+        self,
+        start: DateLike,
+        end: DateLike,
+        metrics: Metrics = None,
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Use-frequency distribution (``10405`` new, ``10406`` active users).
 
         One row per bucket: ``bucket, section`` (its label), ``new_users``,
@@ -378,19 +575,36 @@ class Mta:
             >>> df.columns
             ['bucket', 'section', 'new_users', 'active_users']
         """
-        return self.fetch("frequency", start, end, metrics=metrics, output=output,
-                          progress=progress)
+        return self.fetch(
+            "frequency", start, end, metrics=metrics, output=output, progress=progress
+        )
 
-    async def frequency_async(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
-                              output: Output = "polars", progress: ProgressArg = None) -> Any:
+    async def frequency_async(
+        self,
+        start: DateLike,
+        end: DateLike,
+        metrics: Metrics = None,
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Awaitable twin of :meth:`frequency`."""
-        return await self.fetch_async("frequency", start, end, metrics=metrics, output=output,
-                                      progress=progress)
+        return await self.fetch_async(
+            "frequency", start, end, metrics=metrics, output=output, progress=progress
+        )
 
-    def crash(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
-              version: str | None = None, channel: str | None = None,
-              output: Output = "polars", progress: ProgressArg = None,
-              missing_days: MissingDays = None) -> Any:
+    def crash(
+        self,
+        start: DateLike,
+        end: DateLike,
+        metrics: Metrics = None,
+        *,
+        version: str | None = None,
+        channel: str | None = None,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+        missing_days: MissingDays = None,
+    ) -> Any:
         """Crashes (``10501`` errors, ``10502`` affected users), per day.
 
         Examples:
@@ -400,20 +614,52 @@ class Mta:
             >>> df.columns, df.height
             (['date', 'error_count', 'error_users'], 7)
         """
-        return self.fetch("crash", start, end, metrics=metrics, version=version, channel=channel,
-                          output=output, progress=progress, missing_days=missing_days)
+        return self.fetch(
+            "crash",
+            start,
+            end,
+            metrics=metrics,
+            version=version,
+            channel=channel,
+            output=output,
+            progress=progress,
+            missing_days=missing_days,
+        )
 
-    async def crash_async(self, start: DateLike, end: DateLike, metrics: Metrics = None, *,
-                          version: str | None = None, channel: str | None = None,
-                          output: Output = "polars", progress: ProgressArg = None,
-                          missing_days: MissingDays = None) -> Any:
+    async def crash_async(
+        self,
+        start: DateLike,
+        end: DateLike,
+        metrics: Metrics = None,
+        *,
+        version: str | None = None,
+        channel: str | None = None,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+        missing_days: MissingDays = None,
+    ) -> Any:
         """Awaitable twin of :meth:`crash`."""
-        return await self.fetch_async("crash", start, end, metrics=metrics, version=version,
-                                      channel=channel, output=output, progress=progress,
-                                      missing_days=missing_days)
+        return await self.fetch_async(
+            "crash",
+            start,
+            end,
+            metrics=metrics,
+            version=version,
+            channel=channel,
+            output=output,
+            progress=progress,
+            missing_days=missing_days,
+        )
 
-    def crash_env(self, start: DateLike, end: DateLike, dimension: str | int = "app_version", *,
-                  output: Output = "polars", progress: ProgressArg = None) -> Any:
+    def crash_env(
+        self,
+        start: DateLike,
+        end: DateLike,
+        dimension: str | int = "app_version",
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Crash environments (``ty`` 1–3: app_version, os, device).
 
         One row per value: ``dimension, value, error_count, error_users``.
@@ -425,18 +671,33 @@ class Mta:
             >>> df["dimension"].unique().to_list()
             ['os']
         """
-        return self.fetch("crash_env", start, end, dimension=dimension, output=output,
-                          progress=progress)
+        return self.fetch(
+            "crash_env", start, end, dimension=dimension, output=output, progress=progress
+        )
 
-    async def crash_env_async(self, start: DateLike, end: DateLike,
-                              dimension: str | int = "app_version", *, output: Output = "polars",
-                              progress: ProgressArg = None) -> Any:
+    async def crash_env_async(
+        self,
+        start: DateLike,
+        end: DateLike,
+        dimension: str | int = "app_version",
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Awaitable twin of :meth:`crash_env`."""
-        return await self.fetch_async("crash_env", start, end, dimension=dimension,
-                                      output=output, progress=progress)
+        return await self.fetch_async(
+            "crash_env", start, end, dimension=dimension, output=output, progress=progress
+        )
 
-    def error_list(self, start: DateLike, end: DateLike, err_ty: int | None = None, *,
-                   output: Output = "polars", progress: ProgressArg = None) -> Any:
+    def error_list(
+        self,
+        start: DateLike,
+        end: DateLike,
+        err_ty: int | None = None,
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Top-100 error list: ``rank, key, error_count, error_users, crash_id, error_msg,
         app_version, first_time`` (a fixed schema; other fields of the reply are not read).
 
@@ -447,19 +708,34 @@ class Mta:
             >>> df.columns[:4]
             ['rank', 'key', 'error_count', 'error_users']
         """
-        return self.fetch("error_list", start, end, err_ty=err_ty, output=output,
-                          progress=progress)
+        return self.fetch("error_list", start, end, err_ty=err_ty, output=output, progress=progress)
 
-    async def error_list_async(self, start: DateLike, end: DateLike, err_ty: int | None = None,
-                               *, output: Output = "polars", progress: ProgressArg = None) -> Any:
+    async def error_list_async(
+        self,
+        start: DateLike,
+        end: DateLike,
+        err_ty: int | None = None,
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Awaitable twin of :meth:`error_list`."""
-        return await self.fetch_async("error_list", start, end, err_ty=err_ty, output=output,
-                                      progress=progress)
+        return await self.fetch_async(
+            "error_list", start, end, err_ty=err_ty, output=output, progress=progress
+        )
 
-    def retention(self, start: DateLike, end: DateLike, shape: str = "long",
-                  metrics: Metrics = None, *, cohort_size: bool = True,
-                  output: Output = "polars", progress: ProgressArg = None,
-                  missing_days: MissingDays = None) -> Any:
+    def retention(
+        self,
+        start: DateLike,
+        end: DateLike,
+        shape: str = "long",
+        metrics: Metrics = None,
+        *,
+        cohort_size: bool = True,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+        missing_days: MissingDays = None,
+    ) -> Any:
         """Retention (``11001``–``11009``: day 1–7, 14, 30 returning users).
 
         Long: ``cohort_date, cohort_end, cohort_size, period, users`` (the
@@ -485,18 +761,42 @@ class Mta:
             >>> r.columns, r["cohort_size"].null_count()
             (['cohort_date', 'cohort_end', 'cohort_size', 'period', 'users'], 0)
         """
-        return self.fetch("retention", start, end, shape=shape, metrics=metrics,
-                          cohort_size=cohort_size, output=output, progress=progress,
-                          missing_days=missing_days)
+        return self.fetch(
+            "retention",
+            start,
+            end,
+            shape=shape,
+            metrics=metrics,
+            cohort_size=cohort_size,
+            output=output,
+            progress=progress,
+            missing_days=missing_days,
+        )
 
-    async def retention_async(self, start: DateLike, end: DateLike, shape: str = "long",
-                              metrics: Metrics = None, *, cohort_size: bool = True,
-                              output: Output = "polars", progress: ProgressArg = None,
-                              missing_days: MissingDays = None) -> Any:
+    async def retention_async(
+        self,
+        start: DateLike,
+        end: DateLike,
+        shape: str = "long",
+        metrics: Metrics = None,
+        *,
+        cohort_size: bool = True,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+        missing_days: MissingDays = None,
+    ) -> Any:
         """Awaitable twin of :meth:`retention`."""
-        return await self.fetch_async("retention", start, end, shape=shape, metrics=metrics,
-                                      cohort_size=cohort_size, output=output, progress=progress,
-                                      missing_days=missing_days)
+        return await self.fetch_async(
+            "retention",
+            start,
+            end,
+            shape=shape,
+            metrics=metrics,
+            cohort_size=cohort_size,
+            output=output,
+            progress=progress,
+            missing_days=missing_days,
+        )
 
 
 def _fill_sizes(df: pl.DataFrame, sizes: pl.DataFrame) -> pl.DataFrame:

@@ -233,8 +233,13 @@ class Sandbox:
         out = []
         i = 0
         while f"tim_{i}_sdkappid" in self._creds:
-            out.append((int(self._creds[f"tim_{i}_sdkappid"]), self._creds[f"tim_{i}_secret_key"],
-                        self._creds[f"tim_{i}_region"]))
+            out.append(
+                (
+                    int(self._creds[f"tim_{i}_sdkappid"]),
+                    self._creds[f"tim_{i}_secret_key"],
+                    self._creds[f"tim_{i}_region"],
+                )
+            )
             i += 1
         return out
 

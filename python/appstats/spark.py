@@ -112,8 +112,9 @@ try:
         TimestampType,
     )
 except ImportError as _e:  # pragma: no cover - the extra is missing
-    raise MissingDependency("appstats.spark needs pyspark 4 and pyarrow: "
-                            "pip install 'appstats[spark]'") from _e
+    raise MissingDependency(
+        "appstats.spark needs pyspark 4 and pyarrow: pip install 'appstats[spark]'"
+    ) from _e
 
 from . import _native
 from ._configfile import write_config
@@ -123,8 +124,17 @@ from .sync.fanout import Task, fetch_many
 from .sync.runner import _explain, _spec, today_cn
 from .sync.tokens import TokenStore
 
-__all__ = ["AppStats", "AppsPartition", "report_schema", "spark_type", "errors",
-           "write_config", "MODES", "ERROR_COLUMN", "EXTRAS_COLUMN"]
+__all__ = [
+    "AppStats",
+    "AppsPartition",
+    "report_schema",
+    "spark_type",
+    "errors",
+    "write_config",
+    "MODES",
+    "ERROR_COLUMN",
+    "EXTRAS_COLUMN",
+]
 
 log = logging.getLogger("appstats.spark")
 
@@ -149,8 +159,20 @@ _EMPTY = {
     "tim": '{"ErrorCode":0,"ErrorInfo":"OK","Result":[]}',
 }
 #: Our options (lower case, as Spark passes them); every other is a report option.
-_OWN = {"provider", "report", "start", "end", "config", "path", "apps", "appsperpartition",
-        "perday", "concurrency", "mode", "tokenminlife"}
+_OWN = {
+    "provider",
+    "report",
+    "start",
+    "end",
+    "config",
+    "path",
+    "apps",
+    "appsperpartition",
+    "perday",
+    "concurrency",
+    "mode",
+    "tokenminlife",
+}
 
 
 # -- schema ---------------------------------------------------------------------------------
@@ -174,10 +196,18 @@ def spark_type(dtype: pl.DataType | type[pl.DataType]) -> DataType:
         inner: Any = t.inner
         return ArrayType(spark_type(inner))
     simple: dict[type[pl.DataType], DataType] = {
-        pl.Date: DateType(), pl.Int64: LongType(), pl.Int32: IntegerType(),
-        pl.Int16: ShortType(), pl.Int8: ByteType(), pl.UInt32: LongType(),
-        pl.UInt16: IntegerType(), pl.UInt8: ShortType(), pl.UInt64: DecimalType(20, 0),
-        pl.Float64: DoubleType(), pl.Float32: FloatType(), pl.Boolean: BooleanType(),
+        pl.Date: DateType(),
+        pl.Int64: LongType(),
+        pl.Int32: IntegerType(),
+        pl.Int16: ShortType(),
+        pl.Int8: ByteType(),
+        pl.UInt32: LongType(),
+        pl.UInt16: IntegerType(),
+        pl.UInt8: ShortType(),
+        pl.UInt64: DecimalType(20, 0),
+        pl.Float64: DoubleType(),
+        pl.Float32: FloatType(),
+        pl.Boolean: BooleanType(),
         pl.String: StringType(),
     }
     for k, v in simple.items():
@@ -196,8 +226,9 @@ def _tim_fields(value: str) -> list[str]:
         elif f in snakes:
             out.append(f)
         elif f:
-            raise InvalidArgument(f"unknown Tencent IM field {f!r}; valid: "
-                                  f"{', '.join(sorted(known))}")
+            raise InvalidArgument(
+                f"unknown Tencent IM field {f!r}; valid: {', '.join(sorted(known))}"
+            )
     return out
 
 
@@ -206,13 +237,16 @@ def _empty_frame(provider: str, report: str, options: Mapping[str, str]) -> pl.D
     opts = dict(options)
     if provider == "baidu":
         if report == "tp_data":
-            raise InvalidArgument("baidu tp_data is the platform's report, not a program's: "
-                                  "read it with BaiduSmartApp(tp_client_id=..., ...).tp_data()")
+            raise InvalidArgument(
+                "baidu tp_data is the platform's report, not a program's: "
+                "read it with BaiduSmartApp(tp_client_id=..., ...).tp_data()"
+            )
         if opts.get("shape") == "wide":
             raise InvalidArgument(
                 "Baidu's wide retention has one column per period present in the reply, "
                 "which Spark cannot know before reading: read shape=long (the default) and "
-                "pivot, e.g. df.groupBy('app', 'cohort_date').pivot('period').sum('users')")
+                "pivot, e.g. df.groupBy('app', 'cohort_date').pivot('period').sum('users')"
+            )
         return _native.baidu_parse(report, _EMPTY["baidu"], opts)[0]
     if provider == "mta":
         return _native.mta_parse(report, _EMPTY["mta"], opts)
@@ -229,8 +263,14 @@ def _empty_frame(provider: str, report: str, options: Mapping[str, str]) -> pl.D
     raise InvalidArgument(f"unknown provider {provider!r}; valid: baidu, mta, tim")
 
 
-def report_schema(provider: str, report: str, options: Mapping[str, str] | None = None, *,
-                  per_day: bool = False, mode: str = "FAILFAST") -> StructType:
+def report_schema(
+    provider: str,
+    report: str,
+    options: Mapping[str, str] | None = None,
+    *,
+    per_day: bool = False,
+    mode: str = "FAILFAST",
+) -> StructType:
     """The Spark schema of a report as the data source reads it: ``app``,
     ``app_id``, the report's columns (``date`` first with ``per_day``),
     ``extras`` for reports with free-form fields, ``_error`` in
@@ -248,9 +288,11 @@ def report_schema(provider: str, report: str, options: Mapping[str, str] | None 
     df = _empty_frame(provider, report, opts)
     if per_day:
         if "date" in df.columns:
-            raise InvalidArgument(f"{provider} {report} has one row per day already; "
-                                  "perDay applies to reports over a range (region, "
-                                  "terminal, ...)")
+            raise InvalidArgument(
+                f"{provider} {report} has one row per day already; "
+                "perDay applies to reports over a range (region, "
+                "terminal, ...)"
+            )
         df = df.select(pl.lit(None, pl.Date).alias("date"), pl.all())
     fields = [StructField("app", StringType()), StructField("app_id", StringType())]
     fields += [StructField(n, spark_type(t)) for n, t in df.schema.items() if n != "app_id"]
@@ -270,8 +312,9 @@ def errors(df: Any) -> Any:
         good = df.where(df._error.isNull()).drop("_error")
     """
     if ERROR_COLUMN not in df.columns:
-        raise InvalidArgument("the frame has no _error column: read it with "
-                              "option('mode', 'PERMISSIVE')")
+        raise InvalidArgument(
+            "the frame has no _error column: read it with option('mode', 'PERMISSIVE')"
+        )
     return df.where(df[ERROR_COLUMN].isNotNull()).select("app", "app_id", ERROR_COLUMN)
 
 
@@ -291,8 +334,7 @@ def _int(v: str, what: str, lo: int, hi: int) -> int:
     except ValueError:
         n = lo - 1
     if not lo <= n <= hi:
-        raise InvalidArgument(f"option {what} must be an integer between {lo} and {hi}, "
-                              f"got {v!r}")
+        raise InvalidArgument(f"option {what} must be an integer between {lo} and {hi}, got {v!r}")
     return n
 
 
@@ -315,8 +357,11 @@ def _toml_value(v: Any, where: str) -> str:
     if isinstance(v, list):
         return "[" + ", ".join(_toml_value(x, where) for x in v) + "]"
     if isinstance(v, dict):
-        return "{ " + ", ".join(f"{json.dumps(str(k))} = {_toml_value(x, where)}"
-                                for k, x in v.items()) + " }"
+        return (
+            "{ "
+            + ", ".join(f"{json.dumps(str(k))} = {_toml_value(x, where)}" for k, x in v.items())
+            + " }"
+        )
     raise InvalidArgument(f"option apps: {where}: unsupported value {v!r}")
 
 
@@ -330,14 +375,17 @@ def _apps_toml(text: str) -> str:
         grouped: dict[str, list[Any]] = {}
         for i, entry in enumerate(obj):
             if not isinstance(entry, dict) or not isinstance(entry.get("provider"), str):
-                raise InvalidArgument(f"option apps: entry {i + 1} must be an object with a "
-                                      "provider (baidu, mta, tim)")
+                raise InvalidArgument(
+                    f"option apps: entry {i + 1} must be an object with a "
+                    "provider (baidu, mta, tim)"
+                )
             item = dict(entry)
             grouped.setdefault(item.pop("provider"), []).append(item)
         obj = grouped
     if not isinstance(obj, dict):
-        raise InvalidArgument("option apps must be a JSON list of apps or an object in the "
-                              "config's form")
+        raise InvalidArgument(
+            "option apps must be a JSON list of apps or an object in the config's form"
+        )
     obj.setdefault("tokens", {"path": "appstats.tokens.json"})
     out: list[str] = []
     for k, v in obj.items():
@@ -368,15 +416,17 @@ class _Options:
             if k not in _OWN and SECRETISH.search(k):
                 raise InvalidArgument(
                     f"option {k!r} looks like a secret: Spark shows options in plans and its "
-                    "UI. Put credentials in the sync config as \"env:VAR\" or \"file:PATH\" "
-                    "and pass option('config', path)")
+                    'UI. Put credentials in the sync config as "env:VAR" or "file:PATH" '
+                    "and pass option('config', path)"
+                )
         for need in ("provider", "report", "start"):
             if not o.get(need):
                 raise InvalidArgument(f"option {need} is required")
         self.provider = o["provider"].strip().lower()
         if self.provider not in catalog.PROVIDERS:
-            raise InvalidArgument(f"unknown provider {self.provider!r}; valid: "
-                                  f"{', '.join(catalog.PROVIDERS)}")
+            raise InvalidArgument(
+                f"unknown provider {self.provider!r}; valid: {', '.join(catalog.PROVIDERS)}"
+            )
         self.report = o["report"].strip()
         self.start = _day(o["start"], "start")
         self.end = _day(o["end"], "end") if o.get("end") else today_cn() - _dt.timedelta(days=1)
@@ -385,35 +435,47 @@ class _Options:
         self.per_day = _bool(o["perday"], "perDay") if "perday" in o else False
         self.mode = o.get("mode", "FAILFAST").strip().upper()
         if self.mode not in MODES:
-            raise InvalidArgument(f"option mode must be one of {', '.join(MODES)}, "
-                                  f"got {o['mode']!r}")
-        self.apps_per_partition = _int(o["appsperpartition"], "appsPerPartition", 1, 100_000) \
-            if "appsperpartition" in o else DEFAULT_APPS_PER_PARTITION
-        self.concurrency = _int(o["concurrency"], "concurrency", 1, 10_000) \
-            if "concurrency" in o else None
-        self.token_min_life = float(_int(o["tokenminlife"], "tokenMinLife", 0, 3600)) \
-            if "tokenminlife" in o else DEFAULT_TOKEN_MIN_LIFE_S
+            raise InvalidArgument(
+                f"option mode must be one of {', '.join(MODES)}, got {o['mode']!r}"
+            )
+        self.apps_per_partition = (
+            _int(o["appsperpartition"], "appsPerPartition", 1, 100_000)
+            if "appsperpartition" in o
+            else DEFAULT_APPS_PER_PARTITION
+        )
+        self.concurrency = (
+            _int(o["concurrency"], "concurrency", 1, 10_000) if "concurrency" in o else None
+        )
+        self.token_min_life = (
+            float(_int(o["tokenminlife"], "tokenMinLife", 0, 3600))
+            if "tokenminlife" in o
+            else DEFAULT_TOKEN_MIN_LIFE_S
+        )
         self.config = o.get("config") or o.get("path") or None
         apps = o.get("apps", "").strip()
         self.apps_toml: str | None = None
         self.app_names: tuple[str, ...] | None = None
         if apps and apps[0] in "[{":
             if self.config:
-                raise InvalidArgument("give either option config (a file) or apps as JSON, "
-                                      "not both")
+                raise InvalidArgument(
+                    "give either option config (a file) or apps as JSON, not both"
+                )
             self.apps_toml = _apps_toml(apps)
         elif apps:
             self.app_names = tuple(a.strip() for a in apps.split(",") if a.strip())
         if self.config is None and self.apps_toml is None:
-            raise InvalidArgument("option config (the sync TOML: which apps) or apps (JSON) "
-                                  "is required")
+            raise InvalidArgument(
+                "option config (the sync TOML: which apps) or apps (JSON) is required"
+            )
         self.options = {k: v for k, v in o.items() if k not in _OWN}
         self.windows = self._windows()
 
     def _windows(self) -> tuple[tuple[str, str], ...]:
         """The tasks' windows: one task per app and window."""
-        distribution = any(r.provider == self.provider and r.method == self.report
-                           and r.kind == "distribution" for r in catalog.REPORTS.values())
+        distribution = any(
+            r.provider == self.provider and r.method == self.report and r.kind == "distribution"
+            for r in catalog.REPORTS.values()
+        )
         if self.per_day:
             span: int | None = PER_DAY_SPAN
         elif distribution or self.provider == "tim":
@@ -431,16 +493,16 @@ class _Options:
         return tuple(out)
 
     def schema(self) -> StructType:
-        return report_schema(self.provider, self.report, self.options, per_day=self.per_day,
-                             mode=self.mode)
+        return report_schema(
+            self.provider, self.report, self.options, per_day=self.per_day, mode=self.mode
+        )
 
     def validate_tasks(self) -> None:
         """Check every window with the engine's own validation; nothing is sent
         (the placeholder app cannot connect: its address is invalid)."""
         specs: dict[str, dict[str, Any]] = {
             "baidu": {"provider": "baidu", "access_token": "-", "base_url": "validate:"},
-            "mta": {"provider": "mta", "app_id": "0", "secret_key": "-",
-                    "base_url": "validate:"},
+            "mta": {"provider": "mta", "app_id": "0", "secret_key": "-", "base_url": "validate:"},
             "tim": {"provider": "tim", "sdkappid": 1, "secret_key": "-", "region": "validate:"},
         }
         spec = specs[self.provider]
@@ -448,8 +510,9 @@ class _Options:
         try:
             run = _native.fetch_many([spec], tasks, 1, 1, max(1, len(tasks)))
         except InvalidArgument as e:
-            raise InvalidArgument(str(e).split(": ", 1)[-1] if str(e).startswith("task ")
-                                  else str(e)) from None
+            raise InvalidArgument(
+                str(e).split(": ", 1)[-1] if str(e).startswith("task ") else str(e)
+            ) from None
         run.cancel()
 
     def load(self) -> SyncConfig:
@@ -487,9 +550,11 @@ class _Options:
                 return q
         except Exception:  # noqa: BLE001 - no SparkContext files in this process
             pass
-        raise InvalidArgument(f"the sync config {config!r} does not exist on this node "
-                              f"({os.uname().nodename}); every node needs it (a shared path "
-                              "or --files)")
+        raise InvalidArgument(
+            f"the sync config {config!r} does not exist on this node "
+            f"({os.uname().nodename}); every node needs it (a shared path "
+            "or --files)"
+        )
 
     def select(self, cfg: SyncConfig) -> list[AppConfig]:
         """The config's apps of the provider (only ``apps`` if given)."""
@@ -498,10 +563,12 @@ class _Options:
             known = {a.name for a in mine}
             bad = [n for n in self.app_names if n not in known]
             if bad:
-                raise InvalidArgument(f"unknown {self.provider} app"
-                                      f"{'s' if len(bad) > 1 else ''} "
-                                      f"{', '.join(map(repr, bad))}; the config has: "
-                                      f"{', '.join(sorted(known)) or 'none'}")
+                raise InvalidArgument(
+                    f"unknown {self.provider} app"
+                    f"{'s' if len(bad) > 1 else ''} "
+                    f"{', '.join(map(repr, bad))}; the config has: "
+                    f"{', '.join(sorted(known)) or 'none'}"
+                )
             wanted = set(self.app_names)
             mine = [a for a in mine if a.name in wanted]
         if not mine:
@@ -519,16 +586,22 @@ def _scrub(msg: str, secrets: Sequence[str]) -> str:
     return msg
 
 
-def _named(app: AppConfig, err: AppStatsError, window: tuple[str, str] | None,
-           token: str | None = None) -> AppStatsError:
+def _named(
+    app: AppConfig, err: AppStatsError, window: tuple[str, str] | None, token: str | None = None
+) -> AppStatsError:
     """``err`` again (same class), its message naming the app and window."""
     where = f"app {app.name!r} ({app.provider} {app.app_id})"
     if window is not None:
         where += f", {window[0]} – {window[1]}"
     msg = f"{where}: {_scrub(_explain(app, err, None), [token] if token else [])}"
     try:
-        return type(err)(msg, provider=err.provider, code=err.code,
-                         provider_message=err.provider_message, retryable=err.retryable)
+        return type(err)(
+            msg,
+            provider=err.provider,
+            code=err.code,
+            provider_message=err.provider_message,
+            retryable=err.retryable,
+        )
     except TypeError:  # a subclass with another constructor
         return AppStatsError(msg, provider=err.provider, code=err.code)
 
@@ -544,8 +617,13 @@ class AppsPartition(InputPartition):
     (``PERMISSIVE``). Neither appears in the ``repr``.
     """
 
-    def __init__(self, index: int, apps: Sequence[str], tokens: Mapping[str, tuple[str, float]],
-                 failed: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        index: int,
+        apps: Sequence[str],
+        tokens: Mapping[str, tuple[str, float]],
+        failed: Mapping[str, str],
+    ) -> None:
         super().__init__(index)
         self.index = index
         self.apps = tuple(apps)
@@ -553,14 +631,16 @@ class AppsPartition(InputPartition):
         self.failed = dict(failed)
 
     def __repr__(self) -> str:
-        shown = ", ".join(self.apps[:3]) + (f", … ({len(self.apps)} apps)"
-                                            if len(self.apps) > 3 else "")
+        shown = ", ".join(self.apps[:3]) + (
+            f", … ({len(self.apps)} apps)" if len(self.apps) > 3 else ""
+        )
         extra = f", tokens=<{len(self.tokens)} redacted>" if self.tokens else ""
         return f"AppsPartition({self.index}, apps=[{shown}]{extra})"
 
 
-def _program_tokens(cfg: SyncConfig, apps: Sequence[AppConfig], opts: _Options
-                    ) -> tuple[dict[str, tuple[str, float]], dict[str, AppStatsError]]:
+def _program_tokens(
+    cfg: SyncConfig, apps: Sequence[AppConfig], opts: _Options
+) -> tuple[dict[str, tuple[str, float]], dict[str, AppStatsError]]:
     """Access tokens of the Baidu programs among ``apps``, from the token
     store or exchanged here, on the driver (their refresh tokens are
     single-use: executors never exchange them)."""
@@ -590,8 +670,7 @@ def _program_tokens(cfg: SyncConfig, apps: Sequence[AppConfig], opts: _Options
             tasks = [Task(a.name, "user_trend", day, day, {"gran": "day"}) for a in need]
             by_name = {a.name: a for a in need}
             errs: dict[str, AppStatsError] = {}
-            with fetch_many(specs, tasks, concurrency=cfg.concurrency,
-                            progress=False) as run:
+            with fetch_many(specs, tasks, concurrency=cfg.concurrency, progress=False) as run:
                 for o in run:
                     if o.error is not None:
                         errs[o.task.app] = _named(by_name[o.task.app], o.error, None)
@@ -602,7 +681,8 @@ def _program_tokens(cfg: SyncConfig, apps: Sequence[AppConfig], opts: _Options
                 else:
                     failed[a.name] = errs.get(a.name) or AppStatsError(
                         f"app {a.name!r}: the token exchange stored no access token",
-                        provider="baidu")
+                        provider="baidu",
+                    )
     return tokens, failed
 
 
@@ -647,21 +727,28 @@ class AppStatsReader(DataSourceReader):
         opts = self.opts
         cfg = opts.load()
         apps = opts.select(cfg)
-        tokens, failed = _program_tokens(cfg, apps, opts) if opts.provider == "baidu" \
-            else ({}, {})
+        tokens, failed = _program_tokens(cfg, apps, opts) if opts.provider == "baidu" else ({}, {})
         if failed and opts.mode == "FAILFAST":
             first = next(iter(failed.values()))
             if len(failed) > 1:
-                log.error("token exchange failed for %d programs: %s", len(failed),
-                          ", ".join(sorted(failed)))
+                log.error(
+                    "token exchange failed for %d programs: %s",
+                    len(failed),
+                    ", ".join(sorted(failed)),
+                )
             raise first
         shipped = {n: f"{type(e).__name__}: {e}" for n, e in failed.items()}
         n = opts.apps_per_partition
         names = [a.name for a in apps]
-        return [AppsPartition(i, names[k:k + n],
-                              {a: tokens[a] for a in names[k:k + n] if a in tokens},
-                              {a: shipped[a] for a in names[k:k + n] if a in shipped})
-                for i, k in enumerate(range(0, len(names), n))]
+        return [
+            AppsPartition(
+                i,
+                names[k : k + n],
+                {a: tokens[a] for a in names[k : k + n] if a in tokens},
+                {a: shipped[a] for a in names[k : k + n] if a in shipped},
+            )
+            for i, k in enumerate(range(0, len(names), n))
+        ]
 
     # -- executors ----------------------------------------------------------------------
 
@@ -677,23 +764,32 @@ class AppStatsReader(DataSourceReader):
         for name in partition.apps:
             app = by_name.get(name)
             if app is None:
-                raise InvalidArgument(f"app {name!r} is in the driver's config but not in this "
-                                      "node's: every node needs the same config")
+                raise InvalidArgument(
+                    f"app {name!r} is in the driver's config but not in this "
+                    "node's: every node needs the same config"
+                )
             apps[name] = app
             if name in partition.failed:
                 yield from out.add(self._failure(app, partition.failed[name]))
                 continue
             specs[name] = self._spec(app, partition.tokens.get(name))
-        tasks = [Task(n, opts.report, s, e, opts.options, opts.per_day)
-                 for n in specs for s, e in opts.windows]
+        tasks = [
+            Task(n, opts.report, s, e, opts.options, opts.per_day)
+            for n in specs
+            for s, e in opts.windows
+        ]
         left = {n: len(opts.windows) for n in specs}
         frames: dict[str, list[tuple[int, pl.DataFrame]]] = {n: [] for n in specs}
         failures: dict[str, list[str]] = {}
         if tasks:
             conc = opts.concurrency or cfg.concurrency
-            with fetch_many(specs, tasks, concurrency=conc,
-                            active_apps=min(cfg.active_apps, len(specs)),
-                            progress=False) as run:
+            with fetch_many(
+                specs,
+                tasks,
+                concurrency=conc,
+                active_apps=min(cfg.active_apps, len(specs)),
+                progress=False,
+            ) as run:
                 for o in run:
                     name = o.task.app
                     app = apps[name]
@@ -754,8 +850,14 @@ def _conform(df: pl.DataFrame, schema: StructType) -> pa.Table:
     for f in target:
         if f.name == EXTRAS_COLUMN and pa.types.is_map(f.type) and f.name not in df.columns:
             extra = [c for c in df.columns if c not in names]
-            rows = [[(k, str(v)) for k, v in zip(extra, r, strict=True) if v is not None]
-                    for r in df.select(extra).iter_rows()] if extra else [[]] * n
+            rows = (
+                [
+                    [(k, str(v)) for k, v in zip(extra, r, strict=True) if v is not None]
+                    for r in df.select(extra).iter_rows()
+                ]
+                if extra
+                else [[]] * n
+            )
             cols.append(pa.array(rows, f.type))
         elif f.name in df.columns:
             cols.append(df[f.name].to_arrow().cast(f.type))

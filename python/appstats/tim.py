@@ -23,8 +23,15 @@ from ._output import NativeProgress, Output, ProgressArg, call, call_async
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["TencentIm", "gen_usersig", "verify_usersig", "parse", "FIELDS", "REGIONS",
-           "HTTP_DEFAULTS"]
+__all__ = [
+    "TencentIm",
+    "gen_usersig",
+    "verify_usersig",
+    "parse",
+    "FIELDS",
+    "REGIONS",
+    "HTTP_DEFAULTS",
+]
 
 #: Defaults of the HTTP settings of one app's client (see
 #: :class:`appstats.HttpOptions`); :meth:`TencentIm.app_info_many` applies
@@ -38,8 +45,9 @@ FIELDS: dict[str, tuple[str, str]] = {o: (s, k) for o, s, k in _native.tim_field
 REGIONS: dict[str, tuple[str, str]] = {n: (c, d) for n, c, d in _native.tim_regions()}
 
 
-def gen_usersig(sdkappid: int, secret_key: str, identifier: str, expire: int = 86_400,
-                now: int | None = None) -> str:
+def gen_usersig(
+    sdkappid: int, secret_key: str, identifier: str, expire: int = 86_400, now: int | None = None
+) -> str:
     """Generate a UserSig (TLSSigAPIv2: HMAC-SHA256, zlib, URL-safe base64).
 
     Examples:
@@ -51,8 +59,9 @@ def gen_usersig(sdkappid: int, secret_key: str, identifier: str, expire: int = 8
     return _native.gen_usersig(sdkappid, secret_key, identifier, expire, now)
 
 
-def verify_usersig(usersig: str, sdkappid: int, secret_key: str,
-                   now: int | None = None) -> tuple[str, int, int, int]:
+def verify_usersig(
+    usersig: str, sdkappid: int, secret_key: str, now: int | None = None
+) -> tuple[str, int, int, int]:
     """Decode and check a UserSig; returns ``(identifier, sdkappid, time, expire)``.
 
     Raises :class:`~appstats.AuthError` when it is malformed, for another
@@ -117,8 +126,12 @@ class TencentIm:
     ) -> None:
         from .errors import InvalidArgument
 
-        for name, value in (("secret_key", secret_key), ("identifier", identifier),
-                            ("region", region), ("resolve_to", resolve_to)):
+        for name, value in (
+            ("secret_key", secret_key),
+            ("identifier", identifier),
+            ("region", region),
+            ("resolve_to", resolve_to),
+        ):
             check_str(value, name)
         if isinstance(sdkappid, bool) or not isinstance(sdkappid, (int, str, type(None))):
             raise InvalidArgument(f"sdkappid must be an integer, got {type(sdkappid).__name__}")
@@ -141,13 +154,16 @@ class TencentIm:
             resolve_to=resolve_to,
             usersig_expire=usersig_expire,
             today=None if today is None else date_str(today, "today"),
-            http=http_options(timeout, max_attempts, backoff, max_backoff, max_retry_wait,
-                              rate_limit, concurrency),
+            http=http_options(
+                timeout, max_attempts, backoff, max_backoff, max_retry_wait, rate_limit, concurrency
+            ),
         )
 
     def __repr__(self) -> str:
-        return (f"TencentIm(sdkappid={self._native.sdkappid}, "
-                f"identifier={self._native.identifier!r}, base_url={self._native.base_url!r})")
+        return (
+            f"TencentIm(sdkappid={self._native.sdkappid}, "
+            f"identifier={self._native.identifier!r}, base_url={self._native.base_url!r})"
+        )
 
     def stats(self) -> dict[str, int]:
         """Counters of this client: requests, retries, failures, backoff_ms, slowdowns.
@@ -162,8 +178,13 @@ class TencentIm:
         """
         return dict(self._native.stats())
 
-    def app_info(self, fields: Sequence[str] | str | None = None, *, output: Output = "polars",
-                 progress: ProgressArg = None) -> Any:
+    def app_info(
+        self,
+        fields: Sequence[str] | str | None = None,
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Operations data of the last 30 days, one row per day (``date`` ascending).
 
         ``fields`` takes original (``"ActiveUserNum"``) or snake_case
@@ -178,21 +199,41 @@ class TencentIm:
             (['date', 'up_msg_num', 'down_msg_num'], True)
         """
         f = names(fields, "fields")
-        return call(lambda cb: self._native.app_info(f, cb), desc="tim getappinfo",
-                    output=output, progress=progress)
+        return call(
+            lambda cb: self._native.app_info(f, cb),
+            desc="tim getappinfo",
+            output=output,
+            progress=progress,
+        )
 
-    async def app_info_async(self, fields: Sequence[str] | str | None = None, *,
-                             output: Output = "polars", progress: ProgressArg = None) -> Any:
+    async def app_info_async(
+        self,
+        fields: Sequence[str] | str | None = None,
+        *,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+    ) -> Any:
         """Awaitable twin of :meth:`app_info`."""
         f = names(fields, "fields")
-        return await call_async(lambda cb: self._native.app_info_async(f, cb),
-                                desc="tim getappinfo", output=output, progress=progress)
+        return await call_async(
+            lambda cb: self._native.app_info_async(f, cb),
+            desc="tim getappinfo",
+            output=output,
+            progress=progress,
+        )
 
     @staticmethod
-    def app_info_many(apps: Sequence[tuple[int, str]], *, identifier: str | None = None,
-                      region: str | None = None, fields: Sequence[str] | str | None = None,
-                      resolve_to: str | None = None, output: Output = "polars",
-                      progress: ProgressArg = None, **http: Unpack[HttpOptions]) -> Any:
+    def app_info_many(
+        apps: Sequence[tuple[int, str]],
+        *,
+        identifier: str | None = None,
+        region: str | None = None,
+        fields: Sequence[str] | str | None = None,
+        resolve_to: str | None = None,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+        **http: Unpack[HttpOptions],
+    ) -> Any:
         """``getappinfo`` of many apps ``[(sdkappid, secret_key), ...]`` concurrently.
 
         Returns one frame with an ``sdkappid`` column first. ``rate_limit``
@@ -222,12 +263,17 @@ class TencentIm:
         return call(fetch, desc="tim apps", output=output, progress=progress)
 
     @staticmethod
-    async def app_info_many_async(apps: Sequence[tuple[int, str]], *,
-                                  identifier: str | None = None, region: str | None = None,
-                                  fields: Sequence[str] | str | None = None,
-                                  resolve_to: str | None = None, output: Output = "polars",
-                                  progress: ProgressArg = None,
-                                  **http: Unpack[HttpOptions]) -> Any:
+    async def app_info_many_async(
+        apps: Sequence[tuple[int, str]],
+        *,
+        identifier: str | None = None,
+        region: str | None = None,
+        fields: Sequence[str] | str | None = None,
+        resolve_to: str | None = None,
+        output: Output = "polars",
+        progress: ProgressArg = None,
+        **http: Unpack[HttpOptions],
+    ) -> Any:
         """Awaitable twin of :meth:`app_info_many`."""
         kw = _many_kwargs(apps, identifier, region, fields, resolve_to, dict(http))
 
@@ -237,15 +283,25 @@ class TencentIm:
         return await call_async(fetch, desc="tim apps", output=output, progress=progress)
 
 
-def _many_kwargs(apps: Sequence[tuple[int, str]], identifier: str | None, region: str | None,
-                 fields: Sequence[str] | str | None, resolve_to: str | None,
-                 http: dict[str, Any]) -> dict[str, Any]:
+def _many_kwargs(
+    apps: Sequence[tuple[int, str]],
+    identifier: str | None,
+    region: str | None,
+    fields: Sequence[str] | str | None,
+    resolve_to: str | None,
+    http: dict[str, Any],
+) -> dict[str, Any]:
     """The native arguments of :meth:`TencentIm.app_info_many` and its twin."""
-    for name, value in (("identifier", identifier), ("region", region),
-                        ("resolve_to", resolve_to)):
+    for name, value in (("identifier", identifier), ("region", region), ("resolve_to", resolve_to)):
         check_str(value, name)
-    return {"apps": apps, "identifier": identifier, "region": region,
-            "fields": names(fields, "fields"), "resolve_to": resolve_to, "http": http}
+    return {
+        "apps": apps,
+        "identifier": identifier,
+        "region": region,
+        "fields": names(fields, "fields"),
+        "resolve_to": resolve_to,
+        "http": http,
+    }
 
 
 def parse(text: str | bytes) -> pl.DataFrame:

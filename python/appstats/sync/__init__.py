@@ -34,10 +34,31 @@ from .store import RUNS_TABLE, DeltaStore
 from .tokens import TokenStore, TokenStoreError
 
 __all__ = [
-    "run", "plan", "optimize", "summary", "today_cn", "load_config", "parse_config",
-    "sandbox_config", "fetch_many", "Task", "Outcome", "FetchRun", "SyncConfig", "AppConfig",
-    "ConfigError", "ConfigIssue", "Plan", "PlannedTask", "Gap", "Report", "REPORTS",
-    "DeltaStore", "RUNS_TABLE", "TokenStore", "TokenStoreError",
+    "run",
+    "plan",
+    "optimize",
+    "summary",
+    "today_cn",
+    "load_config",
+    "parse_config",
+    "sandbox_config",
+    "fetch_many",
+    "Task",
+    "Outcome",
+    "FetchRun",
+    "SyncConfig",
+    "AppConfig",
+    "ConfigError",
+    "ConfigIssue",
+    "Plan",
+    "PlannedTask",
+    "Gap",
+    "Report",
+    "REPORTS",
+    "DeltaStore",
+    "RUNS_TABLE",
+    "TokenStore",
+    "TokenStoreError",
 ]
 
 

@@ -19,31 +19,49 @@ from ..errors import AppStatsError, InvalidArgument
 
 __all__ = ["add_parser"]
 
-EXIT_BY_CLASS = {"AuthError": 3, "IncompleteData": 4, "HistoryLimit": 4, "RateLimited": 5,
-                 "QuotaExceeded": 5, "InvalidArgument": 2}
+EXIT_BY_CLASS = {
+    "AuthError": 3,
+    "IncompleteData": 4,
+    "HistoryLimit": 4,
+    "RateLimited": 5,
+    "QuotaExceeded": 5,
+    "InvalidArgument": 2,
+}
 
 
 def add_parser(sub: Any) -> None:
     """Add ``sync`` to the ``appstats`` subcommands."""
     p = sub.add_parser(
-        "sync", help="sync every report of many apps into Delta tables (incremental)",
+        "sync",
+        help="sync every report of many apps into Delta tables (incremental)",
         description="Fetch what is new per app and report since the last run (plus the "
-                    "lag window the providers restate) and replace exactly those slices in "
-                    "one Delta table per report. Needs: pip install 'appstats[sync]'.")
+        "lag window the providers restate) and replace exactly those slices in "
+        "one Delta table per report. Needs: pip install 'appstats[sync]'.",
+    )
     p.add_argument("--config", required=True, help="the sync TOML (see appstats.example.toml)")
-    p.add_argument("--until", help="last day to sync, YYYY-MM-DD (default: yesterday, China "
-                                   "time)")
+    p.add_argument("--until", help="last day to sync, YYYY-MM-DD (default: yesterday, China time)")
     p.add_argument("--apps", help="only these apps (config names, comma-separated)")
-    p.add_argument("--reports", help="only these reports: name, provider.name or provider.* "
-                                     "(comma-separated)")
-    p.add_argument("--full-refresh", action="store_true",
-                   help="ignore the synced state and fetch everything from each app's start")
-    p.add_argument("--dry-run", action="store_true",
-                   help="print the plan (windows and request estimate); send nothing")
-    p.add_argument("--optimize", action="store_true",
-                   help="also compact every table and vacuum old files")
-    p.add_argument("--allow-literal-secrets", action="store_true",
-                   help="accept secrets written in the config itself (warned about)")
+    p.add_argument(
+        "--reports", help="only these reports: name, provider.name or provider.* (comma-separated)"
+    )
+    p.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="ignore the synced state and fetch everything from each app's start",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan (windows and request estimate); send nothing",
+    )
+    p.add_argument(
+        "--optimize", action="store_true", help="also compact every table and vacuum old files"
+    )
+    p.add_argument(
+        "--allow-literal-secrets",
+        action="store_true",
+        help="accept secrets written in the config itself (warned about)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sync)
 
@@ -58,14 +76,26 @@ def cmd_sync(a: argparse.Namespace) -> int:
 
     try:
         if a.dry_run:
-            p = plan(a.config, until=a.until, apps=_split(a.apps), reports=_split(a.reports),
-                     full_refresh=a.full_refresh, allow_literal_secrets=a.allow_literal_secrets)
+            p = plan(
+                a.config,
+                until=a.until,
+                apps=_split(a.apps),
+                reports=_split(a.reports),
+                full_refresh=a.full_refresh,
+                allow_literal_secrets=a.allow_literal_secrets,
+            )
             print(p.describe())
             return 0
-        summary = run(a.config, until=a.until, apps=_split(a.apps), reports=_split(a.reports),
-                      full_refresh=a.full_refresh, optimize=a.optimize,
-                      progress=False if a.quiet else None,
-                      allow_literal_secrets=a.allow_literal_secrets)
+        summary = run(
+            a.config,
+            until=a.until,
+            apps=_split(a.apps),
+            reports=_split(a.reports),
+            full_refresh=a.full_refresh,
+            optimize=a.optimize,
+            progress=False if a.quiet else None,
+            allow_literal_secrets=a.allow_literal_secrets,
+        )
     except ConfigError as e:
         print(f"appstats sync: {e}", file=sys.stderr)
         return 2
@@ -80,10 +110,15 @@ def cmd_sync(a: argparse.Namespace) -> int:
 
 def report(summary: pl.DataFrame) -> int:
     """Print a run's summary; the exit code it deserves."""
-    by = summary.group_by("status").agg(pl.len().alias("tasks"), pl.col("rows").sum(),
-                                        pl.col("requests").sum()).sort("status")
-    print(f"appstats sync: {summary.height} tasks, {summary['rows'].sum()} rows, "
-          f"{summary['requests'].sum()} requests")
+    by = (
+        summary.group_by("status")
+        .agg(pl.len().alias("tasks"), pl.col("rows").sum(), pl.col("requests").sum())
+        .sort("status")
+    )
+    print(
+        f"appstats sync: {summary.height} tasks, {summary['rows'].sum()} rows, "
+        f"{summary['requests'].sum()} requests"
+    )
     for status, tasks, rows, requests in by.iter_rows():
         print(f"  {status:<7} {tasks:>6} tasks {rows:>10} rows {requests:>8} requests")
     bad = summary.filter(pl.col("status") != "ok")
@@ -91,7 +126,8 @@ def report(summary: pl.DataFrame) -> int:
         return 0
     print("not synced:", file=sys.stderr)
     for app, rep, sl, s, e, status, err in bad.select(
-            "app", "report", "slice", "start", "end", "status", "error").iter_rows():
+        "app", "report", "slice", "start", "end", "status", "error"
+    ).iter_rows():
         what = f"{rep}[{sl}]" if sl else rep
         print(f"  {app} {what} {s} – {e}: {status}: {err}", file=sys.stderr)
     classes = {str(err).split(":", 1)[0] for err in bad["error"] if err}

@@ -40,20 +40,42 @@ DEFAULT_URI = "lake"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 #: Keys of each provider's entries (``True``: a secret).
-COMMON_KEYS = {"name": False, "start": False, "lag_days": False, "reports": False,
-               "rate_limit": False, "concurrency": False}
+COMMON_KEYS = {
+    "name": False,
+    "start": False,
+    "lag_days": False,
+    "reports": False,
+    "rate_limit": False,
+    "concurrency": False,
+}
 PROVIDER_KEYS: dict[str, dict[str, bool]] = {
-    "baidu": {"app_id": False, "access_token": True, "client_id": False, "client_secret": True,
-              "auth_code": True, "refresh_token": True, "base_url": False, "page_size": False},
+    "baidu": {
+        "app_id": False,
+        "access_token": True,
+        "client_id": False,
+        "client_secret": True,
+        "auth_code": True,
+        "refresh_token": True,
+        "base_url": False,
+        "page_size": False,
+    },
     "mta": {"app_id": False, "secret_key": True, "base_url": False},
-    "tim": {"sdkappid": False, "secret_key": True, "region": False, "identifier": False,
-            "resolve_to": False, "today": False},
+    "tim": {
+        "sdkappid": False,
+        "secret_key": True,
+        "region": False,
+        "identifier": False,
+        "resolve_to": False,
+        "today": False,
+    },
 }
 TP_KEYS = {"client_id": False, "ticket": True}
-TABLES = {"target": {"uri", "storage_options"},
-          "defaults": {"start", "lag_days", "reports", "concurrency", "active_apps", "rate_limit"},
-          "tokens": {"path"},
-          "baidu_tp": set(TP_KEYS)}
+TABLES = {
+    "target": {"uri", "storage_options"},
+    "defaults": {"start", "lag_days", "reports", "concurrency", "active_apps", "rate_limit"},
+    "tokens": {"path"},
+    "baidu_tp": set(TP_KEYS),
+}
 SECRETISH = re.compile(r"secret|token|password|key|credential|sas", re.I)
 
 
@@ -95,9 +117,11 @@ class AppConfig:
     line: int | None = None
 
     def __repr__(self) -> str:
-        return (f"AppConfig(name={self.name!r}, provider={self.provider!r}, "
-                f"app_id={self.app_id!r}, start={self.start}, lag_days={self.lag_days}, "
-                f"reports={len(self.reports)})")
+        return (
+            f"AppConfig(name={self.name!r}, provider={self.provider!r}, "
+            f"app_id={self.app_id!r}, start={self.start}, lag_days={self.lag_days}, "
+            f"reports={len(self.reports)})"
+        )
 
 
 @dataclass(frozen=True)
@@ -128,8 +152,9 @@ def _toml() -> Any:
 
         return tomli
     except ImportError:  # pragma: no cover
-        raise InvalidArgument("reading a config on Python 3.10 needs tomli "
-                              "(pip install tomli)") from None
+        raise InvalidArgument(
+            "reading a config on Python 3.10 needs tomli (pip install tomli)"
+        ) from None
 
 
 class _Lines:
@@ -168,8 +193,9 @@ class _Lines:
 class _Checker:
     """Collects every problem of a config before raising."""
 
-    def __init__(self, file: str, lines: _Lines, base: pathlib.Path,
-                 allow_literal_secrets: bool) -> None:
+    def __init__(
+        self, file: str, lines: _Lines, base: pathlib.Path, allow_literal_secrets: bool
+    ) -> None:
         self.file = file
         self.lines = lines
         self.base = base
@@ -188,7 +214,7 @@ class _Checker:
             var = v[4:]
             got = os.environ.get(var)
             if not var:
-                self.add(line, f"{where}: {key} = \"env:\" names no variable")
+                self.add(line, f'{where}: {key} = "env:" names no variable')
             elif got is None or got == "":
                 self.add(line, f"{where}: {key}: environment variable {var} is not set")
             return got
@@ -202,8 +228,11 @@ class _Checker:
                 return None
         if secret:
             if not self.allow_literal:
-                self.add(line, f"{where}: {key} is a literal secret; use \"env:VAR\" or "
-                               "\"file:PATH\" (or allow literal secrets explicitly)")
+                self.add(
+                    line,
+                    f'{where}: {key} is a literal secret; use "env:VAR" or '
+                    '"file:PATH" (or allow literal secrets explicitly)',
+                )
             else:
                 self.literal.append(f"{where}: {key}")
         return v
@@ -233,9 +262,12 @@ class _Checker:
             return None
         bad = [x for x in v if not catalog.valid_name(x)]
         if bad:
-            self.add(line, f"{where}: unknown report{'s' if len(bad) > 1 else ''} "
-                           f"{', '.join(map(repr, bad))}; valid: "
-                           f"{', '.join(sorted(catalog.REPORTS))} (or provider.*)")
+            self.add(
+                line,
+                f"{where}: unknown report{'s' if len(bad) > 1 else ''} "
+                f"{', '.join(map(repr, bad))}; valid: "
+                f"{', '.join(sorted(catalog.REPORTS))} (or provider.*)",
+            )
             return None
         return list(v)
 
@@ -258,12 +290,18 @@ def load_config(path: str | os.PathLike[str], *, allow_literal_secrets: bool = F
         text = p.read_text(encoding="utf-8")
     except OSError as e:
         raise InvalidArgument(f"cannot read the sync config {str(p)!r}: {e.strerror}") from None
-    return parse_config(text, file=str(p), base=p.resolve().parent,
-                        allow_literal_secrets=allow_literal_secrets)
+    return parse_config(
+        text, file=str(p), base=p.resolve().parent, allow_literal_secrets=allow_literal_secrets
+    )
 
 
-def parse_config(text: str, *, file: str = "<config>", base: pathlib.Path | None = None,
-                 allow_literal_secrets: bool = False) -> SyncConfig:
+def parse_config(
+    text: str,
+    *,
+    file: str = "<config>",
+    base: pathlib.Path | None = None,
+    allow_literal_secrets: bool = False,
+) -> SyncConfig:
     """Validate config text (see :func:`load_config`)."""
     base = base or pathlib.Path.cwd()
     try:
@@ -279,8 +317,10 @@ def parse_config(text: str, *, file: str = "<config>", base: pathlib.Path | None
                 c.add(lines.table(k), f"{k} entries are written [[{k}]] (a list of apps)")
         elif k not in TABLES:
             valid = ", ".join([*TABLES, *(f"[[{p}]]" for p in catalog.PROVIDERS)])
-            c.add(lines.table(k) or lines.key("", 0, k),
-                  f"unknown section or provider {k!r}; valid: {valid}")
+            c.add(
+                lines.table(k) or lines.key("", 0, k),
+                f"unknown section or provider {k!r}; valid: {valid}",
+            )
         elif not isinstance(v, dict):
             c.add(lines.key("", 0, k), f"{k} must be a table [{k}]")
     for t, keys in TABLES.items():
@@ -288,8 +328,10 @@ def parse_config(text: str, *, file: str = "<config>", base: pathlib.Path | None
         if isinstance(sec, dict):
             for k in sec:
                 if k not in keys:
-                    c.add(lines.key(t, 0, k), f"[{t}]: unknown key {k!r}; valid: "
-                                              f"{', '.join(sorted(keys))}")
+                    c.add(
+                        lines.key(t, 0, k),
+                        f"[{t}]: unknown key {k!r}; valid: {', '.join(sorted(keys))}",
+                    )
 
     target = raw.get("target") if isinstance(raw.get("target"), dict) else {}
     uri = target.get("uri", DEFAULT_URI)
@@ -301,12 +343,15 @@ def parse_config(text: str, *, file: str = "<config>", base: pathlib.Path | None
     storage: dict[str, str] = {}
     so = target.get("storage_options", {})
     if not isinstance(so, dict):
-        c.add(lines.key("target", 0, "storage_options"),
-              "[target]: storage_options must be a table of strings")
+        c.add(
+            lines.key("target", 0, "storage_options"),
+            "[target]: storage_options must be a table of strings",
+        )
     else:
         for k, v in so.items():
-            line = lines.key("target.storage_options", 0, k) or lines.key("target", 0,
-                                                                          "storage_options")
+            line = lines.key("target.storage_options", 0, k) or lines.key(
+                "target", 0, "storage_options"
+            )
             got = c.value("[target.storage_options]", line, k, v, bool(SECRETISH.search(k)))
             if got is not None and not isinstance(got, str):
                 c.add(line, f"[target.storage_options]: {k} must be a string")
@@ -314,6 +359,7 @@ def parse_config(text: str, *, file: str = "<config>", base: pathlib.Path | None
                 storage[k] = got
 
     d = raw.get("defaults") if isinstance(raw.get("defaults"), dict) else {}
+
     def dl(k: str) -> int | None:
         return lines.key("defaults", 0, k)
 
@@ -323,12 +369,30 @@ def parse_config(text: str, *, file: str = "<config>", base: pathlib.Path | None
     lag = c.int_("[defaults]", dl("lag_days"), "lag_days", lag, 0, 366)
     lag = DEFAULT_LAG_DAYS if lag is None else lag
     reports = c.reports("[defaults]", dl("reports"), d["reports"]) if "reports" in d else None
-    conc = c.int_("[defaults]", dl("concurrency"), "concurrency",
-                  d.get("concurrency", DEFAULT_CONCURRENCY), 1, 10_000)
-    active = c.int_("[defaults]", dl("active_apps"), "active_apps",
-                    d.get("active_apps", DEFAULT_ACTIVE_APPS), 1, 100_000)
-    rate = c.int_("[defaults]", dl("rate_limit"), "rate_limit",
-                  d.get("rate_limit", DEFAULT_RATE_LIMIT), 1, 10_000)
+    conc = c.int_(
+        "[defaults]",
+        dl("concurrency"),
+        "concurrency",
+        d.get("concurrency", DEFAULT_CONCURRENCY),
+        1,
+        10_000,
+    )
+    active = c.int_(
+        "[defaults]",
+        dl("active_apps"),
+        "active_apps",
+        d.get("active_apps", DEFAULT_ACTIVE_APPS),
+        1,
+        100_000,
+    )
+    rate = c.int_(
+        "[defaults]",
+        dl("rate_limit"),
+        "rate_limit",
+        d.get("rate_limit", DEFAULT_RATE_LIMIT),
+        1,
+        10_000,
+    )
 
     tokens = raw.get("tokens") if isinstance(raw.get("tokens"), dict) else {}
     tpath = tokens.get("path")
@@ -366,12 +430,16 @@ def parse_config(text: str, *, file: str = "<config>", base: pathlib.Path | None
                 where = f"[[{provider}]] {name!r}"
             app = _app(c, provider, i, where, line, entry, tp, start, lag, reports, rate)
             if not isinstance(name, str) or not NAME_RE.match(name):
-                c.add(lines.key(provider, i, "name"),
-                      f"{where}: name must be 1-100 letters, digits, '_', '.' or '-' "
-                      f"(it labels the app in the tables), got {name!r}")
+                c.add(
+                    lines.key(provider, i, "name"),
+                    f"{where}: name must be 1-100 letters, digits, '_', '.' or '-' "
+                    f"(it labels the app in the tables), got {name!r}",
+                )
             elif name in seen:
-                c.add(lines.key(provider, i, "name"),
-                      f"{where}: duplicate name {name!r} (also {seen[name]})")
+                c.add(
+                    lines.key(provider, i, "name"),
+                    f"{where}: duplicate name {name!r} (also {seen[name]})",
+                )
             else:
                 seen[name] = where
             if app is not None:
@@ -379,12 +447,18 @@ def parse_config(text: str, *, file: str = "<config>", base: pathlib.Path | None
     if c.issues:
         raise ConfigError(c.issues)
     for what in c.literal:
-        log.warning("%s: %s holds a literal secret (allowed explicitly); prefer env:VAR",
-                    file, what)
-    return SyncConfig(uri=uri, apps=tuple(apps), storage_options=storage,
-                      token_store=token_store, concurrency=conc or DEFAULT_CONCURRENCY,
-                      active_apps=active or DEFAULT_ACTIVE_APPS,
-                      path=pathlib.Path(file) if file != "<config>" else None)
+        log.warning(
+            "%s: %s holds a literal secret (allowed explicitly); prefer env:VAR", file, what
+        )
+    return SyncConfig(
+        uri=uri,
+        apps=tuple(apps),
+        storage_options=storage,
+        token_store=token_store,
+        concurrency=conc or DEFAULT_CONCURRENCY,
+        active_apps=active or DEFAULT_ACTIVE_APPS,
+        path=pathlib.Path(file) if file != "<config>" else None,
+    )
 
 
 def _line_of(msg: str) -> int | None:
@@ -392,12 +466,23 @@ def _line_of(msg: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _app(c: _Checker, provider: str, i: int, where: str, line: int | None, e: dict[str, Any],
-         tp: dict[str, Any] | None, start: _dt.date, lag: int, reports: list[str] | None,
-         rate: int | None) -> AppConfig | None:
+def _app(
+    c: _Checker,
+    provider: str,
+    i: int,
+    where: str,
+    line: int | None,
+    e: dict[str, Any],
+    tp: dict[str, Any] | None,
+    start: _dt.date,
+    lag: int,
+    reports: list[str] | None,
+    rate: int | None,
+) -> AppConfig | None:
     """Validate one entry; ``None`` when it has problems (recorded in ``c``)."""
     n0 = len(c.issues)
     keys = {**COMMON_KEYS, **PROVIDER_KEYS[provider]}
+
     def kl(k: str) -> int | None:
         return c.lines.key(provider, i, k)
 
@@ -406,12 +491,18 @@ def _app(c: _Checker, provider: str, i: int, where: str, line: int | None, e: di
             c.add(kl(k), f"{where}: unknown key {k!r}; valid: {', '.join(sorted(keys))}")
     vals = {k: c.value(where, kl(k), k, e[k], keys[k]) for k in e if k in keys}
     s = c.date(where, kl("start"), "start", vals["start"]) if "start" in vals else start
-    lg = c.int_(where, kl("lag_days"), "lag_days", vals["lag_days"], 0, 366) \
-        if "lag_days" in vals else lag
+    lg = (
+        c.int_(where, kl("lag_days"), "lag_days", vals["lag_days"], 0, 366)
+        if "lag_days" in vals
+        else lag
+    )
     names = c.reports(where, kl("reports"), vals["reports"]) if "reports" in vals else reports
     http: dict[str, Any] = {}
-    r = c.int_(where, kl("rate_limit"), "rate_limit", vals["rate_limit"], 1, 10_000) \
-        if "rate_limit" in vals else rate
+    r = (
+        c.int_(where, kl("rate_limit"), "rate_limit", vals["rate_limit"], 1, 10_000)
+        if "rate_limit" in vals
+        else rate
+    )
     if r is not None:
         http["rate_limit"] = r
     if "concurrency" in vals:
@@ -433,20 +524,29 @@ def _app(c: _Checker, provider: str, i: int, where: str, line: int | None, e: di
         own = "access_token" in e or "client_id" in e or "client_secret" in e
         program = "refresh_token" in e or "auth_code" in e
         if program and own:
-            c.add(line, f"{where}: give either the program's refresh_token/auth_code "
-                        "(with [baidu_tp]) or its own access_token / client_id + client_secret")
+            c.add(
+                line,
+                f"{where}: give either the program's refresh_token/auth_code "
+                "(with [baidu_tp]) or its own access_token / client_id + client_secret",
+            )
         elif program:
             if tp is None:
-                c.add(line, f"{where}: refresh_token/auth_code need the platform's "
-                            "[baidu_tp] client_id and ticket")
+                c.add(
+                    line,
+                    f"{where}: refresh_token/auth_code need the platform's "
+                    "[baidu_tp] client_id and ticket",
+                )
             else:
                 creds.update(tp_client_id=tp.get("client_id"), tp_ticket=tp.get("ticket"))
         elif "client_id" in e or "client_secret" in e:
             need("client_id", "client_secret")
         elif "access_token" not in e:
-            c.add(line, f"{where}: credentials missing: refresh_token or auth_code "
-                        "(a program of [baidu_tp]), or client_id + client_secret, "
-                        "or access_token")
+            c.add(
+                line,
+                f"{where}: credentials missing: refresh_token or auth_code "
+                "(a program of [baidu_tp]), or client_id + client_secret, "
+                "or access_token",
+            )
         app_id = str(e.get("app_id", e.get("name", "")))
         if "page_size" in vals:
             ps = c.int_(where, kl("page_size"), "page_size", vals["page_size"], 1, 1000)
@@ -471,6 +571,14 @@ def _app(c: _Checker, provider: str, i: int, where: str, line: int | None, e: di
     if "reports" in vals and not chosen:
         c.add(kl("reports") or line, f"{where}: reports {names} select no {provider} report")
         return None
-    return AppConfig(name=str(e.get("name")), provider=provider, app_id=app_id, start=s,
-                     lag_days=lg, reports=tuple(chosen), credentials=creds, http=http,
-                     line=line)
+    return AppConfig(
+        name=str(e.get("name")),
+        provider=provider,
+        app_id=app_id,
+        start=s,
+        lag_days=lg,
+        reports=tuple(chosen),
+        credentials=creds,
+        http=http,
+        line=line,
+    )

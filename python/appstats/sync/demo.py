@@ -56,9 +56,12 @@ def sandbox_config(
             c: dict[str, Any]
             if provider == "baidu":
                 name = f"program{i + 1}"
-                c = {"tp_client_id": creds["baidu_tp_client_id"],
-                     "tp_ticket": creds["baidu_tp_ticket"],
-                     "refresh_token": a["refresh_token"], "base_url": sb.url}
+                c = {
+                    "tp_client_id": creds["baidu_tp_client_id"],
+                    "tp_ticket": creds["baidu_tp_ticket"],
+                    "refresh_token": a["refresh_token"],
+                    "base_url": sb.url,
+                }
                 app_id = a["app_id"]
             elif provider == "mta":
                 name = f"mta{i + 1}"
@@ -66,17 +69,29 @@ def sandbox_config(
                 app_id = a["app_id"]
             else:
                 name = f"im{i + 1}"
-                c = {"sdkappid": int(a["sdkappid"]), "secret_key": a["secret_key"],
-                     "region": a["region"], "resolve_to": sb.addr,
-                     "today": sb.today.isoformat()}
+                c = {
+                    "sdkappid": int(a["sdkappid"]),
+                    "secret_key": a["secret_key"],
+                    "region": a["region"],
+                    "resolve_to": sb.addr,
+                    "today": sb.today.isoformat(),
+                }
                 app_id = a["sdkappid"]
-            out.append(AppConfig(name=name, provider=provider, app_id=app_id, start=first,
-                                 lag_days=lag_days, reports=chosen, credentials=c,
-                                 http=dict(http)))
+            out.append(
+                AppConfig(
+                    name=name,
+                    provider=provider,
+                    app_id=app_id,
+                    start=first,
+                    lag_days=lag_days,
+                    reports=chosen,
+                    credentials=c,
+                    http=dict(http),
+                )
+            )
     root = pathlib.Path(uri)
     store = pathlib.Path(token_store) if token_store else root.parent / f"{root.name}.tokens.json"
-    return SyncConfig(uri=str(uri), apps=tuple(out), token_store=store,
-                      concurrency=concurrency)
+    return SyncConfig(uri=str(uri), apps=tuple(out), token_store=store, concurrency=concurrency)
 
 
 def demo(out: str | os.PathLike[str], *, seed: int = 7, apps: int = 5) -> None:
@@ -93,21 +108,37 @@ def demo(out: str | os.PathLike[str], *, seed: int = 7, apps: int = 5) -> None:
     pl.Config.set_tbl_rows(8)
     with Sandbox(seed=seed, apps=apps, restate_days=2) as sb:
         today = sb.today
-        cfg = sandbox_config(sb, out, start=today - _dt.timedelta(days=28),
-                             reports=["baidu.user_trend", "baidu.region", "mta.user_basic",
-                                      "mta.retention", "tim.app_info"])
+        cfg = sandbox_config(
+            sb,
+            out,
+            start=today - _dt.timedelta(days=28),
+            reports=[
+                "baidu.user_trend",
+                "baidu.region",
+                "mta.user_basic",
+                "mta.retention",
+                "tim.app_info",
+            ],
+        )
         first = run(cfg, today=today, progress=False)
         second = run(cfg, today=today, progress=False)
     print(f"\n== sync of {apps} sandbox apps per provider into {out}/")
-    print(first.group_by("table").agg(pl.col("rows").sum(), pl.col("requests").sum(),
-                                      pl.len().alias("tasks")).sort("table"))
-    print(f"rerun: {second['requests'].sum()} requests (lag window only) vs "
-          f"{first['requests'].sum()} for the first run; "
-          f"statuses {sorted(set(second['status']))}")
+    print(
+        first.group_by("table")
+        .agg(pl.col("rows").sum(), pl.col("requests").sum(), pl.len().alias("tasks"))
+        .sort("table")
+    )
+    print(
+        f"rerun: {second['requests'].sum()} requests (lag window only) vs "
+        f"{first['requests'].sum()} for the first run; "
+        f"statuses {sorted(set(second['status']))}"
+    )
     trend = pl.scan_delta(str(pathlib.Path(out) / "baidu_user_trend"))
-    q = (trend.group_by("app").agg(pl.col("user_count").sum().alias("users"),
-                                   pl.col("date").max().alias("last_day"))
-         .sort("users", descending=True))
+    q = (
+        trend.group_by("app")
+        .agg(pl.col("user_count").sum().alias("users"), pl.col("date").max().alias("last_day"))
+        .sort("users", descending=True)
+    )
     print("\nPolars: pl.scan_delta('out/lake/baidu_user_trend') — users per program")
     print(q.collect())
     try:
@@ -117,7 +148,9 @@ def demo(out: str | os.PathLike[str], *, seed: int = 7, apps: int = 5) -> None:
         return
     ds = DeltaTable(str(pathlib.Path(out) / "mta_user_basic")).to_pyarrow_dataset()  # noqa: F841
     print("\nDuckDB over DeltaTable(...).to_pyarrow_dataset() — MTA new users per week")
-    rel = duckdb.sql("SELECT app, CAST(date_trunc('week', date) AS DATE) AS week, "
-                     "CAST(sum(new_users) AS BIGINT) AS new_users "
-                     "FROM ds GROUP BY ALL ORDER BY week DESC, app LIMIT 8")
+    rel = duckdb.sql(
+        "SELECT app, CAST(date_trunc('week', date) AS DATE) AS week, "
+        "CAST(sum(new_users) AS BIGINT) AS new_users "
+        "FROM ds GROUP BY ALL ORDER BY week DESC, app LIMIT 8"
+    )
     print(rel.pl() if rel is not None else "(no result)")

@@ -103,8 +103,9 @@ class FetchRun:
     cancels what still runs.
     """
 
-    def __init__(self, native: Any, tasks: list[Task], app_names: list[str],
-                 progress: ProgressCb | None) -> None:
+    def __init__(
+        self, native: Any, tasks: list[Task], app_names: list[str], progress: ProgressCb | None
+    ) -> None:
         self._native = native
         self._tasks = tasks
         self._apps = app_names
@@ -142,8 +143,15 @@ class FetchRun:
         if self._progress is not None:
             self._progress(self._done, self.total, len(self._failed_apps))
         utc = _dt.timezone.utc
-        return Outcome(task, value, requests, retries, _dt.datetime.fromtimestamp(started, utc),
-                       _dt.datetime.fromtimestamp(finished, utc), i)
+        return Outcome(
+            task,
+            value,
+            requests,
+            retries,
+            _dt.datetime.fromtimestamp(started, utc),
+            _dt.datetime.fromtimestamp(finished, utc),
+            i,
+        )
 
     def close(self) -> None:
         """Cancel what still runs (no request is sent after this)."""
@@ -152,8 +160,12 @@ class FetchRun:
     def __enter__(self) -> FetchRun:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     def __del__(self) -> None:
@@ -231,16 +243,18 @@ def fetch_many(
         [('game0', 7), ('game1', 7), ('game2', 7)]
     """
     if progress is not None and not isinstance(progress, bool) and not callable(progress):
-        raise InvalidArgument("progress must be None, True, False or a callable "
-                              "(done, total, failed_apps)")
+        raise InvalidArgument(
+            "progress must be None, True, False or a callable (done, total, failed_apps)"
+        )
     names = list(apps)
     index = {n: i for i, n in enumerate(names)}
     specs = []
     for n in names:
         spec = apps[n]
         if not isinstance(spec, Mapping):
-            raise InvalidArgument(f"app {n!r}: settings must be a mapping, got "
-                                  f"{type(spec).__name__}")
+            raise InvalidArgument(
+                f"app {n!r}: settings must be a mapping, got {type(spec).__name__}"
+            )
         specs.append(dict(spec))
     typed: list[Task] = []
     native_tasks = []
@@ -249,8 +263,16 @@ def fetch_many(
         if task.app not in index:
             raise InvalidArgument(f"task {k}: unknown app {task.app!r}")
         opts = {str(a): str(b) for a, b in dict(task.options).items()}
-        native_tasks.append((index[task.app], task.report, date_str(task.start, "start"),
-                             date_str(task.end, "end"), opts, bool(task.per_day)))
+        native_tasks.append(
+            (
+                index[task.app],
+                task.report,
+                date_str(task.start, "start"),
+                date_str(task.end, "end"),
+                opts,
+                bool(task.per_day),
+            )
+        )
         typed.append(task)
     try:
         native = _native.fetch_many(specs, native_tasks, concurrency, active_apps, buffer)

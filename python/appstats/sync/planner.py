@@ -92,28 +92,58 @@ class Plan:
         """One row per task and gap: app, report, table, slice, window,
         days, estimated requests, status (``planned`` / ``gap``)."""
         rows = [
-            {"app": t.app.name, "provider": t.app.provider, "report": t.report.key,
-             "table": t.report.table, "slice": t.slice or "", "start": t.start, "end": t.end,
-             "days": t.days, "requests": t.requests, "status": "planned", "error": None}
+            {
+                "app": t.app.name,
+                "provider": t.app.provider,
+                "report": t.report.key,
+                "table": t.report.table,
+                "slice": t.slice or "",
+                "start": t.start,
+                "end": t.end,
+                "days": t.days,
+                "requests": t.requests,
+                "status": "planned",
+                "error": None,
+            }
             for t in self.tasks
         ] + [
-            {"app": g.app.name, "provider": g.app.provider, "report": g.report.key,
-             "table": g.report.table, "slice": g.slice or "", "start": g.start, "end": g.end,
-             "days": (g.end - g.start).days + 1, "requests": 0, "status": "gap",
-             "error": g.reason}
+            {
+                "app": g.app.name,
+                "provider": g.app.provider,
+                "report": g.report.key,
+                "table": g.report.table,
+                "slice": g.slice or "",
+                "start": g.start,
+                "end": g.end,
+                "days": (g.end - g.start).days + 1,
+                "requests": 0,
+                "status": "gap",
+                "error": g.reason,
+            }
             for g in self.gaps
         ]
-        schema = {"app": pl.String, "provider": pl.String, "report": pl.String,
-                  "table": pl.String, "slice": pl.String, "start": pl.Date, "end": pl.Date,
-                  "days": pl.Int64, "requests": pl.Int64, "status": pl.String,
-                  "error": pl.String}
+        schema = {
+            "app": pl.String,
+            "provider": pl.String,
+            "report": pl.String,
+            "table": pl.String,
+            "slice": pl.String,
+            "start": pl.Date,
+            "end": pl.Date,
+            "days": pl.Int64,
+            "requests": pl.Int64,
+            "status": pl.String,
+            "error": pl.String,
+        }
         return pl.DataFrame(rows, schema=schema, orient="row")
 
     def describe(self) -> str:
         """A human summary (what ``--dry-run`` prints)."""
         apps = len({t.app.name for t in self.tasks})
-        lines = [f"plan until {self.until}: {len(self.tasks)} tasks for {apps} apps, "
-                 f"about {self.requests} requests"]
+        lines = [
+            f"plan until {self.until}: {len(self.tasks)} tasks for {apps} apps, "
+            f"about {self.requests} requests"
+        ]
         by: dict[tuple[str, str], list[PlannedTask]] = {}
         for t in self.tasks:
             by.setdefault((t.app.name, t.report.key), []).append(t)
@@ -123,8 +153,9 @@ class Plan:
             sl = f" ({len({t.slice for t in ts})} slices)" if ts[0].slice else ""
             lines.append(f"  {app:<24} {rep:<24} {first} – {last}  ~{n} requests{sl}")
         for g in self.gaps:
-            lines.append(f"  {g.app.name:<24} {g.report.key:<24} {g.start} – {g.end}  GAP: "
-                         f"{g.reason}")
+            lines.append(
+                f"  {g.app.name:<24} {g.report.key:<24} {g.start} – {g.end}  GAP: {g.reason}"
+            )
         return "\n".join(lines)
 
 
@@ -184,10 +215,18 @@ def make_plan(
                     oldest = today - _dt.timedelta(days=rep.history_days)
                     lost_from = max(start, covered + ONE)
                     if lost_from < oldest:
-                        gaps.append(Gap(app, rep, sl, lost_from, min(until, oldest - ONE),
-                                        f"{rep.provider} serves only the last "
-                                        f"{rep.history_days} days; these can no longer be "
-                                        "fetched"))
+                        gaps.append(
+                            Gap(
+                                app,
+                                rep,
+                                sl,
+                                lost_from,
+                                min(until, oldest - ONE),
+                                f"{rep.provider} serves only the last "
+                                f"{rep.history_days} days; these can no longer be "
+                                "fetched",
+                            )
+                        )
                     start = max(start, oldest)
                     if start > until:
                         continue

@@ -31,9 +31,18 @@ BATCH_TASKS = 256
 BATCH_ROWS = 500_000
 
 SUMMARY_SCHEMA: dict[str, Any] = {
-    "app": pl.String, "provider": pl.String, "report": pl.String, "table": pl.String,
-    "slice": pl.String, "start": pl.Date, "end": pl.Date, "rows": pl.Int64,
-    "requests": pl.Int64, "retries": pl.Int64, "status": pl.String, "error": pl.String,
+    "app": pl.String,
+    "provider": pl.String,
+    "report": pl.String,
+    "table": pl.String,
+    "slice": pl.String,
+    "start": pl.Date,
+    "end": pl.Date,
+    "rows": pl.Int64,
+    "requests": pl.Int64,
+    "retries": pl.Int64,
+    "status": pl.String,
+    "error": pl.String,
 }
 
 
@@ -55,52 +64,81 @@ def _day(v: DateLike | None, what: str) -> _dt.date | None:
         raise InvalidArgument(f"{what} must be a YYYY-MM-DD date, got {v!r}") from None
 
 
-def _select(cfg: SyncConfig, apps: Iterable[str] | None,
-            reports: Iterable[str] | None) -> list[AppConfig]:
+def _select(
+    cfg: SyncConfig, apps: Iterable[str] | None, reports: Iterable[str] | None
+) -> list[AppConfig]:
     chosen = list(cfg.apps)
     if apps is not None:
         names = [a.strip() for a in apps if a.strip()]
         known = {a.name for a in cfg.apps}
         bad = [n for n in names if n not in known]
         if bad:
-            raise InvalidArgument(f"unknown app{'s' if len(bad) > 1 else ''} "
-                                  f"{', '.join(map(repr, bad))}; the config has: "
-                                  f"{', '.join(sorted(known)) or 'none'}")
+            raise InvalidArgument(
+                f"unknown app{'s' if len(bad) > 1 else ''} "
+                f"{', '.join(map(repr, bad))}; the config has: "
+                f"{', '.join(sorted(known)) or 'none'}"
+            )
         chosen = [a for a in chosen if a.name in set(names)]
     if reports is not None:
         names = [r.strip() for r in reports if r.strip()]
         bad = [n for n in names if not catalog.valid_name(n)]
         if bad:
-            raise InvalidArgument(f"unknown report{'s' if len(bad) > 1 else ''} "
-                                  f"{', '.join(map(repr, bad))}; valid: "
-                                  f"{', '.join(sorted(catalog.REPORTS))} (or provider.*)")
+            raise InvalidArgument(
+                f"unknown report{'s' if len(bad) > 1 else ''} "
+                f"{', '.join(map(repr, bad))}; valid: "
+                f"{', '.join(sorted(catalog.REPORTS))} (or provider.*)"
+            )
         out = []
         for a in chosen:
             keep = {r.key for r in catalog.select(a.provider, names)}
-            out.append(AppConfig(a.name, a.provider, a.app_id, a.start, a.lag_days,
-                                 tuple(r for r in a.reports if r.key in keep),
-                                 a.credentials, a.http, a.line))
+            out.append(
+                AppConfig(
+                    a.name,
+                    a.provider,
+                    a.app_id,
+                    a.start,
+                    a.lag_days,
+                    tuple(r for r in a.reports if r.key in keep),
+                    a.credentials,
+                    a.http,
+                    a.line,
+                )
+            )
         chosen = out
     return chosen
 
 
-def _prepare(config: SyncConfig | str | os.PathLike[str], until: DateLike | None,
-             today: DateLike | None, allow_literal_secrets: bool
-             ) -> tuple[SyncConfig, _dt.date, _dt.date]:
-    cfg = config if isinstance(config, SyncConfig) else load_config(
-        config, allow_literal_secrets=allow_literal_secrets)
+def _prepare(
+    config: SyncConfig | str | os.PathLike[str],
+    until: DateLike | None,
+    today: DateLike | None,
+    allow_literal_secrets: bool,
+) -> tuple[SyncConfig, _dt.date, _dt.date]:
+    cfg = (
+        config
+        if isinstance(config, SyncConfig)
+        else load_config(config, allow_literal_secrets=allow_literal_secrets)
+    )
     t = _day(today, "today") or today_cn()
     u = _day(until, "until") or t - _dt.timedelta(days=1)
     if u >= t:
-        raise InvalidArgument(f"until {u} must be before today ({t}, China time): the "
-                              "providers have no complete data for today")
+        raise InvalidArgument(
+            f"until {u} must be before today ({t}, China time): the "
+            "providers have no complete data for today"
+        )
     return cfg, t, u
 
 
-def plan(config: SyncConfig | str | os.PathLike[str], *, until: DateLike | None = None,
-         apps: Iterable[str] | None = None, reports: Iterable[str] | None = None,
-         full_refresh: bool = False, today: DateLike | None = None,
-         allow_literal_secrets: bool = False) -> Plan:
+def plan(
+    config: SyncConfig | str | os.PathLike[str],
+    *,
+    until: DateLike | None = None,
+    apps: Iterable[str] | None = None,
+    reports: Iterable[str] | None = None,
+    full_refresh: bool = False,
+    today: DateLike | None = None,
+    allow_literal_secrets: bool = False,
+) -> Plan:
     """The plan of a sync (nothing is fetched): see :func:`run`."""
     cfg, t, u = _prepare(config, until, today, allow_literal_secrets)
     chosen = _select(cfg, apps, reports)
@@ -174,8 +212,9 @@ def _spec(app: AppConfig, tokens: TokenStore | None) -> dict[str, Any]:
     if app.provider == "baidu":
         if "tp_client_id" in c:
             assert tokens is not None
-            value, kind = tokens.grant(app.name, refresh_token=c.get("refresh_token"),
-                                       auth_code=c.get("auth_code"))
+            value, kind = tokens.grant(
+                app.name, refresh_token=c.get("refresh_token"), auth_code=c.get("auth_code")
+            )
             spec.update(tp_client_id=c["tp_client_id"], tp_ticket=c["tp_ticket"])
             spec[kind] = value
             cached = tokens.access_token(app.name)
@@ -193,16 +232,24 @@ def _spec(app: AppConfig, tokens: TokenStore | None) -> dict[str, Any]:
     elif app.provider == "mta":
         spec.update({k: c[k] for k in ("app_id", "secret_key", "base_url") if k in c})
     else:
-        spec.update({k: c[k] for k in ("sdkappid", "secret_key", "identifier", "region",
-                                       "resolve_to", "today") if k in c})
+        spec.update(
+            {
+                k: c[k]
+                for k in ("sdkappid", "secret_key", "identifier", "region", "resolve_to", "today")
+                if k in c
+            }
+        )
     return spec
 
 
 def _secrets(app: AppConfig) -> list[str]:
-    return [str(v) for k, v in app.credentials.items()
-            if isinstance(v, str) and len(v) >= 4 and k not in ("app_id", "region", "base_url",
-                                                                   "identifier", "resolve_to",
-                                                                   "today")]
+    return [
+        str(v)
+        for k, v in app.credentials.items()
+        if isinstance(v, str)
+        and len(v) >= 4
+        and k not in ("app_id", "region", "base_url", "identifier", "resolve_to", "today")
+    ]
 
 
 def _explain(app: AppConfig, err: AppStatsError, tokens: TokenStore | None) -> str:
@@ -214,13 +261,17 @@ def _explain(app: AppConfig, err: AppStatsError, tokens: TokenStore | None) -> s
     if tokens is not None and isinstance(err, AuthError) and "tp_client_id" in app.credentials:
         pending = tokens.pending(app.name)
         if pending:
-            msg += (f" — a refresh of this program's token began at {pending} and its result "
-                    "was never stored (the process stopped in between). Baidu spends a "
-                    "refresh token on use: re-authorise the program and set its auth_code "
-                    "in the config")
+            msg += (
+                f" — a refresh of this program's token began at {pending} and its result "
+                "was never stored (the process stopped in between). Baidu spends a "
+                "refresh token on use: re-authorise the program and set its auth_code "
+                "in the config"
+            )
         elif "invalid_grant" in msg:
-            msg += (" — the refresh token was refused (already used or revoked): re-authorise "
-                    "the program and set its auth_code in the config")
+            msg += (
+                " — the refresh token was refused (already used or revoked): re-authorise "
+                "the program and set its auth_code in the config"
+            )
     return msg
 
 
@@ -293,28 +344,54 @@ def run(
         return the_plan.frame()
     writer = _Writer(store)
     for g in the_plan.gaps:
-        writer.note(RunRecord(PlannedTask(g.app, g.report, g.slice, g.start, g.end), "gap",
-                              error_class="HistoryLimit", error=g.reason))
+        writer.note(
+            RunRecord(
+                PlannedTask(g.app, g.report, g.slice, g.start, g.end),
+                "gap",
+                error_class="HistoryLimit",
+                error=g.reason,
+            )
+        )
     by_app: dict[str, AppConfig] = {}
     for pt in the_plan.tasks:
         by_app.setdefault(pt.app.name, pt.app)
     programs = [a for a in by_app.values() if "tp_client_id" in a.credentials]
-    tokens = TokenStore(cfg.token_store or pathlib.Path("appstats.tokens.json")) \
-        if programs else None
+    tokens = (
+        TokenStore(cfg.token_store or pathlib.Path("appstats.tokens.json")) if programs else None
+    )
     try:
         if tokens is not None:
             tokens.open()
         specs = {name: _spec(app, tokens) for name, app in by_app.items()}
-        tasks = [Task(pt.app.name, pt.report.method, pt.start, pt.end,
-                      pt.report.task_options(pt.slice), pt.report.per_day)
-                 for pt in the_plan.tasks]
+        tasks = [
+            Task(
+                pt.app.name,
+                pt.report.method,
+                pt.start,
+                pt.end,
+                pt.report.task_options(pt.slice),
+                pt.report.per_day,
+            )
+            for pt in the_plan.tasks
+        ]
         if tasks:
-            with fetch_many(specs, tasks, concurrency=cfg.concurrency,
-                            active_apps=cfg.active_apps, progress=progress) as fetched:
+            with fetch_many(
+                specs,
+                tasks,
+                concurrency=cfg.concurrency,
+                active_apps=cfg.active_apps,
+                progress=progress,
+            ) as fetched:
                 for o in fetched:
                     pt = the_plan.tasks[o.position]
-                    rec = RunRecord(pt, "ok", requests=o.requests, retries=o.retries,
-                                    started_at=o.started, finished_at=o.finished)
+                    rec = RunRecord(
+                        pt,
+                        "ok",
+                        requests=o.requests,
+                        retries=o.retries,
+                        started_at=o.started,
+                        finished_at=o.finished,
+                    )
                     if o.error is not None:
                         rec.status = "failed"
                         rec.error_class = type(o.error).__name__
@@ -328,28 +405,49 @@ def run(
     finally:
         if tokens is not None:
             tokens.close()
-    store.optimize([*sorted(store.touched - {RUNS_TABLE}), RUNS_TABLE], force=optimize,
-                   retention_hours=retention_hours)
+    store.optimize(
+        [*sorted(store.touched - {RUNS_TABLE}), RUNS_TABLE],
+        force=optimize,
+        retention_hours=retention_hours,
+    )
     return summary(writer.done)
 
 
 def summary(records: Iterable[RunRecord]) -> pl.DataFrame:
     """The summary frame of a run's attempts."""
-    rows = [{"app": r.task.app.name, "provider": r.task.app.provider, "report": r.task.report.key,
-             "table": r.task.report.table, "slice": r.task.slice or "", "start": r.task.start,
-             "end": r.task.end, "rows": r.rows, "requests": r.requests, "retries": r.retries,
-             "status": r.status,
-             "error": f"{r.error_class}: {r.error}" if r.error_class else None}
-            for r in records]
+    rows = [
+        {
+            "app": r.task.app.name,
+            "provider": r.task.app.provider,
+            "report": r.task.report.key,
+            "table": r.task.report.table,
+            "slice": r.task.slice or "",
+            "start": r.task.start,
+            "end": r.task.end,
+            "rows": r.rows,
+            "requests": r.requests,
+            "retries": r.retries,
+            "status": r.status,
+            "error": f"{r.error_class}: {r.error}" if r.error_class else None,
+        }
+        for r in records
+    ]
     return pl.DataFrame(rows, schema=SUMMARY_SCHEMA, orient="row").sort(
-        "app", "report", "slice", "start")
+        "app", "report", "slice", "start"
+    )
 
 
-def optimize(config: SyncConfig | str | os.PathLike[str], *,
-             retention_hours: int = DEFAULT_RETENTION_HOURS,
-             allow_literal_secrets: bool = False) -> dict[str, dict[str, int]]:
+def optimize(
+    config: SyncConfig | str | os.PathLike[str],
+    *,
+    retention_hours: int = DEFAULT_RETENTION_HOURS,
+    allow_literal_secrets: bool = False,
+) -> dict[str, dict[str, int]]:
     """Compact every table of the target and vacuum old files (no fetch)."""
-    cfg = config if isinstance(config, SyncConfig) else load_config(
-        config, allow_literal_secrets=allow_literal_secrets)
+    cfg = (
+        config
+        if isinstance(config, SyncConfig)
+        else load_config(config, allow_literal_secrets=allow_literal_secrets)
+    )
     store = DeltaStore(cfg.uri, cfg.storage_options)
     return store.optimize(store.tables(), force=True, retention_hours=retention_hours)

@@ -63,8 +63,10 @@ def _deltalake() -> Any:
     try:
         import deltalake
     except ImportError as e:
-        raise MissingDependency("appstats sync writes Delta tables with deltalake; install it "
-                                "with: pip install 'appstats[sync]'") from e
+        raise MissingDependency(
+            "appstats sync writes Delta tables with deltalake; install it "
+            "with: pip install 'appstats[sync]'"
+        ) from e
     return deltalake
 
 
@@ -85,13 +87,25 @@ class RunRecord:
     def row(self, run_id: str) -> dict[str, Any]:
         t = self.task
         now = _dt.datetime.now(_dt.timezone.utc)
-        return {"run_id": run_id, "app": t.app.name, "provider": t.app.provider,
-                "app_id": t.app.app_id, "report": t.report.key, "table": t.report.table,
-                "slice": t.slice or "", "window_start": t.start, "window_end": t.end,
-                "status": self.status, "rows": self.rows, "requests": self.requests,
-                "retries": self.retries, "started_at": self.started_at or now,
-                "finished_at": self.finished_at or now, "error_class": self.error_class,
-                "error": self.error}
+        return {
+            "run_id": run_id,
+            "app": t.app.name,
+            "provider": t.app.provider,
+            "app_id": t.app.app_id,
+            "report": t.report.key,
+            "table": t.report.table,
+            "slice": t.slice or "",
+            "window_start": t.start,
+            "window_end": t.end,
+            "status": self.status,
+            "rows": self.rows,
+            "requests": self.requests,
+            "retries": self.retries,
+            "started_at": self.started_at or now,
+            "finished_at": self.finished_at or now,
+            "error_class": self.error_class,
+            "error": self.error,
+        }
 
 
 def _quote(s: str) -> str:
@@ -120,8 +134,9 @@ class DeltaStore:
 
     # -- state ---------------------------------------------------------------
 
-    def state(self, tables: Iterable[str]) -> dict[tuple[str, str, str], list[tuple[_dt.date,
-                                                                                 _dt.date]]]:
+    def state(
+        self, tables: Iterable[str]
+    ) -> dict[tuple[str, str, str], list[tuple[_dt.date, _dt.date]]]:
         """Synced windows per (app, table, slice), from ``_runs`` (only for
         tables that exist: a table deleted by hand is synced again)."""
         if not self.exists(RUNS_TABLE):
@@ -129,11 +144,13 @@ class DeltaStore:
         live = [t for t in set(tables) if self.exists(t)]
         if not live:
             return {}
-        df = (self.scan(RUNS_TABLE)
-              .filter(pl.col("status").is_in(["ok", "gap"]) & pl.col("table").is_in(live))
-              .select("app", "table", "slice", "window_start", "window_end")
-              .unique()
-              .collect())
+        df = (
+            self.scan(RUNS_TABLE)
+            .filter(pl.col("status").is_in(["ok", "gap"]) & pl.col("table").is_in(live))
+            .select("app", "table", "slice", "window_start", "window_end")
+            .unique()
+            .collect()
+        )
         out: dict[tuple[str, str, str], list[tuple[_dt.date, _dt.date]]] = {}
         for app, table, sl, s, e in df.iter_rows():
             out.setdefault((app, table, sl), []).append((s, e))
@@ -147,8 +164,11 @@ class DeltaStore:
         report's columns, ``fetched_at`` and the ``month`` partition."""
         day = task.report.day_column
         # Tencent IM's frame has its own app_id (the SDKAppID): kept as is
-        ids = [] if "app_id" in frame.columns else [
-            pl.lit(task.app.app_id, pl.String).alias("app_id")]
+        ids = (
+            []
+            if "app_id" in frame.columns
+            else [pl.lit(task.app.app_id, pl.String).alias("app_id")]
+        )
         return frame.select(
             pl.lit(task.app.name, pl.String).alias("app"),
             *ids,
@@ -164,8 +184,9 @@ class DeltaStore:
             groups.setdefault((t.slice, t.start, t.end), []).append(t.app.name)
         day = report.day_column
         parts = []
-        for (sl, s, e), apps in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][2],
-                                                                       kv[0][0] or "")):
+        for (sl, s, e), apps in sorted(
+            groups.items(), key=lambda kv: (kv[0][1], kv[0][2], kv[0][0] or "")
+        ):
             cond = [f"app IN ({', '.join(_quote(a) for a in sorted(set(apps)))})"]
             if sl is not None and report.slices:
                 cond.append(f"{report.slices[2]} = {_quote(sl)}")
@@ -173,8 +194,9 @@ class DeltaStore:
             parts.append("(" + " AND ".join(cond) + ")")
         return " OR ".join(parts)
 
-    def replace(self, report: Report, tasks: Sequence[PlannedTask],
-                frames: Sequence[pl.DataFrame]) -> None:
+    def replace(
+        self, report: Report, tasks: Sequence[PlannedTask], frames: Sequence[pl.DataFrame]
+    ) -> None:
         """Replace the slices of ``tasks`` with ``frames`` in one commit."""
         table = report.table
         data = pl.concat(list(frames), how="vertical") if frames else None
@@ -183,22 +205,28 @@ class DeltaStore:
         uri = self.table_uri(table)
         arrow = data.to_arrow()
         if not self.exists(table):
-            self.dl.write_deltalake(uri, arrow, mode="append", partition_by=[PARTITION],
-                                    storage_options=self.options)
+            self.dl.write_deltalake(
+                uri, arrow, mode="append", partition_by=[PARTITION], storage_options=self.options
+            )
         else:
-            self.dl.write_deltalake(uri, arrow, mode="overwrite",
-                                    predicate=self.predicate(report, tasks),
-                                    partition_by=[PARTITION], storage_options=self.options)
+            self.dl.write_deltalake(
+                uri,
+                arrow,
+                mode="overwrite",
+                predicate=self.predicate(report, tasks),
+                partition_by=[PARTITION],
+                storage_options=self.options,
+            )
         self.touched.add(table)
 
     def log_runs(self, records: Sequence[RunRecord]) -> None:
         """Append attempts to ``_runs`` (after their data is committed)."""
         if not records:
             return
-        df = pl.DataFrame([r.row(self.run_id) for r in records], schema=RUNS_SCHEMA,
-                          orient="row")
-        self.dl.write_deltalake(self.table_uri(RUNS_TABLE), df.to_arrow(), mode="append",
-                                storage_options=self.options)
+        df = pl.DataFrame([r.row(self.run_id) for r in records], schema=RUNS_SCHEMA, orient="row")
+        self.dl.write_deltalake(
+            self.table_uri(RUNS_TABLE), df.to_arrow(), mode="append", storage_options=self.options
+        )
         self.touched.add(RUNS_TABLE)
 
     # -- upkeep ----------------------------------------------------------------
@@ -215,8 +243,13 @@ class DeltaStore:
             return []
         return sorted(p.name for p in root.iterdir() if (p / "_delta_log").is_dir())
 
-    def optimize(self, tables: Iterable[str], *, force: bool = False,
-                 retention_hours: int = DEFAULT_RETENTION_HOURS) -> dict[str, dict[str, int]]:
+    def optimize(
+        self,
+        tables: Iterable[str],
+        *,
+        force: bool = False,
+        retention_hours: int = DEFAULT_RETENTION_HOURS,
+    ) -> dict[str, dict[str, int]]:
         """Compact small files and vacuum removed ones older than
         ``retention_hours``; without ``force``, only tables with more than
         :data:`FILES_PER_PARTITION` files per partition. Returns per table
@@ -232,11 +265,16 @@ class DeltaStore:
                 continue
             m = dt.optimize.compact()
             dt = self.dl.DeltaTable(self.table_uri(table), storage_options=self.options)
-            removed = dt.vacuum(retention_hours=retention_hours, dry_run=False,
-                                enforce_retention_duration=retention_hours >= 168)
+            removed = dt.vacuum(
+                retention_hours=retention_hours,
+                dry_run=False,
+                enforce_retention_duration=retention_hours >= 168,
+            )
             dt.cleanup_metadata()
-            out[table] = {"files_compacted": int(m.get("numFilesRemoved", 0)),
-                          "files_added": int(m.get("numFilesAdded", 0)),
-                          "files_vacuumed": len(removed)}
+            out[table] = {
+                "files_compacted": int(m.get("numFilesRemoved", 0)),
+                "files_added": int(m.get("numFilesAdded", 0)),
+                "files_vacuumed": len(removed),
+            }
             log.info("optimized %s: %s", table, out[table])
         return out

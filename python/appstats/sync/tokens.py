@@ -96,8 +96,12 @@ class TokenStore:
         self.open()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     def open(self) -> None:
@@ -120,7 +124,8 @@ class TokenStore:
                 self._lockfile = None
                 raise TokenStoreError(
                     f"token store {str(self.path)!r} is in use by another sync; "
-                    "two runs must not spend the same single-use refresh tokens") from None
+                    "two runs must not spend the same single-use refresh tokens"
+                ) from None
         self._read()
 
     def close(self) -> None:
@@ -140,12 +145,15 @@ class TokenStore:
             if not isinstance(data, dict) or not isinstance(data.get("apps"), dict):
                 raise ValueError("no apps")
         except ValueError:
-            raise TokenStoreError(f"token store {str(self.path)!r} is not a token store "
-                                  "(invalid JSON); restore it from a backup") from None
+            raise TokenStoreError(
+                f"token store {str(self.path)!r} is not a token store "
+                "(invalid JSON); restore it from a backup"
+            ) from None
         mode = self.path.stat().st_mode & 0o777
         if mode & 0o077:
-            log.warning("token store %s is readable by others (mode %o); setting 0600",
-                        self.path, mode)
+            log.warning(
+                "token store %s is readable by others (mode %o); setting 0600", self.path, mode
+            )
             os.chmod(self.path, 0o600)
         self._data = data
 
@@ -170,8 +178,9 @@ class TokenStore:
         except OSError as e:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-            raise TokenStoreError(f"cannot write the token store {str(self.path)!r}: "
-                                  f"{e.strerror}") from None
+            raise TokenStoreError(
+                f"cannot write the token store {str(self.path)!r}: {e.strerror}"
+            ) from None
 
     # -- tokens ------------------------------------------------------------------
 
@@ -179,8 +188,9 @@ class TokenStore:
         apps: dict[str, dict[str, Any]] = self._data["apps"]
         return apps.setdefault(app, {})
 
-    def grant(self, app: str, *, refresh_token: str | None,
-              auth_code: str | None) -> tuple[str, str]:
+    def grant(
+        self, app: str, *, refresh_token: str | None, auth_code: str | None
+    ) -> tuple[str, str]:
         """What ``app`` should authenticate with: ``(value, kind)`` where
         kind is ``"refresh_token"`` or ``"auth_code"``.
 
@@ -233,8 +243,9 @@ class TokenStore:
         ``app``: ``("exchanging", ...)`` before, ``("granted", access,
         expires_in, refresh)`` after (stored before the token is used)."""
 
-        def on_token(event: str, access: str | None, expires_in: float | None,
-                     refresh: str | None) -> None:
+        def on_token(
+            event: str, access: str | None, expires_in: float | None, refresh: str | None
+        ) -> None:
             with self._lock:
                 rec = self._app(app)
                 now = _now()
@@ -246,7 +257,9 @@ class TokenStore:
                     rec["access_token"] = access
                     rec["access_expires_at"] = (
                         (now + _dt.timedelta(seconds=expires_in)).isoformat()
-                        if expires_in else None)
+                        if expires_in
+                        else None
+                    )
                     rec.pop("pending_since", None)
                     rec["updated_at"] = now.isoformat()
                 else:
