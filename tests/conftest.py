@@ -17,6 +17,11 @@ import appstats as aps  # noqa: E402
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 
+# tests/scripts/*.py are programs that tests/test_lifecycle.py runs in fresh
+# interpreters; importing them (as --doctest-modules would) runs them inside
+# pytest's process, where other tests' imports may hold the signal handlers.
+collect_ignore_glob = ["scripts/*", "smoke_wheel.py"]
+
 #: Outcomes of tests/test_fault_matrix.py: (fault, provider) → short text,
 #: printed as a table at the end of the session.
 FAULT_MATRIX: dict[tuple[str, str], str] = {}
