@@ -58,22 +58,27 @@ impl TableBuilder {
                 .find(|o| o.is_ne())
                 .unwrap_or(std::cmp::Ordering::Equal)
         };
-        if (1..self.rows).all(|i| order(i - 1, i).is_le()) {
+        if self.in_order(keys) {
             return; // already in order (the common case)
         }
         let mut idx: Vec<usize> = (0..self.rows).collect();
-        idx.sort_by(|&a, &b| {
-            keys.iter()
-                .map(|&k| self.cols[k].cmp_rows(a, b))
-                .find(|o| o.is_ne())
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
+        idx.sort_by(|&a, &b| order(a, b));
         if idx.windows(2).all(|w| w[0] < w[1]) {
             return;
         }
         for c in &mut self.cols {
             *c = c.take(&idx);
         }
+    }
+
+    /// Whether the rows are in ascending order of `keys`: one typed pass
+    /// per key column.
+    fn in_order(&self, keys: &[usize]) -> bool {
+        let mut ord = vec![std::cmp::Ordering::Equal; self.rows.saturating_sub(1)];
+        for &k in keys {
+            self.cols[k].refine_adjacent(&mut ord);
+        }
+        ord.iter().all(|o| o.is_le())
     }
 
     /// Room for `factor` times the rows held now (e.g. when a first page

@@ -217,13 +217,14 @@ fn scan(s: &str) -> Result<Option<Written<'_>>, String> {
 /// `"12%"`, `"--"` (null). A fraction (`"12.5"`) or a value beyond `i64`
 /// is an error, never rounded or clamped.
 pub fn parse_int_str(s: &str) -> Result<Option<i64>, String> {
-    // fast path: plain digits that cannot overflow (most values)
-    let b = s.as_bytes();
-    if !b.is_empty() && b.len() <= 18 && b.iter().all(u8::is_ascii_digit) {
-        return Ok(Some(
-            b.iter().fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0')),
-        ));
+    match plain_int(s.as_bytes()) {
+        Some(v) => Ok(Some(v)),
+        None => parse_int_general(s),
     }
+}
+
+/// [`parse_int_str`] by the full grammar (every spelling it accepts).
+pub(super) fn parse_int_general(s: &str) -> Result<Option<i64>, String> {
     let Some(w) = scan(s)? else {
         return Ok(None);
     };
@@ -272,6 +273,43 @@ pub fn parse_int_str(s: &str) -> Result<Option<i64>, String> {
     i64::try_from(v)
         .map(Some)
         .map_err(|_| too_big(&format!("{s:?}")))
+}
+
+/// The fast path of [`parse_int_str`] (most values): `[-]digits` with or
+/// without well-placed thousands separators (`1,234,567`) and at most 18
+/// digits, so it cannot overflow. `None` for anything else, which the
+/// general grammar then reads (or rejects) -- the two agree on every text
+/// this accepts.
+#[inline]
+pub(super) fn plain_int(b: &[u8]) -> Option<i64> {
+    let (neg, b) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        _ => (false, b),
+    };
+    let mut v: i64 = 0;
+    let mut digits = 0usize;
+    // digits since the last separator, and whether one was seen
+    let mut run = 0usize;
+    let mut grouped = false;
+    for &c in b {
+        if c.is_ascii_digit() {
+            digits += 1;
+            run += 1;
+            if digits > 18 || (grouped && run > 3) {
+                return None;
+            }
+            v = v * 10 + i64::from(c - b'0');
+        } else if c == b',' && run > 0 && run <= 3 && (!grouped || run == 3) {
+            grouped = true;
+            run = 0;
+        } else {
+            return None;
+        }
+    }
+    if run == 0 || (grouped && run != 3) {
+        return None;
+    }
+    Some(if neg { -v } else { v })
 }
 
 /// Parse a float from provider text (`"12.5%"`, `"1,234.5"`, `"-"`).

@@ -464,6 +464,27 @@ impl Column {
     }
 
     /// Order of rows `a` and `b` (nulls first).
+    /// Refine `ord[i]` (the order of rows `i` and `i + 1`) where it is
+    /// still `Equal`, by this column: one typed pass, for checking that
+    /// rows are already in order without comparing cell by cell.
+    pub fn refine_adjacent(&self, ord: &mut [std::cmp::Ordering]) {
+        fn by<T: PartialOrd>(ord: &mut [std::cmp::Ordering], get: impl Fn(usize) -> Option<T>) {
+            for (i, o) in ord.iter_mut().enumerate() {
+                if o.is_eq() {
+                    *o = get(i)
+                        .partial_cmp(&get(i + 1))
+                        .unwrap_or(std::cmp::Ordering::Equal);
+                }
+            }
+        }
+        match self {
+            Column::Str(v) => by(ord, |i| v.get(i)),
+            Column::Int(v) | Column::Datetime(v) => by(ord, |i| v.get(i)),
+            Column::Date(v) => by(ord, |i| v.get(i)),
+            Column::Float(v) => by(ord, |i| v.get(i)),
+        }
+    }
+
     pub fn cmp_rows(&self, a: usize, b: usize) -> std::cmp::Ordering {
         match self {
             Column::Str(v) => v.get(a).cmp(&v.get(b)),

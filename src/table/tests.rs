@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use polars::prelude::DataType;
 
-use super::cell::float_to_i64;
+use super::cell::{float_to_i64, parse_int_general, plain_int};
 use super::*;
 
 #[test]
@@ -206,4 +206,102 @@ fn dates() {
         NaiveDate::from_ymd_opt(2020, 2, 29)
     );
     assert_eq!(parse_date("重庆重"), None);
+}
+
+#[test]
+fn the_integer_fast_path_agrees_with_the_grammar() {
+    for text in [
+        "0",
+        "7",
+        "007",
+        "-0",
+        "-12",
+        "1,234",
+        "12,345",
+        "123,456",
+        "1,234,567",
+        "-1,234",
+        "999999999999999999",
+        "999,999,999,999,999,999",
+    ] {
+        let fast = plain_int(text.as_bytes());
+        assert!(fast.is_some(), "{text}");
+        assert_eq!(Ok(fast), parse_int_general(text), "{text}");
+    }
+    // left to the general grammar (which accepts or rejects them)
+    for text in [
+        "",
+        "-",
+        "--",
+        "+5",
+        " 5",
+        "5 ",
+        "1,23",
+        "1234,567",
+        ",123",
+        "123,",
+        "1,,234",
+        "12.0",
+        "1e3",
+        "12%",
+        "-,123",
+        "1,234,56",
+        "9223372036854775807",
+        "1,000,000,000,000,000,000",
+    ] {
+        assert_eq!(plain_int(text.as_bytes()), None, "{text}");
+    }
+}
+
+proptest::proptest! {
+    /// Digits, separators and a sign in any order: whatever the fast path
+    /// reads, the full grammar reads the same.
+    #[test]
+    fn the_integer_fast_path_never_disagrees(s in "-?[0-9,]{0,26}") {
+        if let Some(v) = plain_int(s.as_bytes()) {
+            proptest::prop_assert_eq!(parse_int_general(&s), Ok(Some(v)));
+        }
+    }
+}
+
+fn sorted_values(t: TableBuilder) -> Vec<String> {
+    let df = t.finish().unwrap();
+    let col = df.column("v").unwrap().str().unwrap().clone();
+    col.iter().flatten().map(String::from).collect()
+}
+
+#[test]
+fn sort_by_two_keys_is_stable_with_nulls_first() {
+    let spec = [("d", Kind::Date), ("p", Kind::Int), ("v", Kind::Str)];
+    let build = |rows: &[(Option<&str>, Option<i64>, &str)]| {
+        let mut t = TableBuilder::new(&spec);
+        for (d, p, v) in rows {
+            t.set(0, &d.map_or(Cell::Null, |d| Cell::Str(d.into())))
+                .unwrap();
+            t.set(1, &p.map_or(Cell::Null, Cell::Int)).unwrap();
+            t.set(2, &Cell::Str((*v).into())).unwrap();
+            t.end_row();
+        }
+        t
+    };
+    let mut t = build(&[
+        (Some("2024-03-02"), Some(1), "a"),
+        (Some("2024-03-01"), Some(7), "b"),
+        (Some("2024-03-01"), Some(1), "c"),
+        (None, Some(3), "d"),
+        (Some("2024-03-01"), Some(1), "e"),
+        (Some("2024-03-01"), None, "f"),
+    ]);
+    t.sort_by(&[0, 1]);
+    let v = sorted_values(t);
+    assert_eq!(v, ["d", "f", "c", "e", "b", "a"]);
+    // already in order: unchanged
+    let mut t = build(&[
+        (Some("2024-03-01"), Some(1), "x"),
+        (Some("2024-03-01"), Some(2), "y"),
+        (Some("2024-03-02"), Some(1), "z"),
+    ]);
+    t.sort_by(&[0, 1]);
+    let v = sorted_values(t);
+    assert_eq!(v, ["x", "y", "z"]);
 }

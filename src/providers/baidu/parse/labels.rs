@@ -57,7 +57,12 @@ pub(super) fn span_start(span: Option<&str>) -> Option<NaiveDate> {
 /// `第12天` → 12 (also `第2周`, `第3月`); `None` for other keys, an error
 /// for a `第…天/周/月` key without a period number (`第X天`).
 pub fn retention_period(key: &str) -> Result<Option<i64>, String> {
-    let Some(rest) = key.trim().strip_prefix('第') else {
+    // (no trim unless needed: this runs for every cell of a cohort)
+    let Some(rest) = key
+        .strip_prefix('第')
+        .map(|r| r.strip_suffix(char::is_whitespace).map_or(r, str::trim_end))
+        .or_else(|| key.trim().strip_prefix('第'))
+    else {
         return Ok(None);
     };
     let Some(n) = rest
@@ -68,7 +73,7 @@ pub fn retention_period(key: &str) -> Result<Option<i64>, String> {
     else {
         return Ok(None);
     };
-    match n.trim().parse::<i64>() {
+    match n.parse::<i64>().or_else(|_| n.trim().parse::<i64>()) {
         Ok(p) if p > 0 => Ok(Some(p)),
         _ => Err(format!(
             "retention key {key:?} has no period number (expected 第N天, 第N周 or 第N月)"

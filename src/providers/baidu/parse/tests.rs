@@ -25,6 +25,8 @@ mod replies {
         assert_eq!(retention_period("第2天"), Ok(Some(2)));
         assert_eq!(retention_period("第12周"), Ok(Some(12)));
         assert_eq!(retention_period("第3月"), Ok(Some(3)));
+        assert_eq!(retention_period(" 第 2 天 "), Ok(Some(2)));
+        assert_eq!(retention_period("第2天\u{3000}"), Ok(Some(2)));
         assert_eq!(retention_period("active_user_count"), Ok(None));
         assert_eq!(retention_period("第一名"), Ok(None));
         for bad in [
