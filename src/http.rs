@@ -694,6 +694,9 @@ impl Pacer {
 }
 
 fn build_client(cfg: &HttpConfig) -> Result<reqwest::Client> {
+    // reqwest is built without a crypto provider (Cargo.toml): ring is this
+    // library's. `Err` means one is installed already, which is the goal.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut builder = reqwest::Client::builder()
         .timeout(cfg.timeout)
         .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))

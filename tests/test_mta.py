@@ -278,6 +278,20 @@ def test_wrong_app_id_is_auth_error(sb: aps.Sandbox) -> None:
         m.crash(S, E, progress=False)
 
 
+def test_https_runs_the_tls_stack(sb: aps.Sandbox) -> None:
+    """An https URL goes through rustls (ring provider): the handshake with
+    the sandbox's plain-HTTP port fails as a TransportError, not a panic."""
+    url = sb.url.replace("http://", "https://")
+    m = aps.Mta(
+        app_id=sb.credentials["mta_app_id"],
+        secret_key=sb.credentials["mta_secret_key"],
+        base_url=url,
+        max_attempts=1,
+    )
+    with pytest.raises(aps.TransportError):
+        m.crash(S, E, progress=False)
+
+
 @pytest.mark.parametrize(
     "kind,value",
     [
