@@ -8,32 +8,48 @@ PY := $(VENV)/bin/python
 # tools/cargo-py runs clippy and the Rust tests with the same features,
 # profile and PyO3 environment there (see Cargo.toml's feature alignment).
 PY_TARGET := target/py
-PY_DEPS := "maturin>=1.7,<2" "polars>=1.33" pyarrow "pandas<3" tqdm pytest nbclient nbformat \
+# What building the extension needs (seconds to install) ...
+BUILD_DEPS := "maturin>=1.7,<2" "polars>=1.33"
+# ... and the dev tools: pyspark, dlt, mkdocs, ... (a minute or more of
+# downloads on a fresh machine, installed while Polars compiles).
+PY_DEPS := pyarrow "pandas<3" tqdm pytest nbclient nbformat \
 	ipykernel matplotlib requests "ruff==0.17.6" mypy pandas-stubs "deltalake>=1.2,<2" duckdb \
 	"pyspark>=4.0,<5" "dlt[duckdb]>=1.10" \
 	"mkdocs>=1.6" "mkdocs-material>=9.5" "mkdocstrings[python]>=0.26" "mkdocs-jupyter>=0.25"
+# Targets that use the built extension and the tools depend on `setup`;
+# `make test` sets it up once and runs them with BUILT=1.
+SETUP := $(if $(BUILT),,setup)
 
-.PHONY: help venv develop demo test test-rust test-python lint format docs bench wheel sdist smoke clean
+.PHONY: help venv develop setup checks demo test test-rust test-python lint format docs bench wheel sdist smoke clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 22
 
-$(VENV)/.deps-stamp: pyproject.toml
+$(VENV)/.build-stamp: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(BUILD_DEPS)
+	touch $@
+
+$(VENV)/.deps-stamp: $(VENV)/.build-stamp
 	$(PY) -m pip install -q $(PY_DEPS)
 	touch $@
 
 venv: $(VENV)/.deps-stamp ## create .venv with the dev dependencies
 
-develop: venv ## build the extension into .venv (release)
+develop: $(VENV)/.build-stamp ## build the extension into .venv (release)
 	CARGO_TARGET_DIR=$(PY_TARGET) $(VENV)/bin/maturin develop --release -q
 
-demo: develop ## pull every report from the sandbox into out/*.parquet
+# The build and the tools' downloads side by side (different pip packages:
+# maturin only installs appstats itself, its dependency is already there).
+setup: ## develop + venv, in parallel
+	$(MAKE) -j2 --output-sync=line develop venv
+
+demo: $(SETUP) ## pull every report from the sandbox into out/*.parquet
 	$(VENV)/bin/appstats demo --out out
 
 # stubtest imports the built extension: _native.pyi must match it.
-lint: develop ## cargo fmt --check, ruff check/format --check, mypy --strict, stubtest
+lint: $(SETUP) ## cargo fmt --check, ruff check/format --check, mypy --strict, stubtest
 	cargo fmt --check
 	$(VENV)/bin/ruff check python tests $(wildcard benches)
 	$(VENV)/bin/ruff format --check python tests $(wildcard benches)
@@ -49,29 +65,40 @@ format: venv ## cargo fmt, ruff's safe fixes (import order, ...) and ruff format
 
 # clippy (-D warnings, python feature, every target) and the Rust tests in
 # one build that reuses the extension's dependencies.
-test-rust: develop ## clippy -D warnings and the Rust tests, one build
+test-rust: $(SETUP) ## clippy -D warnings and the Rust tests, one build
 	tools/cargo-py clippy-test
 
-test-python: develop ## pytest, doctests and notebooks
+test-python: $(SETUP) ## pytest, doctests and notebooks
 	$(PY) -m pytest -q tests --doctest-modules python/appstats
 
 # The docs site (site/): README, API reference from the docstrings and
 # stubs, the notebooks executed against the sandbox. --strict: a broken
 # reference fails the build.
-docs: develop ## the docs site into site/ (mkdocs --strict, notebooks executed)
+docs: $(SETUP) ## the docs site into site/ (mkdocs --strict, notebooks executed)
 	rm -rf .cache/mkdocs-jupyter
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet -d site
 
-test: lint test-rust test-python docs smoke ## everything CI checks
+# One build, then three stages. The Rust tests (a compile: two cores) run
+# beside lint, docs and the wheel smoke test (one core, no timing checks);
+# pytest, whose lifecycle, interrupt and rate tests measure time, runs alone.
+test: ## everything CI checks
+	$(MAKE) setup
+	$(MAKE) BUILT=1 -j2 --output-sync=target test-rust checks
+	$(MAKE) BUILT=1 test-python
 
-bench: develop ## the benchmarks in benches/ (ratios against baselines)
+checks: $(SETUP) ## lint, docs and smoke, one after another
+	$(MAKE) BUILT=1 lint
+	$(MAKE) BUILT=1 docs
+	$(MAKE) BUILT=1 smoke
+
+bench: $(SETUP) ## the benchmarks in benches/ (ratios against baselines)
 	$(PY) benches/flatten.py
 	$(PY) benches/fetch.py
 	$(PY) benches/memory.py
 	$(PY) benches/pressure.py
 	$(PY) benches/overhead.py
 
-wheel: venv ## build the abi3 wheel into dist/
+wheel: $(VENV)/.build-stamp ## build the abi3 wheel into dist/
 	rm -rf dist
 	CARGO_TARGET_DIR=$(PY_TARGET) $(VENV)/bin/maturin build --release -q -o dist
 
@@ -79,7 +106,7 @@ wheel: venv ## build the abi3 wheel into dist/
 # maturin from PyPI), installed in a clean venv with only its declared
 # dependencies. pip runs under the dev venv's interpreter and shares the
 # target dir, so the dependencies are not compiled again.
-sdist: venv ## the sdist and a wheel built from it (dist/sdist)
+sdist: $(VENV)/.build-stamp ## the sdist and a wheel built from it (dist/sdist)
 	rm -rf dist/sdist
 	$(VENV)/bin/maturin sdist -o dist/sdist
 	CARGO_TARGET_DIR=$(CURDIR)/$(PY_TARGET) $(PY) -m pip wheel -q --no-deps \
