@@ -20,7 +20,7 @@ PY_DEPS := pyarrow "pandas<3" tqdm pytest nbclient nbformat \
 # `make test` sets it up once and runs them with BUILT=1.
 SETUP := $(if $(BUILT),,setup)
 
-.PHONY: help venv develop setup checks demo test test-rust test-python lint format docs bench wheel sdist smoke clean
+.PHONY: help venv develop setup checks niced-checks demo test test-rust test-python lint format docs bench wheel sdist smoke clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 22
@@ -78,15 +78,18 @@ docs: $(SETUP) ## the docs site into site/ (mkdocs --strict, notebooks executed)
 	rm -rf .cache/mkdocs-jupyter
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet -d site
 
-# One build, then three stages. The Rust tests (a compile: two cores) run
-# beside lint, docs and the wheel smoke test (one core, no timing checks);
-# pytest, whose lifecycle, interrupt and rate tests measure time, runs alone.
+# One build, then everything else at once: pytest (its lifecycle,
+# interrupt and rate tests measure time) at normal priority, and beside it,
+# niced so that they only take the CPU pytest leaves idle, the Rust tests
+# (a compile) and lint, docs and the wheel smoke test.
 test: ## everything CI checks
 	$(MAKE) setup
-	$(MAKE) BUILT=1 -j2 --output-sync=target test-rust checks
-	$(MAKE) BUILT=1 test-python
+	$(MAKE) BUILT=1 -j2 --output-sync=target test-python niced-checks
 
-checks: $(SETUP) ## lint, docs and smoke, one after another
+niced-checks: $(SETUP)
+	nice -n 19 $(MAKE) BUILT=1 -j2 --output-sync=target test-rust checks
+
+checks: $(SETUP) ## lint, docs and the smoke test, one after another
 	$(MAKE) BUILT=1 lint
 	$(MAKE) BUILT=1 docs
 	$(MAKE) BUILT=1 smoke
