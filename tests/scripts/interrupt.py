@@ -11,6 +11,12 @@ import time
 
 import appstats as aps
 
+# Python turns SIGINT into KeyboardInterrupt only if the parent left SIGINT
+# alone; a parent started in the background by a non-interactive shell
+# ignores it (POSIX), and so would this script. Ctrl-C in a terminal or
+# Jupyter's interrupt always has the default handler: set it explicitly.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
 with aps.Sandbox() as sb:
     bd = sb.baidu(timeout=60)
     bd.region("2024-03-01", "2024-03-01", progress=False)  # token cached
