@@ -23,7 +23,7 @@ if not (os.environ.get("JAVA_HOME") or shutil.which("java")):  # pragma: no cove
 import appstats as aps  # noqa: E402
 import appstats.spark as aspk  # noqa: E402
 from appstats.sync import Task, TokenStore, fetch_many, load_config  # noqa: E402
-from appstats.sync.runner import _spec  # noqa: E402
+from appstats.sync.apps import engine_spec  # noqa: E402
 
 TODAY = "2024-04-01"
 S, E = "2024-03-05", "2024-03-11"
@@ -88,7 +88,7 @@ def local_fetch(
     apps = [a for a in cfg.apps if a.provider == provider]
     frames = []
     with TokenStore(cfg.token_store) as store:  # type: ignore[arg-type]
-        specs = {a.name: _spec(a, store) for a in apps}
+        specs = {a.name: engine_spec(a, store) for a in apps}
         tasks = [Task(a.name, report, S, E, options, per_day) for a in apps]
         with fetch_many(specs, tasks, progress=False) as run:
             for o in run:

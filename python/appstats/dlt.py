@@ -72,11 +72,11 @@ except ImportError as _e:  # pragma: no cover - the extra is missing
     ) from _e
 
 from .sync import catalog
+from .sync.apps import engine_spec, explain_error, run_dates, select_apps
 from .sync.catalog import Report
 from .sync.config import AppConfig, SyncConfig
 from .sync.fanout import Outcome, Task, fetch_many
 from .sync.planner import covered_until, make_plan
-from .sync.runner import _explain, _prepare, _select, _spec
 from .sync.tokens import TokenStore
 
 __all__ = ["appstats_source", "ERRORS_TABLE", "ROW_KEYS", "primary_key", "merge_key"]
@@ -192,7 +192,7 @@ def _named(
     what = f"{report.key}[{sl}]" if sl else report.key
     msg = (
         f"app {app.name!r} ({app.provider} {app.app_id}), {what}, {start} – {end}: "
-        f"{_explain(app, err, tokens)}"
+        f"{explain_error(app, err, tokens)}"
     )
     try:
         return type(err)(
@@ -316,7 +316,7 @@ def _run(tasks: Sequence[Any], cfg: SyncConfig, concurrency: int) -> list[Outcom
     try:
         if store is not None:
             store.open()
-        specs = {n: _spec(a, store) for n, a in apps.items()}
+        specs = {n: engine_spec(a, store) for n, a in apps.items()}
         fetch = [
             Task(
                 t.app.name,
@@ -349,7 +349,7 @@ def _scrubbed(err: AppStatsError, app: AppConfig, store: TokenStore | None) -> A
     """The error with the token store's advice while it is open (programs)."""
     if store is None:
         return err
-    msg = _explain(app, err, store)
+    msg = explain_error(app, err, store)
     if msg == str(err):
         return err
     try:
@@ -419,8 +419,8 @@ def appstats_source(
             f"apps_per_batch must be between 1 and 100000, got {apps_per_batch!r}"
         )
     source_config = config if isinstance(config, SyncConfig) else os.fspath(config)
-    cfg, t, u = _prepare(source_config, until, today, allow_literal_secrets)
-    chosen = _select(cfg, apps, reports)
+    cfg, t, u = run_dates(source_config, until, today, allow_literal_secrets)
+    chosen = select_apps(cfg, apps, reports)
     if lag_days is not None:
         chosen = [dataclasses.replace(a, lag_days=lag_days) for a in chosen]
     conc = concurrency or cfg.concurrency

@@ -119,9 +119,9 @@ except ImportError as _e:  # pragma: no cover - the extra is missing
 from . import _native
 from ._configfile import write_config
 from .sync import catalog
+from .sync.apps import engine_spec, explain_error, today_cn
 from .sync.config import SECRETISH, AppConfig, SyncConfig, load_config, parse_config
 from .sync.fanout import Task, fetch_many
-from .sync.runner import _explain, _spec, today_cn
 from .sync.tokens import TokenStore
 
 __all__ = [
@@ -593,7 +593,7 @@ def _named(
     where = f"app {app.name!r} ({app.provider} {app.app_id})"
     if window is not None:
         where += f", {window[0]} – {window[1]}"
-    msg = f"{where}: {_scrub(_explain(app, err, None), [token] if token else [])}"
+    msg = f"{where}: {_scrub(explain_error(app, err, None), [token] if token else [])}"
     try:
         return type(err)(
             msg,
@@ -661,7 +661,7 @@ def _program_tokens(
         if need:
             specs = {}
             for a in need:
-                spec = _spec(a, store)
+                spec = engine_spec(a, store)
                 spec.pop("cached_token", None)  # too short-lived for this read: renew it
                 specs[a.name] = spec
             # The exchange happens on a program's first request: one small
@@ -814,7 +814,7 @@ class AppStatsReader(DataSourceReader):
     @staticmethod
     def _spec(app: AppConfig, token: tuple[str, float] | None) -> dict[str, Any]:
         if "tp_client_id" not in app.credentials:
-            return _spec(app, None)
+            return engine_spec(app, None)
         if token is None:  # pragma: no cover - the driver ships one or marks the app failed
             raise InvalidArgument(f"app {app.name!r}: no access token from the driver")
         c = app.credentials
