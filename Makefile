@@ -31,8 +31,11 @@ $(VENV)/.build-stamp: pyproject.toml
 	$(PY) -m pip install -q $(BUILD_DEPS)
 	touch $@
 
+# niced: under `make setup` it runs beside the Rust build, which is the
+# longer of the two; pip's own CPU work (e.g. building pyspark's wheel from
+# its 400 MB sdist on a fresh machine) should not slow the build down.
 $(VENV)/.deps-stamp: $(VENV)/.build-stamp
-	$(PY) -m pip install -q $(PY_DEPS)
+	nice -n 10 $(PY) -m pip install -q $(PY_DEPS)
 	touch $@
 
 venv: $(VENV)/.deps-stamp ## create .venv with the dev dependencies
