@@ -12,6 +12,7 @@
 //! rows tagged with a leading `date` column, so every day stands on its own.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -291,6 +292,25 @@ fn stack_days(days: Vec<(NaiveDate, DataFrame)>) -> Result<DataFrame> {
     out.ok_or_else(|| Error::Internal("a per-day task without days".into()))
 }
 
+/// A task's range fetched by `fetch(start, end)`: whole, or (`per_day`)
+/// one request per day, at most `concurrency` at once, stacked with a
+/// `date` column.
+async fn by_day<F, Fut>(task: &Task, concurrency: usize, fetch: F) -> Result<DataFrame>
+where
+    F: Fn(NaiveDate, NaiveDate) -> Fut,
+    Fut: Future<Output = Result<DataFrame>>,
+{
+    if !task.per_day {
+        return fetch(task.start, task.end).await;
+    }
+    let futs = days(task.start, task.end).into_iter().map(|d| {
+        let day = fetch(d, d);
+        async move { day.await.map(|df| (d, df)) }
+    });
+    let results = bounded(futs.collect(), concurrency).await;
+    stack_days(results.into_iter().collect::<Result<Vec<_>>>()?)
+}
+
 fn days(start: NaiveDate, end: NaiveDate) -> Vec<NaiveDate> {
     start.iter_days().take_while(|d| *d <= end).collect()
 }
@@ -392,46 +412,28 @@ impl Runner for Many {
             let p = Progress::default();
             match (client, &task.job) {
                 (AnyClient::Baidu(c), Job::Baidu(req)) => {
-                    if !task.per_day {
+                    by_day(task, c.http.config().concurrency, |start, end| {
                         let req = baidu::Request {
-                            start: task.start,
-                            end: task.end,
-                            ..req.clone()
-                        };
-                        return Ok(c.fetch(&req, &p).await?.data);
-                    }
-                    let futs = days(task.start, task.end).into_iter().map(|d| {
-                        let req = baidu::Request {
-                            start: d,
-                            end: d,
+                            start,
+                            end,
                             ..req.clone()
                         };
                         let p = &p;
-                        async move { c.fetch(&req, p).await.map(|r| (d, r.data)) }
-                    });
-                    let results = bounded(futs.collect(), c.http.config().concurrency).await;
-                    stack_days(results.into_iter().collect::<Result<Vec<_>>>()?)
+                        async move { Ok(c.fetch(&req, p).await?.data) }
+                    })
+                    .await
                 }
                 (AnyClient::Mta(c), Job::Mta(req)) => {
-                    if !task.per_day {
+                    by_day(task, c.http.config().concurrency, |start, end| {
                         let req = mta::Request {
-                            start: task.start,
-                            end: task.end,
-                            ..req.clone()
-                        };
-                        return Ok(c.fetch(&req, &p).await?.data);
-                    }
-                    let futs = days(task.start, task.end).into_iter().map(|d| {
-                        let req = mta::Request {
-                            start: d,
-                            end: d,
+                            start,
+                            end,
                             ..req.clone()
                         };
                         let p = &p;
-                        async move { c.fetch(&req, p).await.map(|r| (d, r.data)) }
-                    });
-                    let results = bounded(futs.collect(), c.http.config().concurrency).await;
-                    stack_days(results.into_iter().collect::<Result<Vec<_>>>()?)
+                        async move { Ok(c.fetch(&req, p).await?.data) }
+                    })
+                    .await
                 }
                 (AnyClient::Tim(c), Job::Tim(fields)) => {
                     let df = c.app_info(fields.as_deref(), &p).await?;
