@@ -124,3 +124,19 @@ def test_leaving_early_cancels_the_rest() -> None:
         n = sb.request_count()
         time.sleep(0.8)
         assert sb.request_count() == n < 12
+
+
+def test_validate_tasks_checks_like_fetch_many_and_sends_nothing(sb: aps.Sandbox) -> None:
+    from appstats import _native
+
+    before = sb.request_count()
+    _native.validate_tasks("mta", [("user_basic", "2024-03-01", "2024-03-31", None, False)])
+    for provider, task, words in [
+        ("mta", ("user_basic", "2024-03-31", "2024-03-01", None, False), "before start"),
+        ("mta", ("no_such_report", "2024-03-01", "2024-03-02", None, False), "no_such_report"),
+        ("baidu", ("region", "2024-03-01", "2024-13-01", None, False), "YYYY-MM-DD"),
+        ("nope", ("region", "2024-03-01", "2024-03-02", None, False), "unknown provider"),
+    ]:
+        with pytest.raises(aps.InvalidArgument, match=words):
+            _native.validate_tasks(provider, [task])
+    assert sb.request_count() == before

@@ -34,6 +34,7 @@ __all__ = [
     "http_defaults",
     "FanoutRun",
     "fetch_many",
+    "validate_tasks",
 ]
 
 __version__: str
@@ -259,3 +260,7 @@ def fetch_many(
     active_apps: int = 64,
     buffer: int = 64,
 ) -> FanoutRun: ...
+def validate_tasks(
+    provider: str,
+    tasks: Sequence[tuple[str, str, str, Mapping[str, str] | None, bool]],
+) -> None: ...

@@ -498,22 +498,12 @@ class _Options:
         )
 
     def validate_tasks(self) -> None:
-        """Check every window with the engine's own validation; nothing is sent
-        (the placeholder app cannot connect: its address is invalid)."""
-        specs: dict[str, dict[str, Any]] = {
-            "baidu": {"provider": "baidu", "access_token": "-", "base_url": "validate:"},
-            "mta": {"provider": "mta", "app_id": "0", "secret_key": "-", "base_url": "validate:"},
-            "tim": {"provider": "tim", "sdkappid": 1, "secret_key": "-", "region": "validate:"},
-        }
-        spec = specs[self.provider]
-        tasks = [(0, self.report, s, e, self.options, self.per_day) for s, e in self.windows]
-        try:
-            run = _native.fetch_many([spec], tasks, 1, 1, max(1, len(tasks)))
-        except InvalidArgument as e:
-            raise InvalidArgument(
-                str(e).split(": ", 1)[-1] if str(e).startswith("task ") else str(e)
-            ) from None
-        run.cancel()
+        """Check every window with the engine's own validation (no app, no
+        client, nothing sent)."""
+        _native.validate_tasks(
+            self.provider,
+            [(self.report, s, e, self.options, self.per_day) for s, e in self.windows],
+        )
 
     def load(self) -> SyncConfig:
         """The config (cached per process: executors read it once)."""

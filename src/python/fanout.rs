@@ -481,9 +481,39 @@ pub fn fetch_many(
     })
 }
 
-/// Add `fetch_many` and `FanoutRun` to the module.
+/// Check tasks (`(report, start, end, options, per_day)`) for an app of
+/// `provider` as `fetch_many` would, with no app, client or request: the
+/// first bad one raises `InvalidArgument` with the engine's own message.
+#[pyfunction]
+pub fn validate_tasks(
+    provider: &str,
+    tasks: Vec<(
+        String,
+        String,
+        String,
+        Option<HashMap<String, String>>,
+        bool,
+    )>,
+) -> PyResult<()> {
+    super::guard(|| {
+        for (report, start, end, options, per_day) in tasks {
+            Task::new(
+                provider,
+                &report,
+                &start,
+                &end,
+                &options.unwrap_or_default(),
+                per_day,
+            )?;
+        }
+        Ok(())
+    })
+}
+
+/// Add `fetch_many`, `validate_tasks` and `FanoutRun` to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<FanoutRun>()?;
     m.add_function(wrap_pyfunction!(fetch_many, m)?)?;
+    m.add_function(wrap_pyfunction!(validate_tasks, m)?)?;
     Ok(())
 }
