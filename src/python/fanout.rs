@@ -481,20 +481,20 @@ pub fn fetch_many(
     })
 }
 
+/// A task to check: `(report, start, end, options, per_day)`.
+type CheckTuple = (
+    String,
+    String,
+    String,
+    Option<HashMap<String, String>>,
+    bool,
+);
+
 /// Check tasks (`(report, start, end, options, per_day)`) for an app of
 /// `provider` as `fetch_many` would, with no app, client or request: the
 /// first bad one raises `InvalidArgument` with the engine's own message.
 #[pyfunction]
-pub fn validate_tasks(
-    provider: &str,
-    tasks: Vec<(
-        String,
-        String,
-        String,
-        Option<HashMap<String, String>>,
-        bool,
-    )>,
-) -> PyResult<()> {
+pub fn validate_tasks(provider: &str, tasks: Vec<CheckTuple>) -> PyResult<()> {
     super::guard(|| {
         for (report, start, end, options, per_day) in tasks {
             Task::new(
