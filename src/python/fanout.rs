@@ -408,15 +408,24 @@ impl FanoutRun {
     }
 }
 
+/// A task's options (report parameters), as Python passes them.
+type Options = Option<HashMap<String, String>>;
 /// `(app index, report, start, end, options, per_day)`.
-type TaskTuple = (
-    usize,
-    String,
-    String,
-    String,
-    Option<HashMap<String, String>>,
-    bool,
-);
+type TaskTuple = (usize, String, String, String, Options, bool);
+/// A task to check: `(report, start, end, options, per_day)`.
+type CheckTuple = (String, String, String, Options, bool);
+
+/// A task of an app of `provider`, validated (nothing is sent).
+fn task_of(provider: &str, (report, start, end, options, per_day): CheckTuple) -> Result<Task> {
+    Task::new(
+        provider,
+        &report,
+        &start,
+        &end,
+        &options.unwrap_or_default(),
+        per_day,
+    )
+}
 
 /// Start a fan-out of `tasks` (`(app index, report, start, end, options,
 /// per_day)`) over `apps`.
@@ -457,13 +466,9 @@ pub fn fetch_many(
             )))
         })?;
         let task = super::guard(|| {
-            Task::new(
+            task_of(
                 spec.provider(),
-                &report,
-                &start,
-                &end,
-                &options.unwrap_or_default(),
-                per_day,
+                (report.clone(), start, end, options, per_day),
             )
             .map_err(|e| match e {
                 Error::InvalidArgument(m) => {
@@ -481,30 +486,14 @@ pub fn fetch_many(
     })
 }
 
-/// A task to check: `(report, start, end, options, per_day)`.
-type CheckTuple = (
-    String,
-    String,
-    String,
-    Option<HashMap<String, String>>,
-    bool,
-);
-
 /// Check tasks (`(report, start, end, options, per_day)`) for an app of
 /// `provider` as `fetch_many` would, with no app, client or request: the
 /// first bad one raises `InvalidArgument` with the engine's own message.
 #[pyfunction]
 pub fn validate_tasks(provider: &str, tasks: Vec<CheckTuple>) -> PyResult<()> {
     super::guard(|| {
-        for (report, start, end, options, per_day) in tasks {
-            Task::new(
-                provider,
-                &report,
-                &start,
-                &end,
-                &options.unwrap_or_default(),
-                per_day,
-            )?;
+        for t in tasks {
+            task_of(provider, t)?;
         }
         Ok(())
     })
