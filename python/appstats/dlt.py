@@ -72,7 +72,7 @@ except ImportError as _e:  # pragma: no cover - the extra is missing
     ) from _e
 
 from .sync import catalog
-from .sync.apps import engine_spec, explain_error, run_dates, select_apps
+from .sync.apps import engine_spec, explain_error, restated, run_dates, select_apps
 from .sync.catalog import Report
 from .sync.config import AppConfig, SyncConfig
 from .sync.fanout import Outcome, Task, fetch_many
@@ -194,16 +194,7 @@ def _named(
         f"app {app.name!r} ({app.provider} {app.app_id}), {what}, {start} – {end}: "
         f"{explain_error(app, err, tokens)}"
     )
-    try:
-        return type(err)(
-            msg,
-            provider=err.provider,
-            code=err.code,
-            provider_message=err.provider_message,
-            retryable=err.retryable,
-        )
-    except TypeError:  # a subclass with another constructor
-        return AppStatsError(msg, provider=err.provider, code=err.code)
+    return restated(err, msg)
 
 
 def _table(
@@ -352,16 +343,7 @@ def _scrubbed(err: AppStatsError, app: AppConfig, store: TokenStore | None) -> A
     msg = explain_error(app, err, store)
     if msg == str(err):
         return err
-    try:
-        return type(err)(
-            msg,
-            provider=err.provider,
-            code=err.code,
-            provider_message=err.provider_message,
-            retryable=err.retryable,
-        )
-    except TypeError:  # pragma: no cover
-        return err
+    return restated(err, msg)
 
 
 @dlt.source(name="appstats", max_table_nesting=0)

@@ -119,7 +119,7 @@ except ImportError as _e:  # pragma: no cover - the extra is missing
 from . import _native
 from ._configfile import write_config
 from .sync import catalog
-from .sync.apps import engine_spec, explain_error, today_cn
+from .sync.apps import engine_spec, explain_error, restated, today_cn
 from .sync.config import SECRETISH, AppConfig, SyncConfig, load_config, parse_config
 from .sync.fanout import Task, fetch_many
 from .sync.tokens import TokenStore
@@ -584,16 +584,7 @@ def _named(
     if window is not None:
         where += f", {window[0]} – {window[1]}"
     msg = f"{where}: {_scrub(explain_error(app, err, None), [token] if token else [])}"
-    try:
-        return type(err)(
-            msg,
-            provider=err.provider,
-            code=err.code,
-            provider_message=err.provider_message,
-            retryable=err.retryable,
-        )
-    except TypeError:  # a subclass with another constructor
-        return AppStatsError(msg, provider=err.provider, code=err.code)
+    return restated(err, msg)
 
 
 # -- partitions -----------------------------------------------------------------------------

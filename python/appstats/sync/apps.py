@@ -19,6 +19,7 @@ from .tokens import TokenStore
 __all__ = [
     "engine_spec",
     "explain_error",
+    "restated",
     "parse_day",
     "run_dates",
     "select_apps",
@@ -199,3 +200,26 @@ def explain_error(app: AppConfig, err: AppStatsError, tokens: TokenStore | None)
                 "the program and set its auth_code in the config"
             )
     return msg
+
+
+def restated(err: AppStatsError, msg: str) -> AppStatsError:
+    """``err`` again, same class, code and retryability, with message ``msg``
+    (e.g. naming the app and window, or without the app's secrets).
+
+    Examples:
+        >>> from appstats import RateLimited
+        >>> slow = RateLimited("slow down", provider="mta", code=60005)
+        >>> e = restated(slow, "app 'shop': slow down")
+        >>> type(e).__name__, e.code, str(e)
+        ('RateLimited', 60005, "app 'shop': slow down")
+    """
+    try:
+        return type(err)(
+            msg,
+            provider=err.provider,
+            code=err.code,
+            provider_message=err.provider_message,
+            retryable=err.retryable,
+        )
+    except TypeError:  # a subclass with another constructor
+        return AppStatsError(msg, provider=err.provider, code=err.code)
