@@ -463,7 +463,6 @@ impl Column {
         }
     }
 
-    /// Order of rows `a` and `b` (nulls first).
     /// Refine `ord[i]` (the order of rows `i` and `i + 1`) where it is
     /// still `Equal`, by this column: one typed pass, for checking that
     /// rows are already in order without comparing cell by cell.
@@ -485,6 +484,7 @@ impl Column {
         }
     }
 
+    /// Order of rows `a` and `b` (nulls first).
     pub fn cmp_rows(&self, a: usize, b: usize) -> std::cmp::Ordering {
         match self {
             Column::Str(v) => v.get(a).cmp(&v.get(b)),
