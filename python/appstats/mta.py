@@ -44,17 +44,12 @@ MissingDays = Literal["null", "zero", "raise"] | None
 def _options(options: dict[str, Any]) -> dict[str, str]:
     """Report options as the native layer takes them (``None`` dropped)."""
     opts = {k: v for k, v in options.items() if v is not None}
+    for k, v in opts.items():
+        if isinstance(v, bool):
+            opts[k] = "true" if v else "false"
     if "metrics" in opts:
         opts["metrics"] = ",".join(names(opts["metrics"], "metrics") or [])
     return {k: str(v) for k, v in opts.items()}
-
-
-def _sizes_options(args: tuple[str, str, str, dict[str, str]]) -> dict[str, str]:
-    """Options of the ``user_basic`` request that fills ``cohort_size``."""
-    opts = {"metrics": "new_users"}
-    if "missing_days" in args[3]:
-        opts["missing_days"] = args[3]["missing_days"]
-    return opts
 
 
 class Mta:
@@ -151,17 +146,16 @@ class Mta:
 
     def _prepare(
         self, report: str, start: DateLike, end: DateLike, options: dict[str, Any]
-    ) -> tuple[tuple[str, str, str, dict[str, str]], bool]:
-        """Native arguments, and whether to fill ``cohort_size`` (retention)."""
+    ) -> tuple[str, str, str, dict[str, str]]:
+        """Native arguments (the Rust client validates them all)."""
         from .errors import InvalidArgument
 
-        opts = dict(options)
-        sizes = opts.pop("cohort_size", True) if report == "retention" else False
-        if not isinstance(sizes, bool):
+        sizes = options.get("cohort_size")
+        if sizes is not None and not isinstance(sizes, bool):
             raise InvalidArgument(f"cohort_size must be True or False, got {sizes!r}")
         s = "" if report == "realtime" else date_str(start, "start")
         e = "" if report == "realtime" else date_str(end, "end")
-        return (report, s, e, _options(opts)), sizes
+        return (report, s, e, _options(options))
 
     def _fetch(
         self,
@@ -173,15 +167,10 @@ class Mta:
         progress: ProgressArg,
         full: bool,
     ) -> Any:
-        args, sizes = self._prepare(report, start, end, options)
+        args = self._prepare(report, start, end, options)
 
         def fetch(cb: NativeProgress) -> Any:
             df, windows = self._native.fetch(*args, cb)
-            if sizes:
-                new, _ = self._native.fetch(
-                    "user_basic", args[1], args[2], _sizes_options(args), None
-                )
-                df = _fill_sizes(df, new)
             return _report(df, windows) if full else df
 
         return call(
@@ -203,15 +192,10 @@ class Mta:
         progress: ProgressArg,
         full: bool,
     ) -> Any:
-        args, sizes = self._prepare(report, start, end, options)
+        args = self._prepare(report, start, end, options)
 
         async def fetch(cb: NativeProgress) -> Any:
             df, windows = await self._native.fetch_async(*args, cb)
-            if sizes:
-                new, _ = await self._native.fetch_async(
-                    "user_basic", args[1], args[2], _sizes_options(args), None
-                )
-                df = _fill_sizes(df, new)
             return _report(df, windows) if full else df
 
         return await call_async(
@@ -751,8 +735,10 @@ class Mta:
         Baidu's ``report_type="ratio"``; wide columns are Float64).
 
         The retention endpoint sends no cohort size; with ``cohort_size=True``
-        (default) the day's new users (``10101``) are fetched for the same
-        range and filled in (one more request per 90-day window).
+        (default) the day's new users (``10101``, with the same ``version``
+        and ``channel`` filters) are fetched for the same range and filled
+        in (one more request per 90-day window). The Rust client does this,
+        so :func:`~appstats.fetch_many`, sync, Spark and dlt fill it too.
 
         Examples:
             >>> import appstats as aps
@@ -797,16 +783,6 @@ class Mta:
             progress=progress,
             missing_days=missing_days,
         )
-
-
-def _fill_sizes(df: pl.DataFrame, sizes: pl.DataFrame) -> pl.DataFrame:
-    """Fill ``cohort_size`` from a ``date, new_users`` frame (kept where sent)."""
-    s = sizes.select(pl.col("date").alias("cohort_date"), pl.col("new_users").alias("_size"))
-    return (
-        df.join(s, on="cohort_date", how="left")
-        .with_columns(pl.coalesce("cohort_size", "_size").alias("cohort_size"))
-        .select(df.columns)
-    )
 
 
 def _report(df: pl.DataFrame, windows: list[tuple[str, str]]) -> Report:

@@ -1,5 +1,6 @@
 //! Tencent MTA (移动分析) app open API client.
 
+pub mod cohort;
 pub mod endpoints;
 pub mod errors;
 pub mod parse;
@@ -69,6 +70,9 @@ pub struct Request {
     pub end: NaiveDate,
     /// Days the reply omits even when fetched again (date-keyed reports).
     pub missing_days: MissingDays,
+    /// Retention: fill `cohort_size` from `user_basic`'s new users (the
+    /// retention endpoint sends none); see [`cohort`].
+    pub cohort_size: bool,
 }
 
 pub use crate::providers::common::today_cn;
@@ -79,21 +83,30 @@ impl Request {
     /// `raise` for date-keyed reports, see [`MissingDays`]). `realtime`
     /// serves today's numbers: its dates may be empty and are not sent.
     pub fn new(name: &str, start: &str, end: &str, opts: &HashMap<String, String>) -> Result<Self> {
-        let (report, missing_days) = match opts.get("missing_days") {
-            None => (Report::from_args(name, opts)?, MissingDays::default()),
-            Some(m) => {
-                let mut rest = opts.clone();
-                rest.remove("missing_days");
-                let report = Report::from_args(name, &rest)?;
-                if !report.kind.date_keyed() {
-                    return Err(Error::invalid(format!(
-                        "missing_days applies to the reports with one row per day \
-                         (user_basic, active_users, usage, crash, retention), not {}",
-                        report.name
-                    )));
-                }
-                (report, MissingDays::parse(m)?)
+        let mut rest = opts.clone();
+        let missing = rest.remove("missing_days");
+        let sizes = rest.remove("cohort_size");
+        let report = Report::from_args(name, &rest)?;
+        let missing_days = match missing {
+            None => MissingDays::default(),
+            Some(_) if !report.kind.date_keyed() => {
+                return Err(Error::invalid(format!(
+                    "missing_days applies to the reports with one row per day \
+                     (user_basic, active_users, usage, crash, retention), not {}",
+                    report.name
+                )))
             }
+            Some(m) => MissingDays::parse(&m)?,
+        };
+        let cohort_size = match sizes {
+            None => report.kind == ReportKind::Retention,
+            Some(_) if report.kind != ReportKind::Retention => {
+                return Err(Error::invalid(format!(
+                    "cohort_size applies to retention only, not {}",
+                    report.name
+                )))
+            }
+            Some(v) => cohort::parse_flag(&v)?,
         };
         if report.kind == ReportKind::Realtime && start.trim().is_empty() && end.trim().is_empty() {
             let t = today_cn();
@@ -102,6 +115,7 @@ impl Request {
                 start: t,
                 end: t,
                 missing_days,
+                cohort_size,
             });
         }
         let (start, end) = endpoints::parse_range(start, end)?;
@@ -111,6 +125,7 @@ impl Request {
             start,
             end,
             missing_days,
+            cohort_size,
         })
     }
 
@@ -249,7 +264,20 @@ impl Client {
     /// Fetch a whole report: every window (concurrently), stitched in date
     /// order as they arrive. The first window that fails for good cancels
     /// the others; its error keeps its class and names the dates missing.
+    /// Retention (unless `cohort_size` is off) also fetches the cohorts'
+    /// new users and fills `cohort_size` with them ([`cohort`]): every
+    /// caller — client, fan-out, sync, Spark, dlt — gets the same rows.
     pub async fn fetch(&self, req: &Request, progress: &Progress) -> Result<MtaFrame> {
+        let mut frame = self.fetch_windows(req, progress).await?;
+        if let Some(sizes_req) = cohort::sizes_request(req)? {
+            let sizes = self.fetch_windows(&sizes_req, progress).await?;
+            frame.data = cohort::fill(frame.data, &sizes.data)?;
+        }
+        Ok(frame)
+    }
+
+    /// The report's windows, fetched and stitched (see [`Client::fetch`]).
+    async fn fetch_windows(&self, req: &Request, progress: &Progress) -> Result<MtaFrame> {
         let windows = req.windows();
         progress.add_total(windows.len() as u64);
         let futs = windows.iter().map(|&w| async move {
