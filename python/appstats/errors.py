@@ -28,6 +28,8 @@ __all__ = [
     "IncompleteData",
     "InternalError",
     "MissingDependency",
+    "LakeError",
+    "LakeBusy",
     "PartialDataWarning",
 ]
 
@@ -108,6 +110,15 @@ class InternalError(AppStatsError):
 
 class MissingDependency(AppStatsError, ImportError):
     """An optional dependency is needed; the message names the pip extra."""
+
+
+class LakeError(AppStatsError):
+    """The lake (a sync's Delta tables) cannot be read or written; the
+    message names the lake, what was being done and the cause."""
+
+
+class LakeBusy(LakeError):
+    """Another run holds the lake's lease (see :mod:`appstats.sync.lease`)."""
 
 
 class PartialDataWarning(UserWarning):

@@ -24,10 +24,12 @@ import sys
 import types
 from typing import Any
 
+from ..errors import LakeBusy, LakeError
 from .catalog import REPORTS, Report
 from .config import AppConfig, ConfigError, ConfigIssue, SyncConfig, load_config, parse_config
 from .demo import sandbox_config
 from .fanout import FetchRun, Outcome, Task, fetch_many
+from .lease import LEASE_TABLE, LakeLease
 from .planner import Gap, Plan, PlannedTask
 from .runner import optimize, plan, run, summary, today_cn
 from .store import RUNS_TABLE, DeltaStore
@@ -57,6 +59,10 @@ __all__ = [
     "REPORTS",
     "DeltaStore",
     "RUNS_TABLE",
+    "LakeLease",
+    "LEASE_TABLE",
+    "LakeError",
+    "LakeBusy",
     "TokenStore",
     "TokenStoreError",
 ]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import os
 import pathlib
+import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,9 +15,11 @@ from typing import Any
 import polars as pl
 
 from .._common import DateLike
+from ..errors import LakeError
 from .apps import engine_spec, explain_error, run_dates, select_apps, today_cn
 from .config import AppConfig, SyncConfig, load_config
 from .fanout import Task, fetch_many
+from .lease import DEFAULT_LEASE_TTL_S, LakeLease
 from .planner import Plan, PlannedTask, make_plan
 from .store import DEFAULT_RETENTION_HOURS, RUNS_TABLE, DeltaStore, RunRecord
 from .tokens import TokenStore
@@ -24,9 +28,15 @@ __all__ = ["run", "plan", "today_cn", "SUMMARY_SCHEMA"]
 
 log = logging.getLogger("appstats.sync")
 
-#: Commit a table's buffered slices once this many tasks (or rows) wait.
+#: Commit a table's buffered slices once this many tasks (or rows) wait,
+#: or once the oldest has waited this many seconds: a crash loses at most
+#: the last batch, and a slow app never holds back the others' rows.
 BATCH_TASKS = 256
 BATCH_ROWS = 500_000
+BATCH_SECONDS = 30.0
+#: Error classes that end an app's tasks for this run as ``deferred`` (the
+#: provider keeps refusing for now: the next run fetches them first).
+DEFERRED = frozenset({"RateLimited", "QuotaExceeded"})
 
 SUMMARY_SCHEMA: dict[str, Any] = {
     "app": pl.String,
@@ -68,55 +78,99 @@ class _Buffer:
     frames: list[pl.DataFrame] = field(default_factory=list)
     records: list[RunRecord] = field(default_factory=list)
     rows: int = 0
+    since: float = field(default_factory=time.monotonic)
 
 
 class _Writer:
-    """Buffers fetched slices per table and commits them in batches; a
-    batch's ``_runs`` rows are written after its data."""
+    """Buffers fetched slices per table and commits them in batches (by
+    tasks, rows or age: a background thread commits batches older than
+    ``batch_seconds`` while the fetch goes on); a batch's ``_runs`` rows are
+    written after its data. Every commit first checks the lake's lease."""
 
-    def __init__(self, store: DeltaStore) -> None:
+    def __init__(
+        self, store: DeltaStore, lease: LakeLease | None, batch_seconds: float = BATCH_SECONDS
+    ) -> None:
         self.store = store
+        self.lease = lease
+        self.batch_seconds = batch_seconds
         self.buffers: dict[str, _Buffer] = {}
         self.done: list[RunRecord] = []
         self.unlogged: list[RunRecord] = []
+        self.lock = threading.RLock()
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._age, name="appstats-commit", daemon=True)
+        self._thread.start()
+
+    def _age(self) -> None:
+        while not self._stop.wait(min(1.0, self.batch_seconds)):
+            try:
+                with self.lock:
+                    now = time.monotonic()
+                    for table, b in list(self.buffers.items()):
+                        if now - b.since >= self.batch_seconds:
+                            self.flush(table)
+            except BaseException as e:  # raised in the run's thread by raise_error
+                self.error = e
+                return
+
+    def raise_error(self) -> None:
+        """Re-raise a lake error the background commit met."""
+        if self.error is not None:
+            raise self.error
 
     def add(self, task: PlannedTask, frame: pl.DataFrame, rec: RunRecord) -> None:
-        b = self.buffers.setdefault(task.report.table, _Buffer())
-        b.tasks.append(task)
-        b.frames.append(frame)
-        b.records.append(rec)
-        b.rows += frame.height
-        if len(b.tasks) >= BATCH_TASKS or b.rows >= BATCH_ROWS:
-            self.flush(task.report.table)
+        self.raise_error()
+        with self.lock:
+            b = self.buffers.setdefault(task.report.table, _Buffer())
+            b.tasks.append(task)
+            b.frames.append(frame)
+            b.records.append(rec)
+            b.rows += frame.height
+            if len(b.tasks) >= BATCH_TASKS or b.rows >= BATCH_ROWS:
+                self.flush(task.report.table)
 
     def note(self, rec: RunRecord) -> None:
-        """A failed or gap attempt: no data, only its ``_runs`` row."""
-        self.unlogged.append(rec)
-        self.done.append(rec)
+        """A failed, deferred or gap attempt: no data, only its ``_runs`` row."""
+        with self.lock:
+            self.unlogged.append(rec)
+            self.done.append(rec)
 
     def flush(self, table: str) -> None:
-        b = self.buffers.pop(table, None)
-        if b is None or not b.tasks:
-            return
-        try:
-            self.store.replace(b.tasks[0].report, b.tasks, b.frames)
-        except Exception as e:  # deltalake/object-store errors: the slices stay as they were
-            msg = f"writing {table} failed: {type(e).__name__}: {str(e)[:300]}"
-            log.error(msg)
-            for r in b.records:
-                r.status, r.rows, r.error_class, r.error = "failed", 0, "WriteError", msg
-        self.unlogged.extend(b.records)
-        self.done.extend(b.records)
-        self.log()
+        with self.lock:
+            b = self.buffers.pop(table, None)
+            if b is None or not b.tasks:
+                return
+            if self.lease is not None:
+                self.lease.check()  # never write a lake another run holds
+            try:
+                self.store.replace(b.tasks[0].report, b.tasks, b.frames)
+            except Exception as e:  # deltalake/object-store errors: the slices stay as they were
+                msg = self.store.describe(e, f"writing {table}")
+                log.error(msg)
+                for r in b.records:
+                    r.status, r.rows, r.error_class, r.error = "failed", 0, "WriteError", msg
+            self.unlogged.extend(b.records)
+            self.done.extend(b.records)
+            self.log()
 
     def log(self) -> None:
-        recs, self.unlogged = self.unlogged, []
-        self.store.log_runs(recs)
+        with self.lock:
+            recs, self.unlogged = self.unlogged, []
+            self.store.log_runs(recs)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
 
     def close(self) -> None:
-        for table in list(self.buffers):
-            self.flush(table)
-        self.log()
+        self.stop()
+        self.raise_error()
+        with self.lock:
+            for table in list(self.buffers):
+                self.flush(table)
+            self.log()
 
 
 def run(
@@ -132,6 +186,9 @@ def run(
     today: DateLike | None = None,
     allow_literal_secrets: bool = False,
     retention_hours: int = DEFAULT_RETENTION_HOURS,
+    lease_wait: float = 0.0,
+    lease_ttl: float = DEFAULT_LEASE_TTL_S,
+    batch_seconds: float = BATCH_SECONDS,
 ) -> pl.DataFrame:
     """Sync every report of every app of ``config`` into Delta tables.
 
@@ -161,11 +218,27 @@ def run(
             replays and sandboxes with a fixed date.
         allow_literal_secrets: accept secrets written in the config itself.
         retention_hours: how long removed files are kept (time travel).
+        lease_wait: seconds to wait for the lake's lease when another run
+            holds it (default 0: stop at once with :class:`~appstats.LakeBusy`).
+        lease_ttl: seconds the lease lasts unless renewed (the run renews it
+            in the background; a crashed run blocks the lake this long).
+        batch_seconds: commit a table's fetched slices at the latest this
+            many seconds after the first of them arrived.
+
+    Before anything is sent, the lake must be writable (else
+    :class:`~appstats.LakeError` naming it and the cause) and the run takes
+    the lake's lease (:mod:`appstats.sync.lease`). Slices are committed in
+    batches as the fetch goes on. An app whose provider keeps answering
+    "rate limited" or "quota exceeded" ends with status ``deferred``, as do
+    the tasks left when the run is interrupted (Ctrl-C: what was fetched is
+    committed first); the next run fetches deferred tasks first. Days with
+    rows from two fetches (doubled by an older version's overlapping runs)
+    are repaired, keeping the newest.
 
     Returns:
         One row per (app, report, slice, window): ``rows``, ``requests``,
-        ``retries``, ``status`` (``ok``, ``failed``, ``gap``) and the
-        ``error`` (class and redacted message).
+        ``retries``, ``status`` (``ok``, ``failed``, ``deferred``, ``gap``)
+        and the ``error`` (class and redacted message).
 
     Examples:
         >>> import appstats as aps, tempfile
@@ -183,10 +256,46 @@ def run(
     chosen = select_apps(cfg, apps, reports)
     store = DeltaStore(cfg.uri, cfg.storage_options)
     tables = {r.table for a in chosen for r in a.reports}
-    the_plan = make_plan(chosen, store.state(tables), t, u, full_refresh=full_refresh)
     if dry_run:
-        return the_plan.frame()
-    writer = _Writer(store)
+        return make_plan(chosen, store.state(tables), t, u, full_refresh=full_refresh).frame()
+    # the target first: nothing is sent, no token spent, unless the lake
+    # can be written and no other run writes it
+    store.check_writable()
+    lease = LakeLease(store, ttl=lease_ttl, wait=lease_wait)
+    lease.acquire()
+    try:
+        records = _run(cfg, chosen, store, lease, t, u, full_refresh, progress, batch_seconds)
+        for report in {r.key: r for a in chosen for r in a.reports}.values():
+            store.repair(report)
+        lease.check()
+        store.optimize(
+            [*sorted(store.touched - {RUNS_TABLE}), RUNS_TABLE],
+            force=optimize,
+            retention_hours=retention_hours,
+        )
+    finally:
+        lease.release()
+    return summary(records)
+
+
+def _run(
+    cfg: SyncConfig,
+    chosen: list[AppConfig],
+    store: DeltaStore,
+    lease: LakeLease,
+    today: Any,
+    until: Any,
+    full_refresh: bool,
+    progress: bool | Callable[[int, int, int], Any] | None,
+    batch_seconds: float,
+) -> list[RunRecord]:
+    """Plan, fetch and commit, under the lease; the attempts' records."""
+    tables = {r.table for a in chosen for r in a.reports}
+    the_plan = make_plan(chosen, store.state(tables), today, until, full_refresh=full_refresh)
+    first = store.deferred()
+    # what the last run deferred goes first (a stable sort keeps the plan's order)
+    planned = sorted(the_plan.tasks, key=lambda p: (p.app.name, p.report.table) not in first)
+    writer = _Writer(store, lease, batch_seconds)
     for g in the_plan.gaps:
         writer.note(
             RunRecord(
@@ -197,12 +306,13 @@ def run(
             )
         )
     by_app: dict[str, AppConfig] = {}
-    for pt in the_plan.tasks:
+    for pt in planned:
         by_app.setdefault(pt.app.name, pt.app)
     programs = [a for a in by_app.values() if "tp_client_id" in a.credentials]
     tokens = (
         TokenStore(cfg.token_store or pathlib.Path("appstats.tokens.json")) if programs else None
     )
+    finished: set[int] = set()
     try:
         if tokens is not None:
             tokens.open()
@@ -216,7 +326,7 @@ def run(
                 pt.report.task_options(pt.slice),
                 pt.report.per_day,
             )
-            for pt in the_plan.tasks
+            for pt in planned
         ]
         if tasks:
             with fetch_many(
@@ -227,7 +337,8 @@ def run(
                 progress=progress,
             ) as fetched:
                 for o in fetched:
-                    pt = the_plan.tasks[o.position]
+                    finished.add(o.position)
+                    pt = planned[o.position]
                     rec = RunRecord(
                         pt,
                         "ok",
@@ -237,8 +348,8 @@ def run(
                         finished_at=o.finished,
                     )
                     if o.error is not None:
-                        rec.status = "failed"
                         rec.error_class = type(o.error).__name__
+                        rec.status = "deferred" if rec.error_class in DEFERRED else "failed"
                         rec.error = explain_error(pt.app, o.error, tokens)
                         writer.note(rec)
                         continue
@@ -246,15 +357,33 @@ def run(
                     rec.rows = rows.height
                     writer.add(pt, rows, rec)
         writer.close()
+    except LakeError:
+        writer.stop()
+        raise
+    except BaseException as e:
+        # Ctrl-C (or any other stop): commit what was fetched, record the
+        # tasks left as deferred, then let the interruption go on
+        writer.stop()
+        if isinstance(e, (KeyboardInterrupt, SystemExit)):
+            for i, pt in enumerate(planned):
+                if i not in finished:
+                    writer.note(
+                        RunRecord(
+                            pt,
+                            "deferred",
+                            error_class="Interrupted",
+                            error=f"the run stopped ({type(e).__name__}) before this task finished",
+                        )
+                    )
+        try:
+            writer.close()
+        except Exception as also:  # the first error is the one to see
+            log.error("committing after %s failed: %s", type(e).__name__, also)
+        raise
     finally:
         if tokens is not None:
             tokens.close()
-    store.optimize(
-        [*sorted(store.touched - {RUNS_TABLE}), RUNS_TABLE],
-        force=optimize,
-        retention_hours=retention_hours,
-    )
-    return summary(writer.done)
+    return writer.done
 
 
 def summary(records: Iterable[RunRecord]) -> pl.DataFrame:

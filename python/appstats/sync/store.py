@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import os
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from typing import Any
 
 import polars as pl
 
-from ..errors import MissingDependency
+from ..errors import LakeError, MissingDependency
 from .catalog import Report
 from .planner import PlannedTask
 
@@ -75,7 +76,7 @@ class RunRecord:
     """One row of ``_runs``: an attempt at one (app, report, slice, window)."""
 
     task: PlannedTask
-    status: str  # ok | failed | gap
+    status: str  # ok | failed | gap | deferred
     rows: int = 0
     requests: int = 0
     retries: int = 0
@@ -125,8 +126,62 @@ class DeltaStore:
     def table_uri(self, table: str) -> str:
         return f"{self.uri}/{table}"
 
+    def describe(self, e: BaseException, doing: str) -> str:
+        """One line naming the lake, what was being done and the cause
+        (a Delta, object-store or OS error), for :class:`~appstats.LakeError`."""
+        if isinstance(e, OSError) and e.strerror:
+            cause = e.strerror + (f": {e.filename}" if e.filename else "")
+        else:
+            cause = " ".join(str(e).split())[:300] or type(e).__name__
+        return f"lake {self.uri!r}: {doing} failed: {cause}"
+
+    def check_writable(self) -> None:
+        """Raise :class:`~appstats.LakeError` unless the lake can be written
+        (before a run sends any request): a local lake must be a folder (it
+        is created) whose files can be written; any lake must hold readable
+        tables. Taking the lease then writes to it for real."""
+        if "://" not in self.uri or self.uri.startswith("file://"):
+            import pathlib
+            import tempfile
+
+            root = pathlib.Path(self.uri.removeprefix("file://"))
+            try:
+                root.mkdir(parents=True, exist_ok=True)
+                with tempfile.NamedTemporaryFile(dir=root, prefix=".appstats-probe-") as f:
+                    f.write(b"probe" * 200)
+                    f.flush()
+                    os.fsync(f.fileno())
+            except OSError as e:
+                raise LakeError(self.describe(e, "writing")) from None
+
     def exists(self, table: str) -> bool:
         return bool(self.dl.DeltaTable.is_deltatable(self.table_uri(table), self.options))
+
+    def deferred(self) -> set[tuple[str, str]]:
+        """(app, table) pairs whose tasks the last run deferred (a provider
+        that kept answering "rate limited" or "quota exceeded", or an
+        interrupted run): the next run fetches them first."""
+        if not self.exists(RUNS_TABLE):
+            return set()
+        try:
+            runs = self.scan(RUNS_TABLE).select("run_id", "finished_at", "app", "table", "status")
+            last = (
+                runs.group_by("run_id")
+                .agg(pl.col("finished_at").max())
+                .sort("finished_at")
+                .tail(1)
+                .select("run_id")
+            )
+            df = (
+                runs.join(last, on="run_id", how="semi")
+                .filter(pl.col("status") == "deferred")
+                .select("app", "table")
+                .unique()
+                .collect()
+            )
+        except Exception as e:
+            raise LakeError(self.describe(e, "reading the synced state")) from None
+        return {(a, t) for a, t in df.iter_rows()}
 
     def scan(self, table: str) -> pl.LazyFrame:
         """A table as a Polars lazy frame (its current version)."""
@@ -139,18 +194,21 @@ class DeltaStore:
     ) -> dict[tuple[str, str, str], list[tuple[_dt.date, _dt.date]]]:
         """Synced windows per (app, table, slice), from ``_runs`` (only for
         tables that exist: a table deleted by hand is synced again)."""
-        if not self.exists(RUNS_TABLE):
-            return {}
-        live = [t for t in set(tables) if self.exists(t)]
-        if not live:
-            return {}
-        df = (
-            self.scan(RUNS_TABLE)
-            .filter(pl.col("status").is_in(["ok", "gap"]) & pl.col("table").is_in(live))
-            .select("app", "table", "slice", "window_start", "window_end")
-            .unique()
-            .collect()
-        )
+        try:
+            if not self.exists(RUNS_TABLE):
+                return {}
+            live = [t for t in set(tables) if self.exists(t)]
+            if not live:
+                return {}
+            df = (
+                self.scan(RUNS_TABLE)
+                .filter(pl.col("status").is_in(["ok", "gap"]) & pl.col("table").is_in(live))
+                .select("app", "table", "slice", "window_start", "window_end")
+                .unique()
+                .collect()
+            )
+        except Exception as err:
+            raise LakeError(self.describe(err, "reading the synced state")) from None
         out: dict[tuple[str, str, str], list[tuple[_dt.date, _dt.date]]] = {}
         for app, table, sl, s, e in df.iter_rows():
             out.setdefault((app, table, sl), []).append((s, e))
@@ -205,28 +263,102 @@ class DeltaStore:
         uri = self.table_uri(table)
         arrow = data.to_arrow()
         if not self.exists(table):
-            self.dl.write_deltalake(
-                uri, arrow, mode="append", partition_by=[PARTITION], storage_options=self.options
+            # Creating the table is version 0: of two runs creating it at
+            # once, one commit fails ("already exists") and that run
+            # replaces its slices like any other (never a blind append).
+            try:
+                self.dl.write_deltalake(
+                    uri, arrow, mode="error", partition_by=[PARTITION], storage_options=self.options
+                )
+                self.touched.add(table)
+                return
+            except Exception as e:
+                if not self.exists(table):
+                    raise
+                log.info("%s was created by another writer meanwhile (%s)", table, e)
+        # A predicate overwrite is conflict-checked: a concurrent commit that
+        # touched the same slices makes this one fail, never doubles a row.
+        self.dl.write_deltalake(
+            uri,
+            arrow,
+            mode="overwrite",
+            predicate=self.predicate(report, tasks),
+            partition_by=[PARTITION],
+            storage_options=self.options,
+        )
+        self.touched.add(table)
+
+    def repair(self, report: Report) -> int:
+        """Remove rows doubled by an older version's overlapping runs.
+
+        Every slice is replaced whole, so each (app, slice, day) of a table
+        holds the rows of one fetch, stamped with one ``fetched_at``. A day
+        with rows of several fetches was appended twice (two runs that
+        created the table at once, before the lease and the conflict-checked
+        create): its newest fetch is kept, in one commit that replaces those
+        days. Returns the rows removed.
+        """
+        table, day = report.table, report.day_column
+        if not self.exists(table):
+            return 0
+        keys = ["app", *([report.slices[2]] if report.slices else []), day]
+        try:
+            doubled = (
+                self.scan(table)
+                .select(*keys, "fetched_at")
+                .group_by(keys)
+                .agg(pl.col("fetched_at").n_unique().alias("fetches"))
+                .filter(pl.col("fetches") > 1)
+                .collect()
             )
-        else:
+            if doubled.is_empty():
+                return 0
+            hit = doubled.select(keys)
+            rows = self.scan(table).join(hit.lazy(), on=keys, how="semi").collect()
+            keep = rows.filter(pl.col("fetched_at") == pl.col("fetched_at").max().over(keys))
+            parts = []
+            for group in hit.partition_by(keys[:-1], maintain_order=True):
+                cond = [f"app = {_quote(group['app'][0])}"]
+                if report.slices:
+                    cond.append(f"{report.slices[2]} = {_quote(str(group[keys[1]][0]))}")
+                days = ", ".join(f"'{d.isoformat()}'" for d in group[day].unique().sort())
+                cond.append(f"{day} IN ({days})")
+                parts.append("(" + " AND ".join(cond) + ")")
             self.dl.write_deltalake(
-                uri,
-                arrow,
+                self.table_uri(table),
+                keep.to_arrow(),
                 mode="overwrite",
-                predicate=self.predicate(report, tasks),
+                predicate=" OR ".join(parts),
                 partition_by=[PARTITION],
                 storage_options=self.options,
             )
+        except Exception as e:
+            raise LakeError(self.describe(e, f"repairing {table}")) from None
+        removed = rows.height - keep.height
+        log.warning(
+            "%s: removed %d rows doubled by overlapping runs of an older version "
+            "(%d app-days kept from their newest fetch)",
+            table,
+            removed,
+            doubled.height,
+        )
         self.touched.add(table)
+        return removed
 
     def log_runs(self, records: Sequence[RunRecord]) -> None:
         """Append attempts to ``_runs`` (after their data is committed)."""
         if not records:
             return
         df = pl.DataFrame([r.row(self.run_id) for r in records], schema=RUNS_SCHEMA, orient="row")
-        self.dl.write_deltalake(
-            self.table_uri(RUNS_TABLE), df.to_arrow(), mode="append", storage_options=self.options
-        )
+        try:
+            self.dl.write_deltalake(
+                self.table_uri(RUNS_TABLE),
+                df.to_arrow(),
+                mode="append",
+                storage_options=self.options,
+            )
+        except Exception as e:
+            raise LakeError(self.describe(e, f"writing {RUNS_TABLE}")) from None
         self.touched.add(RUNS_TABLE)
 
     # -- upkeep ----------------------------------------------------------------
