@@ -344,3 +344,90 @@ def test_a_program_whose_token_exchange_fails(tmp_path: pathlib.Path) -> None:
         assert got.group_by("app").len().sort("app").rows() == [("program1", 7), ("program2", 1)]
         err = got.filter(pl.col("app") == "program2")["_error"][0]
         assert err.startswith("AuthError: app 'program2'") and "revoked" not in err
+
+
+def _read_in_process(opts: dict[str, str]) -> pl.DataFrame:
+    """The driver's side (partitions) and the executors' (read), here."""
+    import pyarrow as pa
+
+    ds = aspk.AppStats(opts)
+    reader = ds.reader(ds.schema())
+    batches = [b for p in reader.partitions() for b in reader.read(p)]
+    got = pl.from_arrow(pa.Table.from_batches(batches, schema=batches[0].schema))
+    assert isinstance(got, pl.DataFrame)
+    return got
+
+
+def test_a_rejected_baidu_token_is_renewed_by_the_next_read(tmp_path: pathlib.Path) -> None:
+    """Baidu rejects the access token the driver shipped (expired early, or
+    spent by another client's refresh): that read fails on the executor, the
+    next one proves the cached token on the driver and renews it."""
+    with aps.Sandbox(seed=6, apps=1, today=TODAY) as sb:
+        cfg = aps.sync.sandbox_config(sb, tmp_path / "lake", providers=["baidu"])
+        path = aspk.write_config(cfg, tmp_path / "appstats.toml")
+        opts = {
+            "config": str(path),
+            "provider": "baidu",
+            "report": "user_trend",
+            "start": S,
+            "end": E,
+            "tokenMinLife": "3600",
+        }
+        assert _read_in_process(opts).height == 7
+        refreshes = sum(sb.baidu_refreshes().values())
+        # the driver's probe passes; the executor's request finds the token dead
+        sb.inject("expire_token", provider="baidu", endpoint="getanalysisusertrend", skip=1)
+        with pytest.raises(aps.AuthError, match="app 'program1'"):
+            _read_in_process(opts)
+        got = _read_in_process(opts)  # healed: renewed through the driver's store
+        assert got.height == 7
+        assert sum(sb.baidu_refreshes().values()) == refreshes + 1
+
+
+def test_im_reads_load_the_servable_days_and_report_the_gap(
+    tmp_path: pathlib.Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As sync and dlt do: the 30 days Tencent IM still serves are loaded,
+    the days before are a HistoryLimit gap (an _error row in PERMISSIVE, a
+    warning in every mode), never a failed job."""
+    with aps.Sandbox(seed=6, apps=1, today=TODAY) as sb:
+        cfg = aps.sync.sandbox_config(sb, tmp_path / "lake", providers=["tim"])
+        path = aspk.write_config(cfg, tmp_path / "appstats.toml")
+        opts = {
+            "config": str(path),
+            "provider": "tim",
+            "report": "app_info",
+            "start": "2024-02-20",
+            "end": "2024-03-31",
+        }
+        caplog.set_level("WARNING", logger="appstats.spark")
+        fail_fast = _read_in_process(opts)
+        assert fail_fast.height == 30 and fail_fast["date"].min().isoformat() == "2024-03-02"
+        assert "HistoryLimit" in caplog.text and "2024-02-20 – 2024-03-01" in caplog.text
+        permissive = _read_in_process({**opts, "mode": "PERMISSIVE"})
+        errors = permissive.filter(pl.col("_error").is_not_null())
+        assert permissive.height == 31 and errors.height == 1
+        assert errors["_error"][0].startswith("HistoryLimit: app 'im1'")
+
+
+def test_dropmalformed_names_each_dropped_app_and_counts_them(
+    tmp_path: pathlib.Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with aps.Sandbox(seed=6, apps=2, today=TODAY) as sb:
+        cfg = aps.sync.sandbox_config(sb, tmp_path / "lake", providers=["mta"])
+        path = aspk.write_config(cfg, tmp_path / "appstats.toml")
+        (tmp_path / "secrets" / "mta2.secret_key").write_text("wrong-key-123")
+        caplog.set_level("WARNING", logger="appstats.spark")
+        opts = {
+            "config": str(path),
+            "provider": "mta",
+            "report": "user_basic",
+            "start": S,
+            "end": E,
+            "mode": "DROPMALFORMED",
+        }
+        got = _read_in_process(opts)
+    assert set(got["app"]) == {"mta1"}
+    assert "dropped (DROPMALFORMED): AuthError: app 'mta2'" in caplog.text
+    assert "1 of 2 apps left out or incomplete (AuthError: 1)" in caplog.text
+    assert "wrong-key-123" not in caplog.text

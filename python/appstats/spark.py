@@ -46,7 +46,17 @@ Options (names are case-insensitive, values strings):
     keep malformed records. ``errors(df)`` selects those rows; the failure
     is also logged (``WARNING``, logger ``appstats.spark``, in the
     executor's log).
-  - ``DROPMALFORMED``: the app's rows are left out; only the log says so.
+  - ``DROPMALFORMED``: the app's rows are left out. Each dropped app is
+    logged as a ``WARNING`` naming it and its error class (logger
+    ``appstats.spark``, to the executor's stderr when the worker configured
+    no logging), and each partition that dropped any logs the count by
+    class: ``partition 3: 2 of 50 apps left out or incomplete (AuthError:
+    2)``. Use ``PERMISSIVE`` and ``errors(df)`` to get them as rows.
+
+  Days a provider no longer serves (Tencent IM: the last 30 days) are not a
+  failure, as in the sync and dlt: the servable days are read, and the
+  earlier ones are a ``HistoryLimit`` gap — logged in every mode, an
+  ``_error`` row in ``PERMISSIVE``.
 
 * ``tokenMinLife`` — seconds a Baidu program's access token must still be
   valid when shipped to executors (default 1800; see below).
@@ -70,7 +80,12 @@ spend a single-use refresh token per exchange: only the driver exchanges it
 (through the sync's token store, locked while it does), and ships the
 resulting access token inside the partitions, whose ``repr`` is redacted.
 A program whose cached token has less than ``tokenMinLife`` left is
-refreshed first; a read must finish within that time.
+refreshed first; a read must finish within that time. The driver proves
+every token before shipping it, with one small request per program (a day
+of its trend): a token Baidu rejects (110/111 — expired early, or spent by
+another client's refresh) is renewed there, through the store, so a read
+that failed on a rejected token is healed by the next one (a retried Spark
+task reuses its partition's token: the next read renews it).
 """
 
 from __future__ import annotations
@@ -80,13 +95,14 @@ import json
 import logging
 import os
 import pathlib
+import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import polars as pl
 
-from .errors import AppStatsError, InvalidArgument, MissingDependency
+from .errors import AppStatsError, AuthError, InvalidArgument, MissingDependency
 
 try:
     import pyarrow as pa
@@ -632,38 +648,37 @@ def _program_tokens(
         return tokens, failed
     store = TokenStore(cfg.token_store or pathlib.Path("appstats.tokens.json"))
     with store:
-        need = []
+        specs = {}
         for a in programs:
+            spec = engine_spec(a, store)
             cached = store.access_token(a.name)
-            if cached is not None and cached[1] >= opts.token_min_life:
-                tokens[a.name] = cached
-            else:
-                need.append(a)
-        if need:
-            specs = {}
-            for a in need:
-                spec = engine_spec(a, store)
+            if cached is None or cached[1] < opts.token_min_life:
                 spec.pop("cached_token", None)  # too short-lived for this read: renew it
-                specs[a.name] = spec
-            # The exchange happens on a program's first request: one small
-            # request per program (one day of its trend) makes it.
-            day = min(opts.end, today_cn() - _dt.timedelta(days=1)).isoformat()
-            tasks = [Task(a.name, "user_trend", day, day, {"gran": "day"}) for a in need]
-            by_name = {a.name: a for a in need}
-            errs: dict[str, AppStatsError] = {}
-            with fetch_many(specs, tasks, concurrency=cfg.concurrency, progress=False) as run:
-                for o in run:
-                    if o.error is not None:
-                        errs[o.task.app] = _named(by_name[o.task.app], o.error, None)
-            for a in need:
-                got = store.access_token(a.name)  # stored by the exchange, before any use
-                if got is not None:
-                    tokens[a.name] = got  # the request itself may have failed: not our concern
-                else:
-                    failed[a.name] = errs.get(a.name) or AppStatsError(
-                        f"app {a.name!r}: the token exchange stored no access token",
-                        provider="baidu",
-                    )
+            specs[a.name] = spec
+        # One small request per program (one day of its trend) before the
+        # token is shipped: it exchanges the refresh token where there is no
+        # usable access token, and proves a cached one — a token Baidu
+        # rejects (110/111: expired early, or spent by another client's
+        # refresh) is renewed here, on the driver, through the store, instead
+        # of failing on every executor of every later read.
+        day = min(opts.end, today_cn() - _dt.timedelta(days=1)).isoformat()
+        tasks = [Task(a.name, "user_trend", day, day, {"gran": "day"}) for a in programs]
+        by_name = {a.name: a for a in programs}
+        errs: dict[str, AppStatsError] = {}
+        with fetch_many(specs, tasks, concurrency=cfg.concurrency, progress=False) as run:
+            for o in run:
+                if o.error is not None:
+                    errs[o.task.app] = _named(by_name[o.task.app], o.error, None)
+        for a in programs:
+            got = store.access_token(a.name)  # stored by the exchange, before any use
+            err = errs.get(a.name)
+            if got is not None and not (isinstance(err, AuthError) and err.code in (110, 111)):
+                tokens[a.name] = got  # the request itself may have failed: not our concern
+            else:
+                failed[a.name] = err or AppStatsError(
+                    f"app {a.name!r}: the token exchange stored no access token",
+                    provider="baidu",
+                )
     return tokens, failed
 
 
@@ -703,6 +718,8 @@ class AppStatsReader(DataSourceReader):
     def __init__(self, opts: _Options, schema: StructType) -> None:
         self.opts = opts
         self.schema = schema
+        #: error class → apps left out by this reader's last ``read``
+        self.dropped: dict[str, int] = {}
 
     def partitions(self) -> list[AppsPartition]:
         opts = self.opts
@@ -738,6 +755,7 @@ class AppStatsReader(DataSourceReader):
             raise InvalidArgument(f"not a partition of this source: {type(partition).__name__}")
         opts = self.opts
         cfg = opts.load()
+        self.dropped = {}
         by_name = {a.name: a for a in cfg.apps if a.provider == opts.provider}
         apps: dict[str, AppConfig] = {}
         specs: dict[str, dict[str, Any]] = {}
@@ -754,12 +772,17 @@ class AppStatsReader(DataSourceReader):
                 yield from out.add(self._failure(app, partition.failed[name]))
                 continue
             specs[name] = self._spec(app, partition.tokens.get(name))
-        tasks = [
-            Task(n, opts.report, s, e, opts.options, opts.per_day)
-            for n in specs
-            for s, e in opts.windows
-        ]
-        left = {n: len(opts.windows) for n in specs}
+        tasks: list[Task] = []
+        left = {}
+        for n in list(specs):
+            windows, gap = _servable(apps[n], opts)
+            if gap is not None:
+                yield from out.add(self._failure(apps[n], gap, status="gap"))
+            if not windows:
+                del specs[n]
+                continue
+            tasks.extend(Task(n, opts.report, s, e, opts.options, opts.per_day) for s, e in windows)
+            left[n] = len(windows)
         frames: dict[str, list[tuple[int, pl.DataFrame]]] = {n: [] for n in specs}
         failures: dict[str, list[str]] = {}
         if tasks:
@@ -791,6 +814,12 @@ class AppStatsReader(DataSourceReader):
                             parts = [f for _, f in sorted(frames.pop(name), key=lambda x: x[0])]
                             yield from out.add(self._rows(app, parts))
         yield from out.flush()
+        if self.dropped:
+            counts = ", ".join(f"{k}: {v}" for k, v in sorted(self.dropped.items()))
+            _warn(
+                f"partition {partition.index}: {sum(self.dropped.values())} of "
+                f"{len(partition.apps)} apps left out or incomplete ({counts})"
+            )
 
     @staticmethod
     def _spec(app: AppConfig, token: tuple[str, float] | None) -> dict[str, Any]:
@@ -813,11 +842,64 @@ class AppStatsReader(DataSourceReader):
         ids = [] if "app_id" in df.columns else [pl.lit(app.app_id, pl.String).alias("app_id")]
         return df.select(pl.lit(app.name, pl.String).alias("app"), *ids, pl.all())
 
-    def _failure(self, app: AppConfig, message: str) -> pl.DataFrame | None:
-        log.warning("%s: %s", "left out" if self.opts.mode != "FAILFAST" else "failed", message)
-        if self.opts.mode != "PERMISSIVE":
+    def _failure(self, app: AppConfig, message: str, status: str = "failed") -> pl.DataFrame | None:
+        """An app left out of the read (or, ``status="gap"``, days of it
+        the provider no longer serves): logged as a WARNING on the executor
+        in every mode, naming the app and the error class; an ``_error`` row
+        in ``PERMISSIVE``."""
+        mode = self.opts.mode
+        what = {
+            "gap": "days not served",
+            "failed": "failed" if mode == "FAILFAST" else f"dropped ({mode})",
+        }[status]
+        _warn(f"{what}: {message}")
+        self.dropped[message.split(":", 1)[0]] = self.dropped.get(message.split(":", 1)[0], 0) + 1
+        if mode != "PERMISSIVE":
             return None
         return pl.DataFrame({"app": [app.name], "app_id": [app.app_id], ERROR_COLUMN: [message]})
+
+
+def _warn(message: str) -> None:
+    """A WARNING of ``appstats.spark`` that reaches the executor's log even
+    where the Python worker configured no logging."""
+    if not logging.getLogger().handlers and not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+    log.warning("%s", message)
+
+
+def _servable(app: AppConfig, opts: _Options) -> tuple[list[tuple[str, str]], str | None]:
+    """The windows of ``app`` its provider still serves, and the gap (as an
+    ``_error`` message) when the read starts earlier — as the sync and dlt
+    do: load the servable days, report the others (Tencent IM: 30 days)."""
+    history = next(
+        (
+            r.history_days
+            for r in catalog.REPORTS.values()
+            if r.provider == opts.provider and r.method == opts.report and r.history_days
+        ),
+        None,
+    )
+    windows = list(opts.windows)
+    if history is None:
+        return windows, None
+    today = _day(str(app.credentials["today"]), "today") if app.credentials.get("today") else None
+    oldest = (today or today_cn()) - _dt.timedelta(days=history)
+    first = _dt.date.fromisoformat(windows[0][0])
+    if first >= oldest:
+        return windows, None
+    lost_to = min(opts.end, oldest - _dt.timedelta(days=1))
+    gap = (
+        f"HistoryLimit: app {app.name!r} ({app.provider} {app.app_id}), {first} – {lost_to}: "
+        f"{app.provider} serves only the last {history} days; these can no longer be fetched"
+    )
+    kept = [
+        (max(_dt.date.fromisoformat(s), oldest).isoformat(), e)
+        for s, e in windows
+        if _dt.date.fromisoformat(e) >= oldest
+    ]
+    return kept, gap
 
 
 def _conform(df: pl.DataFrame, schema: StructType) -> pa.Table:
