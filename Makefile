@@ -14,7 +14,7 @@ BUILD_DEPS := "maturin>=1.7,<2" "polars>=1.33"
 # downloads on a fresh machine, installed while Polars compiles).
 PY_DEPS := pyarrow "pandas<3" tqdm pytest nbclient nbformat \
 	ipykernel matplotlib requests "ruff==0.17.6" mypy pandas-stubs "deltalake>=1.2,<2" duckdb \
-	"pyspark>=4.0,<5" "dlt[duckdb]>=1.10" \
+	"pyspark>=4.0,<5" "dlt[duckdb]>=1.10" "moto[server]>=5" \
 	"mkdocs>=1.6" "mkdocs-material>=9.5" "mkdocstrings[python]>=0.26" "mkdocs-jupyter>=0.25"
 # Targets that use the built extension and the tools depend on `setup`;
 # `make test` sets it up once and runs them with BUILT=1.

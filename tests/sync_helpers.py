@@ -11,8 +11,17 @@ from appstats.sync import SyncConfig
 
 def write_toml(sb: aps.Sandbox, cfg: SyncConfig, path: pathlib.Path) -> None:
     """The sandbox config as a TOML file with env: secrets (set in os.environ)."""
+    target = f'[target]\nuri = "{cfg.uri}"\n'
+    if cfg.storage_options:
+        opts = []
+        for k, v in cfg.storage_options.items():
+            if "SECRET" in k.upper() or "KEY" in k.upper():
+                os.environ[f"SB_STORE_{k.upper()}"] = v
+                v = f"env:SB_STORE_{k.upper()}"
+            opts.append(f'{k} = "{v}"')
+        target += "storage_options = { " + ", ".join(opts) + " }\n"
     lines = [
-        f'[target]\nuri = "{cfg.uri}"\n',
+        target,
         f'[tokens]\npath = "{cfg.token_store}"\n',
         f'[defaults]\nstart = "{cfg.apps[0].start}"\nrate_limit = 50\n',
     ]

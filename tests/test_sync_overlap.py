@@ -6,14 +6,18 @@ as the run goes, and the MTA retention's cohort sizes in the lake."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import pathlib
 import resource
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Iterator
 
 import polars as pl
 import pytest
@@ -190,6 +194,66 @@ def test_doubled_rows_of_an_older_version_are_repaired(tmp_path: pathlib.Path) -
         aps.sync(cfg, today=TODAY, progress=False)  # a lag run (3 days) repairs all 31
     got = _read(lake, "mta_user_basic")
     assert got.drop("fetched_at").sort("app", "date").equals(clean)
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[str]:
+    """An S3-compatible server on 127.0.0.1 (moto's standalone server)."""
+    pytest.importorskip("moto.server")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(urllib.request.Request(f"{url}/lake", method="PUT"))
+            break
+        except OSError:
+            assert proc.poll() is None and time.monotonic() < deadline, "moto did not start"
+            time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait()
+
+
+def test_overlapping_syncs_on_an_object_store(tmp_path: pathlib.Path, s3: str) -> None:
+    """The same on S3: the lease and the table creates are Delta commits,
+    which delta-rs makes safe on S3 (conditional put)."""
+    options = {
+        "AWS_ENDPOINT_URL": s3,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test-secret",
+        "AWS_REGION": "us-east-1",
+        "AWS_ALLOW_HTTP": "true",
+        "aws_conditional_put": "etag",
+    }
+    with aps.Sandbox(apps=2, today=TODAY) as sb:
+        for attempt in range(2):
+            uri = f"s3://lake/run{attempt}"
+            cfg = sandbox_config(sb, uri, start="2024-03-20", providers=["mta", "tim"])
+            cfg = dataclasses.replace(
+                cfg, storage_options=options, token_store=str(tmp_path / "tokens.json")
+            )
+            toml = tmp_path / f"s3-{attempt}.toml"
+            write_toml(sb, cfg, toml)
+            procs = [_cli(toml), _cli(toml)]
+            codes = []
+            for p in procs:
+                _, err = p.communicate(timeout=120)
+                assert p.returncode in (0, 75), err
+                assert "Traceback" not in err, err
+                codes.append(p.returncode)
+            assert 0 in codes
+            ub = pl.read_delta(f"{uri}/mta_user_basic", storage_options=options)
+            assert ub.height == 2 * 12 and ub.select("app", "date").is_unique().all()
+            runs = pl.read_delta(f"{uri}/_runs", storage_options=options)
+            assert runs["run_id"].n_unique() == codes.count(0)
 
 
 # -- the target before anything is sent ----------------------------------------------
