@@ -210,6 +210,24 @@ def test_short_writes_are_continued(
     ]
 
 
+def test_a_backup_without_hard_links(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the file system has no hard links, the backup is a copy."""
+
+    def no_links(src: Any, dst: Any) -> None:
+        raise OSError(errno.EPERM, os.strerror(errno.EPERM))
+
+    monkeypatch.setattr(tokens.os, "link", no_links)
+    p = tmp_path / "tokens.json"
+    with TokenStore(p) as store:
+        store.hook("a")("granted", "26.acc-secret", 3600.0, "27.first-secret")
+        first = p.read_bytes()
+        store.hook("a")("granted", "26.acc-secret", 3600.0, "27.second-secret")
+    bak = pathlib.Path(f"{p}.bak")
+    assert bak.read_bytes() == first and stat.S_IMODE(bak.stat().st_mode) == 0o600
+
+
 def test_a_failed_write_changes_nothing(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -140,9 +140,9 @@ class TokenStore:
         self._data: dict[str, Any] = {"version": VERSION, "apps": {}}
         self._lock = threading.Lock()
         self._lockfile: Any = None
-        #: The store file holds a state that was read or written in full
-        #: (only such a file becomes the backup).
-        self._file_good = False
+        #: The store file's content when it was last read or written in
+        #: full (only such a file becomes the backup).
+        self._on_disk: bytes | None = None
         #: Space reserved for the result of each refresh in flight, by app.
         self._reserved: dict[str, pathlib.Path] = {}
         #: Apps whose new tokens are in memory only (their write failed).
@@ -257,7 +257,7 @@ class TokenStore:
             )
             os.chmod(self.path, 0o600)
         self._data = data
-        self._file_good = True
+        self._on_disk = raw
 
     def _backup_advice(self) -> str:
         """What the backup holds and how to restore it (no token values)."""
@@ -326,7 +326,7 @@ class TokenStore:
                 os.close(fd)
             self._keep_backup()
             os.replace(tmp, self.path)
-            self._file_good = True
+            self._on_disk = raw
             with contextlib.suppress(OSError):  # not every platform can fsync a folder
                 dfd = os.open(str(self.path.parent), os.O_RDONLY)
                 try:
@@ -342,18 +342,28 @@ class TokenStore:
             ) from None
 
     def _keep_backup(self) -> None:
-        """The store file, about to be replaced, becomes ``<path>.bak``."""
-        if not self._file_good:
+        """The store file, about to be replaced, becomes ``<path>.bak``: a
+        hard link, or (where the file system has none) a copy written like
+        the store itself. A backup that cannot be kept is a warning."""
+        if self._on_disk is None:
             return  # nothing, or a file that was never read in full
-        link = self.path.with_name(f".{self.path.name}.bak.{os.getpid()}.{next(_names)}.tmp")
+        tmp = self.path.with_name(f".{self.path.name}.bak.{os.getpid()}.{next(_names)}.tmp")
         try:
-            os.link(self.path, link)
-            os.replace(link, self.backup)
-        except FileNotFoundError:
-            return
+            try:
+                os.link(self.path, tmp)
+            except FileNotFoundError:
+                return
+            except OSError:
+                fd = os.open(str(tmp), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                try:
+                    _put(fd, self._on_disk)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            os.replace(tmp, self.backup)
         except OSError as e:
             with contextlib.suppress(OSError):
-                link.unlink()
+                tmp.unlink()
             log.warning("token store %s: cannot keep a backup (%s)", self.path, _why(e))
 
     # -- tokens ------------------------------------------------------------------
