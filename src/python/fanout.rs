@@ -151,10 +151,18 @@ fn http_config(
 }
 
 /// Calls `on_token(event, access_token, expires_in, refresh_token)` with
-/// the GIL; a Python exception fails the token (it is not used).
+/// the GIL. A Python exception (the token store cannot be written) is an
+/// [`Error::Auth`] for this program, never a panic: before the exchange it
+/// is not sent, after it the new access token is not used.
 fn token_hook(cb: Py<PyAny>) -> TokenHook {
     let cb = Arc::new(cb);
     Arc::new(move |ev: TokenEvent<'_>| {
+        let failed = match ev {
+            TokenEvent::Exchanging => "could not record the refresh before sending it",
+            TokenEvent::Granted { .. } => {
+                "could not store the program's new tokens (the new access token was not used)"
+            }
+        };
         let outcome = lifecycle::attach(|py| {
             let r = match ev {
                 TokenEvent::Exchanging => {
@@ -185,7 +193,7 @@ fn token_hook(cb: Py<PyAny>) -> TokenHook {
             Some(Err(msg)) => Err(Error::Auth {
                 provider: baidu::parse::PROVIDER,
                 code: 0,
-                message: format!("could not store the program's new tokens: {msg}"),
+                message: format!("{failed}: {msg}"),
                 renewable: false,
             }),
             None => Err(Error::Internal(
