@@ -827,9 +827,19 @@ fn generate(st: &State, g: AppGen, endpoint: &str, p: &Params) -> Result<Generat
             } else {
                 "data"
             };
-            p.get("scene")
-                .and_then(|s| s.parse::<i64>().ok())
-                .ok_or("scene must be an integer")?;
+            // Without `scene` (gettpdata only: Baidu's SDKs document it as
+            // optional, "not passed: all scenes") the rows are the
+            // platform's totals over all scenes; a scene gets its
+            // deterministic share of the counts. The document's getdata
+            // requires it.
+            let scene = match p.get("scene") {
+                None if endpoint == "gettpdata" => None,
+                s => Some(
+                    s.and_then(|s| s.trim().parse::<i64>().ok())
+                        .ok_or("scene must be an integer")?,
+                ),
+            };
+            let share = scene.map_or(1.0, |s| 0.05 + 0.3 * unit(seed, "tp scene", s));
             let metrics: Vec<String> = p
                 .get("metrics")
                 .ok_or("metrics required")?
@@ -850,7 +860,8 @@ fn generate(st: &State, g: AppGen, endpoint: &str, p: &Params) -> Result<Generat
                         } else if m.contains("degree") || m.contains("per_") {
                             format!("{:.2}", 1.0 + 10.0 * x)
                         } else {
-                            format!("{}", (dau(g, d) * (5.0 + 20.0 * x)).round() as i64)
+                            let n = dau(g, d) * (5.0 + 20.0 * x) * share;
+                            format!("{}", n.round() as i64)
                         };
                         o.insert(m.clone(), json!(v));
                     }
