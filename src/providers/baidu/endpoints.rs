@@ -222,7 +222,9 @@ pub enum Report {
         level: Level,
     },
     TpData {
-        scene: i64,
+        /// One scene (source/scene id); `None`: all scenes' totals (no
+        /// `scene` sent, as Baidu's SDKs do when it is not given).
+        scene: Option<i64>,
         metrics: Vec<String>,
         endpoint: TpEndpoint,
     },
@@ -340,9 +342,11 @@ impl Report {
             Report::VisitCharacter { character_type } => {
                 vec![("character_type", character_type.clone())]
             }
-            Report::TpData { scene, metrics, .. } => {
-                vec![("scene", scene.to_string()), ("metrics", metrics.join(","))]
-            }
+            Report::TpData { scene, metrics, .. } => scene
+                .map(|s| ("scene", s.to_string()))
+                .into_iter()
+                .chain([("metrics", metrics.join(","))])
+                .collect(),
             _ => vec![],
         }
     }
@@ -428,11 +432,14 @@ impl Report {
                 },
             },
             "tp_data" => {
-                let scene = get("scene")
-                    .ok_or_else(|| Error::invalid("tp_data needs scene (a source/scene id)"))?;
-                let scene: i64 = scene.trim().parse().map_err(|_| {
-                    Error::invalid(format!("scene must be an integer, got {scene:?}"))
-                })?;
+                // No scene: all scenes' totals (`gettpdata` only).
+                let scene: Option<i64> = get("scene")
+                    .map(|s| {
+                        s.trim().parse().map_err(|_| {
+                            Error::invalid(format!("scene must be an integer, got {s:?}"))
+                        })
+                    })
+                    .transpose()?;
                 let metrics: Vec<String> = match get("metrics") {
                     None | Some("") => TP_METRICS.iter().map(|(m, _)| m.to_string()).collect(),
                     Some(m) => m.split(',').map(|s| s.trim().to_string()).collect(),
@@ -449,6 +456,13 @@ impl Report {
                         return Err(bad_choice("tp_endpoint", o, TP_ENDPOINTS.iter().copied()))
                     }
                 };
+                if endpoint == TpEndpoint::GetData && scene.is_none() {
+                    return Err(Error::invalid(
+                        "tp_endpoint=\"getdata\" needs scene (a source/scene id): the data API \
+                         document marks it required; for all scenes' totals leave tp_endpoint \
+                         at \"gettpdata\" and omit scene",
+                    ));
+                }
                 Report::TpData {
                     scene,
                     metrics,
@@ -484,7 +498,12 @@ impl Report {
                 let all = REPORTS.iter().map(|(_, e)| *e).chain(["getdata"]);
                 bad_choice("Baidu endpoint", endpoint, all)
             })?;
-        if name == "tp_data" && !opts.contains_key("scene") {
+        // The document's getdata requires a scene to request; parsing a
+        // saved reply needs none, so a placeholder stands in.
+        if name == "tp_data"
+            && opts.get("tp_endpoint").map(|e| e.trim()) == Some("getdata")
+            && !opts.contains_key("scene")
+        {
             opts.insert("scene".into(), "0".into());
         }
         Report::from_args(name, &opts)
@@ -581,6 +600,38 @@ mod tests {
         let e = Report::from_args("tp_data", &opts(&[("scene", "1"), ("tp_endpoint", "x")]))
             .unwrap_err();
         assert!(e.to_string().contains("gettpdata, getdata"), "{e}");
+        // scene is optional in gettpdata (all scenes' totals: no `scene`
+        // sent), sent when given, required by the document's getdata
+        let all = Report::from_args("tp_data", &opts(&[])).unwrap();
+        assert_eq!(
+            (all.endpoint(), &all),
+            (
+                "gettpdata",
+                &Report::TpData {
+                    scene: None,
+                    metrics: TP_METRICS.iter().map(|(m, _)| m.to_string()).collect(),
+                    endpoint: TpEndpoint::GetTpData,
+                }
+            )
+        );
+        let names = |r: &Report| r.params().into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+        assert_eq!(names(&all), ["metrics"]);
+        assert_eq!(names(&tp), ["scene", "metrics"]);
+        assert_eq!(tp.params()[0].1, "1");
+        let e = Report::from_args("tp_data", &opts(&[("tp_endpoint", "getdata")])).unwrap_err();
+        assert!(matches!(e, Error::InvalidArgument(_)), "{e:?}");
+        assert!(e.to_string().contains("getdata\" needs scene"), "{e}");
+        for bad in ["one", "", "1.5"] {
+            let e = Report::from_args("tp_data", &opts(&[("scene", bad)])).unwrap_err();
+            assert!(e.to_string().contains("scene must be an integer"), "{e}");
+        }
+        // a saved getdata reply parses without a scene
+        assert_eq!(
+            Report::from_endpoint("getdata", &opts(&[("tp_endpoint", "getdata")]))
+                .unwrap()
+                .endpoint(),
+            "getdata"
+        );
         // the analysis endpoints take no page size: the service pages at 20
         for (name, _) in REPORTS.iter().filter(|(n, _)| *n != "tp_data") {
             let r = Report::from_args(name, &opts(&[])).unwrap();

@@ -163,3 +163,49 @@ async fn tp_totals_in_both_forms() {
         ]
     );
 }
+
+/// The TP totals over all scenes, as Baidu's SDKs ask for them: no `scene`
+/// given, none sent; a given scene is sent as given; the document's
+/// `getdata` without one is refused before any request.
+#[tokio::test]
+async fn tp_totals_without_scene_send_no_scene() {
+    let (base, log) = server().await;
+    let c = client(&base, 20);
+    let all = c
+        .fetch(&request("tp_data", &[]), &Progress::default())
+        .await
+        .unwrap();
+    assert_eq!(all.data.height(), 3);
+    c.fetch(&request("tp_data", &[("scene", "7")]), &Progress::default())
+        .await
+        .unwrap();
+    let e = Request::new(
+        "tp_data",
+        "2024-03-01",
+        "2024-03-03",
+        &[("tp_endpoint".to_string(), "getdata".to_string())]
+            .into_iter()
+            .collect(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e:?}");
+    let log = log.lock().unwrap();
+    let sent: Vec<(&Method, &str, Option<&str>, bool)> = log
+        .iter()
+        .map(|(m, e, p)| {
+            (
+                m,
+                e.as_str(),
+                p.get("scene").map(String::as_str),
+                p.contains_key("metrics"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            (&Method::GET, "gettpdata", None, true),
+            (&Method::GET, "gettpdata", Some("7"), true),
+        ]
+    );
+}
