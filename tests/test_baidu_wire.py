@@ -4,7 +4,10 @@ test per failure shape, and the gateway codes."""
 
 from __future__ import annotations
 
+import asyncio
+import http.server
 import json
+import threading
 import urllib.parse
 import urllib.request
 from typing import Any
@@ -162,3 +165,112 @@ def test_gateway_codes(sb: aps.Sandbox, code: int, cls: type) -> None:
     with pytest.raises(cls) as ei:
         bd.region(S, E, progress=False)
     assert ei.value.code == code
+
+
+def _tp_token(sb: aps.Sandbox) -> str:
+    c = sb.credentials
+    reply = get(
+        sb,
+        "/public/2.0/smartapp/auth/tp/token",
+        {"client_id": c["baidu_tp_client_id"], "ticket": c["baidu_tp_ticket"]},
+    )
+    return reply["data"]["access_token"]  # type: ignore[no-any-return]
+
+
+def test_sandbox_accepts_the_sdks_gettpdata_without_scene(sb: aps.Sandbox) -> None:
+    # The PHP SDK's TP/Analysis/GetData: a GET whose `scene` is optional
+    # ("不传则查询所有场景", not passed: all scenes) and sent only when given.
+    query = {
+        "sp_sdk_lang": "php",
+        "sp_sdk_ver": "1.0.0",
+        "access_token": _tp_token(sb),
+        "metrics": "tp_day_user_count,tp_activity_degree",
+        "start_date": "20240301",
+        "end_date": "20240310",
+        "start_index": "0",
+        "max_results": "20",
+    }
+    reply = get(sb, "/rest/2.0/smartapp/data/gettpdata", query)
+    assert reply["errno"] == 0, reply
+    rows = reply["data"]["result"]
+    assert reply["data"]["total"] == len(rows) == 10
+    assert {"date", "tp_day_user_count", "tp_activity_degree"} <= set(rows[0])
+    # the totals over all scenes hold at least any one scene's users
+    one = get(sb, "/rest/2.0/smartapp/data/gettpdata", {**query, "scene": "1"})
+    assert one["errno"] == 0, one
+    for a, s in zip(rows, one["data"]["result"], strict=True):
+        if a["tp_day_user_count"] != "--":
+            assert int(a["tp_day_user_count"]) > int(s["tp_day_user_count"]), (a, s)
+    # the seed document's getdata keeps scene required
+    del query["max_results"]
+    doc = get(sb, "/rest/2.0/smartapp/data/getdata", {**query, "max_result": "20"})
+    assert doc["errno"] == 40001 and "scene" in doc["msg"], doc
+
+
+def test_tp_data_without_scene_is_the_all_scene_totals(sb: aps.Sandbox) -> None:
+    tp = sb.baidu_tp()
+    total = tp.tp_data(S, E, progress=False)
+    one = tp.tp_data(S, E, 1, progress=False)
+    assert total.height == one.height == 31 and total.columns == one.columns
+    assert total["date"].equals(one["date"])
+    both = total.join(one, on="date", suffix="_scene").drop_nulls("tp_day_user_count")
+    assert both.height > 20
+    assert (both["tp_day_user_count"] > both["tp_day_user_count_scene"]).all()
+    # report() and the awaitable twin alike
+    assert tp.report("tp_data", S, E, progress=False).data.equals(total)
+    assert asyncio.run(tp.tp_data_async(S, E, progress=False)).equals(total)
+    # the document's getdata needs a scene: refused before any request
+    before = sb.request_count("baidu")
+    with pytest.raises(aps.InvalidArgument, match='getdata" needs scene'):
+        tp.tp_data(S, E, tp_endpoint="getdata", progress=False)
+    assert sb.request_count("baidu") == before
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    """A Baidu data endpoint that records each request's query."""
+
+    queries: list[tuple[str, dict[str, list[str]]]] = []
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        url = urllib.parse.urlsplit(self.path)
+        self.queries.append((url.path, urllib.parse.parse_qs(url.query)))
+        body = json.dumps(
+            {
+                "errno": 0,
+                "msg": "success",
+                "data": {
+                    "offset": 0,
+                    "total": 1,
+                    "result": [{"date": "20240301", "tp_day_user_count": "7"}],
+                },
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_tp_data_without_scene_sends_no_scene() -> None:
+    _Recorder.queries = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        tp = aps.BaiduSmartApp(access_token="t0ken", base_url=base)
+        day = "2024-03-01"
+        assert tp.tp_data(day, day, metrics=["tp_day_user_count"], progress=False).height == 1
+        tp.tp_data(day, day, scene=1011, metrics=["tp_day_user_count"], progress=False)
+    finally:
+        server.shutdown()
+        server.server_close()
+    (path, q), (_, q1) = _Recorder.queries
+    assert path.endswith("/rest/2.0/smartapp/data/gettpdata")
+    assert "scene" not in q and q["metrics"] == ["tp_day_user_count"]
+    assert {"access_token", "start_date", "end_date", "max_results"} <= set(q)
+    assert q1["scene"] == ["1011"]

@@ -636,7 +636,7 @@ class BaiduSmartApp:
         self,
         start: DateLike,
         end: DateLike,
-        scene: int,
+        scene: int | None = None,
         metrics: list[str] | None = None,
         *,
         tp_endpoint: str = "gettpdata",
@@ -645,19 +645,28 @@ class BaiduSmartApp:
     ) -> Any:
         """Third-party platform totals, one row per day.
 
-        Needs a TP token (``tp_client_id`` + ``tp_ticket``). ``metrics``
-        defaults to every known metric. ``tp_endpoint="gettpdata"`` (default)
-        calls the endpoint as Baidu's SDKs do (``gettpdata``, ``max_results``);
-        ``"getdata"`` as the data API document shows it (``getdata``,
-        ``max_result``). Rows dated under ``date`` or ``data`` are read alike.
+        Needs a TP token (``tp_client_id`` + ``tp_ticket``). ``scene`` (a
+        source/scene id) narrows the totals to one scene; without it
+        (``None``, the default) no ``scene`` is sent and the rows are the
+        platform's totals over all scenes, as Baidu's SDKs ask for them
+        ("不传则查询所有场景"). ``metrics`` defaults to every known metric.
+        ``tp_endpoint="gettpdata"`` (default) calls the endpoint as Baidu's
+        SDKs do (``gettpdata``, ``max_results``); ``"getdata"`` as the data
+        API document shows it (``getdata``, ``max_result``), which requires
+        ``scene`` (``InvalidArgument`` without one, before any request).
+        Rows dated under ``date`` or ``data`` are read alike.
 
         Examples:
             >>> import appstats as aps
             >>> with aps.Sandbox() as sb:
-            ...     df = sb.baidu_tp().tp_data("2024-03-01", "2024-03-05", scene=1,
-            ...                                metrics=["tp_day_user_count"])
-            >>> df.columns
-            ['date', 'tp_day_user_count']
+            ...     tp = sb.baidu_tp()
+            ...     total = tp.tp_data("2024-03-01", "2024-03-05", metrics=["tp_day_user_count"])
+            ...     one = tp.tp_data("2024-03-01", "2024-03-05", scene=1,
+            ...                      metrics=["tp_day_user_count"])
+            >>> total.columns, total.height
+            (['date', 'tp_day_user_count'], 5)
+            >>> (total["tp_day_user_count"] >= one["tp_day_user_count"]).all()
+            True
         """
         m = _metric_list(metrics)
         return self._get(
@@ -668,7 +677,7 @@ class BaiduSmartApp:
         self,
         start: DateLike,
         end: DateLike,
-        scene: int,
+        scene: int | None = None,
         metrics: list[str] | None = None,
         *,
         tp_endpoint: str = "gettpdata",

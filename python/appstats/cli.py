@@ -87,7 +87,10 @@ CATALOG: dict[str, dict[str, tuple[list[str], str]]] = {
         "visit_page": ([], "page views, stay time, bounce"),
         "visit_character": (["character_type=depth|time|interval|frequency"], "visit habits"),
         "source": (["level=scene|group"], "sources: one row per (group, scene)"),
-        "tp_data": (["scene=<int>", "metrics=a,b,..."], "third-party platform totals"),
+        "tp_data": (
+            ["scene=<int> (omitted: all scenes)", "metrics=a,b,..."],
+            "third-party platform totals",
+        ),
     },
     "mta": {
         "user_basic": (["metrics", "version", "channel"], "new/active users, sessions (offline)"),
@@ -336,7 +339,7 @@ SHORTCUTS = {
     "terminal-type": "terminal: brand|device|os|screen|network (Baidu), os|resolution|... (MTA)",
     "character-type": "Baidu visit_character: depth, time, interval or frequency",
     "report-type": "Baidu retention values: count or ratio",
-    "scene": "Baidu tp_data scene (an integer)",
+    "scene": "Baidu tp_data scene (an integer; omitted: totals over all scenes)",
 }
 
 
@@ -406,7 +409,7 @@ def cmd_demo(a: argparse.Namespace) -> int:
     with Sandbox(seed=a.seed) as sb:
         clients = {"baidu": sb.baidu(page_size=20), "mta": sb.mta(), "tim": sb.tim()}
         tp = sb.baidu_tp()
-        runs = [*DEMO, ("baidu", "tp_data", {"scene": "1"})]
+        runs = [*DEMO, ("baidu", "tp_data", {}), ("baidu", "tp_data", {"scene": "1"})]
         for provider, report, opts in runs:
             client = tp if report == "tp_data" else clients[provider]
             df = _fetch(
