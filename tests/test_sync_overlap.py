@@ -360,3 +360,23 @@ def test_mta_retention_in_the_lake_has_the_clients_cohort_sizes(tmp_path: pathli
     assert client["cohort_size"].null_count() == 0
     assert many.sort("cohort_date", "period").equals(client.sort("cohort_date", "period"))
     assert lake_rows.select(client.columns).equals(client.sort("cohort_date", "period"))
+
+
+def test_an_old_lake_without_mta_cohort_sizes_is_repaired(
+    tmp_path: pathlib.Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    lake = tmp_path / "lake"
+    with aps.Sandbox(apps=2, today=TODAY) as sb:
+        cfg = sandbox_config(sb, lake, start="2024-01-01", providers=["mta"], reports=["retention"])
+        aps.sync(cfg, today=TODAY, progress=False)
+        full = _read(lake, "mta_retention").drop("fetched_at").sort("app", "cohort_date", "period")
+        # what the many-app path of an older version wrote: no cohort sizes
+        old = _read(lake, "mta_retention").with_columns(pl.lit(None, pl.Int64).alias("cohort_size"))
+        deltalake.write_deltalake(str(lake / "mta_retention"), old.to_arrow(), mode="overwrite")
+        caplog.set_level("WARNING", logger="appstats.sync")
+        summary = aps.sync(cfg, today=TODAY, progress=False)
+    assert "have no cohort_size (written by an older version)" in caplog.text
+    assert summary["start"].min() == dt.date(2024, 1, 1)  # fetched from the first cohort again
+    got = _read(lake, "mta_retention").drop("fetched_at").sort("app", "cohort_date", "period")
+    assert got["cohort_size"].null_count() == 0
+    assert got.equals(full)

@@ -291,7 +291,20 @@ def _run(
 ) -> list[RunRecord]:
     """Plan, fetch and commit, under the lease; the attempts' records."""
     tables = {r.table for a in chosen for r in a.reports}
-    the_plan = make_plan(chosen, store.state(tables), today, until, full_refresh=full_refresh)
+    state = store.state(tables)
+    for rep in {r.key: r for a in chosen for r in a.reports}.values():
+        for app, day in store.unfilled_cohorts(rep).items():
+            key = (app, rep.table, "")
+            if key in state:
+                state[key] = [(s, e) for s, e in state[key] if e < day]
+                log.warning(
+                    "%s: %s's cohorts from %s have no cohort_size (written by an older "
+                    "version): fetching them again",
+                    rep.table,
+                    app,
+                    day,
+                )
+    the_plan = make_plan(chosen, state, today, until, full_refresh=full_refresh)
     first = store.deferred()
     # what the last run deferred goes first (a stable sort keeps the plan's order)
     planned = sorted(the_plan.tasks, key=lambda p: (p.app.name, p.report.table) not in first)

@@ -288,6 +288,30 @@ class DeltaStore:
         )
         self.touched.add(table)
 
+    def unfilled_cohorts(self, report: Report) -> dict[str, _dt.date]:
+        """MTA retention cohorts an older version wrote without their size
+        (``cohort_size`` null beside retained users): per app, the first
+        such cohort day. The sync fetches them again from there."""
+        if report.provider != "mta" or report.kind != "retention" or not self.exists(report.table):
+            return {}
+        try:
+            lf = self.scan(report.table)
+            values = [c for c in ("users", "ratio") if c in lf.collect_schema().names()]
+            if not values:
+                return {}
+            df = (
+                lf.filter(
+                    pl.col("cohort_size").is_null()
+                    & pl.any_horizontal(*(pl.col(c).is_not_null() for c in values))
+                )
+                .group_by("app")
+                .agg(pl.col(report.day_column).min())
+                .collect()
+            )
+        except Exception as e:
+            raise LakeError(self.describe(e, f"reading {report.table}")) from None
+        return dict(df.iter_rows())
+
     def repair(self, report: Report) -> int:
         """Remove rows doubled by an older version's overlapping runs.
 
