@@ -524,17 +524,26 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: Loggers whose warnings are shown without -v too: they are about the
+#: user's own setup (a literal secret in the config), not failures already
+#: reported by an error line.
+ALWAYS_SHOWN = "appstats.sync.config"
+
+
 def _logging(verbose: int) -> Callable[[], None]:
-    """Show appstats' log records on stderr with -v (without it, none: every
-    failure is reported once, by the error line). Returns the undo."""
+    """Show appstats' log records on stderr with -v; without it, only the
+    warnings of :data:`ALWAYS_SHOWN` (every failure is reported once, by the
+    error line). Returns the undo."""
     log = logging.getLogger("appstats")
-    if not verbose:
-        return lambda: None
     h = logging.StreamHandler(sys.stderr)
     h.setFormatter(logging.Formatter("appstats: %(levelname)s %(name)s: %(message)s"))
     level = log.level
     log.addHandler(h)
-    log.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+    if verbose:
+        log.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+    else:
+        h.setLevel(logging.WARNING)
+        h.addFilter(logging.Filter(ALWAYS_SHOWN))
 
     def undo() -> None:
         log.removeHandler(h)

@@ -28,7 +28,7 @@ from .catalog import Report
 
 __all__ = ["AppConfig", "ConfigError", "ConfigIssue", "SyncConfig", "load_config", "parse_config"]
 
-log = logging.getLogger("appstats.sync")
+log = logging.getLogger("appstats.sync.config")  # warnings shown without -v
 
 #: Defaults of ``[defaults]``, written once.
 DEFAULT_START = _dt.date(2024, 1, 1)
