@@ -221,6 +221,22 @@ def test_on_error_skip_and_raise(tmp_path: pathlib.Path) -> None:
         assert ub.group_by("app").len().sort("app").rows() == [("mta1", 60), ("mta2", 60)]
 
 
+def test_a_gap_is_recorded_once_whatever_the_runs(tmp_path: pathlib.Path) -> None:
+    """Issue 20: dlt added the same IM gap row again on every run."""
+    with aps.Sandbox(apps=2, today=T1) as sb:
+        cfg = config(sb, tmp_path, providers=["tim"], reports=["tim.app_info"], start="2024-02-01")
+        p = pipeline(tmp_path)
+        for _ in range(3):
+            p.run(adlt.appstats_source(cfg, today=T1))
+        gaps = table(p, adlt.ERRORS_TABLE).filter(pl.col("status") == "gap")
+        first, last = _dt.date(2024, 2, 1), T1 - _dt.timedelta(days=31)
+        assert gaps.select("app", "window_start", "window_end").sort("app").rows() == [
+            ("im1", first, last),
+            ("im2", first, last),
+        ]
+        assert assert_no_duplicates(p, "tim_app_info").height == 2 * 30
+
+
 def test_bad_arguments() -> None:
     cfg = pathlib.Path("/nonexistent/appstats.toml")
     with pytest.raises(aps.InvalidArgument, match="on_error"):

@@ -40,7 +40,8 @@ BigQuery, Snowflake, Postgres, a lake, ...)::
   app's cursor stays before the hole, so the next run fetches it again.
   Days a provider no longer serves (Tencent IM keeps 30 days) cannot be
   fetched by any run: they are logged and written to ``appstats_errors``
-  (``status = "gap"``) in both modes.
+  (``status = "gap"``) in both modes, once: the cursor moves past a
+  reported gap, as the sync's ``_runs`` does.
 
 Each report's apps are fetched in batches (``apps_per_batch``) by the Rust
 fan-out engine, one batch at a time, so that memory stays bounded and no
@@ -252,14 +253,17 @@ def _fetch(
         for sl, last in cursors.get(a.name, {}).items()
     }
     plan = make_plan(apps, synced, today, until)
+    done: dict[tuple[str, str], list[tuple[_dt.date, _dt.date]]] = {}
     for g in plan.gaps:
         log.warning("%s %s: %s – %s: %s", g.app.name, report.key, g.start, g.end, g.reason)
         yield _error_row(g.app, report, g.slice, g.start, g.end, "gap", "HistoryLimit", g.reason)
+        # recorded once: like the sync's _runs, a reported gap counts as
+        # covered, so the next run neither plans nor reports it again
+        done.setdefault((g.app.name, g.slice or ""), []).append((g.start, g.end))
     by_app: dict[str, list[int]] = {}
     for i, pt in enumerate(plan.tasks):
         by_app.setdefault(pt.app.name, []).append(i)
     names = list(by_app)
-    done: dict[tuple[str, str], list[tuple[_dt.date, _dt.date]]] = {}
     for k in range(0, len(names), apps_per_batch):
         batch = names[k : k + apps_per_batch]
         chosen = [plan.tasks[i] for n in batch for i in by_app[n]]
