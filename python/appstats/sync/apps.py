@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -139,6 +140,8 @@ def engine_spec(app: AppConfig, tokens: TokenStore | None) -> dict[str, Any]:
     if app.provider == "baidu":
         if "tp_client_id" in c:
             assert tokens is not None
+            # a refresh left pending by an earlier process (not this run's)
+            _PENDING_BEFORE.setdefault(tokens, {})[app.name] = tokens.pending(app.name)
             value, kind = tokens.grant(
                 app.name, refresh_token=c.get("refresh_token"), auth_code=c.get("auth_code")
             )
@@ -179,25 +182,43 @@ def _secrets(app: AppConfig) -> list[str]:
     ]
 
 
+#: Per open token store: each program's pending refresh as it was before
+#: this run handed out its token (:func:`engine_spec`). A pending record
+#: made by the run itself is the refusal being explained, not a crash.
+_PENDING_BEFORE: weakref.WeakKeyDictionary[TokenStore, dict[str, str | None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+#: What re-authorising a program means, in every diagnosis.
+REAUTHORISE = (
+    "re-authorise the program (its owner grants the platform again) and set the new "
+    "auth_code in the config"
+)
+
+
 def explain_error(app: AppConfig, err: AppStatsError, tokens: TokenStore | None) -> str:
     """The error's message, scrubbed of the app's secrets, with advice for
-    a Baidu program whose refresh token was refused."""
+    a Baidu program whose refresh token was refused: a refresh that an
+    earlier run began and never stored (it stopped in between), or else a
+    token spent by another client."""
     msg = str(err)
     for s in _secrets(app):
         msg = msg.replace(s, "***")
     if tokens is not None and isinstance(err, AuthError) and "tp_client_id" in app.credentials:
-        pending = tokens.pending(app.name)
+        before = _PENDING_BEFORE.get(tokens, {})
+        pending = before[app.name] if app.name in before else tokens.pending(app.name)
         if pending:
             msg += (
                 f" — a refresh of this program's token began at {pending} and its result "
                 "was never stored (the process stopped in between). Baidu spends a "
-                "refresh token on use: re-authorise the program and set its auth_code "
-                "in the config"
+                f"refresh token on use: {REAUTHORISE}"
             )
         elif "invalid_grant" in msg:
             msg += (
-                " — the refresh token was refused (already used or revoked): re-authorise "
-                "the program and set its auth_code in the config"
+                " — Baidu refused the stored refresh token, and no earlier run left a "
+                "refresh of it unfinished: it was likely spent by another client (another "
+                "tool, or a copy of this token store, used the same single-use token). "
+                f"Keep one token store per program; {REAUTHORISE}"
             )
     return msg
 
