@@ -1,7 +1,9 @@
-"""`appstats sync` from a shell: the literal-secret warning without -v."""
+"""`appstats sync` from a shell: the literal-secret warning without -v, and
+`--today` for sandboxes (refused against real providers unless past)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import pathlib
 import subprocess
@@ -9,7 +11,14 @@ import sys
 
 import pytest
 
+import appstats as aps
+from appstats.sync import sandbox_config
+from appstats.sync.apps import today_cn
+from sync_helpers import write_toml
+
 pytest.importorskip("deltalake")
+
+TODAY = dt.date(2024, 4, 1)
 
 
 def cli(*argv: str) -> subprocess.CompletedProcess[str]:
@@ -45,3 +54,54 @@ def test_literal_secrets_are_warned_about_without_v(tmp_path: pathlib.Path) -> N
     # -v shows it once too (not twice)
     r = cli("-v", *argv, "--allow-literal-secrets")
     assert r.returncode == 0 and r.stderr.count("holds a literal secret") == 1, r.stderr
+
+
+def test_today_for_a_sandbox(tmp_path: pathlib.Path) -> None:
+    """Issue 20: the planner took the wall clock's today, so a sandbox with a
+    fixed today planned every IM window as a gap."""
+    with aps.Sandbox(apps=1, today=TODAY) as sb:
+        cfg = sandbox_config(
+            sb,
+            tmp_path / "lake",
+            start="2024-03-25",
+            providers=["mta", "tim"],
+            reports=["mta.user_basic", "tim.app_info"],
+        )
+        toml = tmp_path / "sync.toml"
+        write_toml(sb, cfg, toml)
+        plan = cli("sync", "--config", str(toml), "--today", str(TODAY), "--dry-run")
+        assert plan.returncode == 0, plan.stderr
+        assert "GAP" not in plan.stdout and "until 2024-03-31" in plan.stdout, plan.stdout
+        r = cli("sync", "--config", str(toml), "--today", str(TODAY), "-q")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "2 tasks, 14 rows" in r.stdout, r.stdout
+        bad = cli("sync", "--config", str(toml), "--today", "2024-04-31", "--dry-run")
+        assert bad.returncode == 2 and "--today must be a YYYY-MM-DD date" in bad.stderr
+
+
+def test_a_future_today_is_refused_against_real_providers(tmp_path: pathlib.Path) -> None:
+    toml = tmp_path / "sync.toml"
+    os.environ["T_CLI_KEY"] = "not-a-real-key"
+    toml.write_text(
+        f'[target]\nuri = "{tmp_path / "lake"}"\n'
+        '[[mta]]\nname = "local"\napp_id = "500000001"\nsecret_key = "env:T_CLI_KEY"\n'
+        'base_url = "http://127.0.0.1:9"\nstart = "2024-03-01"\n'
+        '[[mta]]\nname = "prod"\napp_id = "500000002"\nsecret_key = "env:T_CLI_KEY"\n'
+        'start = "2024-03-01"\n',
+        encoding="utf-8",
+    )
+    future = today_cn() + dt.timedelta(days=2)
+    r = cli("sync", "--config", str(toml), "--today", str(future), "--dry-run")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "prod" in r.stderr and "real provider" in r.stderr and "local" not in r.stderr
+    assert "Traceback" not in r.stderr
+    # a past today (a replay) is allowed: nothing is sent by a dry run
+    r = cli("sync", "--config", str(toml), "--today", "2024-03-10", "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert "plan until 2024-03-09" in r.stdout
+    # only apps on this machine (sandboxes): a future today is theirs to have
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(text[: text.index('[[mta]]\nname = "prod"')], encoding="utf-8")
+    r = cli("sync", "--config", str(toml), "--today", str(future), "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert f"plan until {future - dt.timedelta(days=1)}" in r.stdout

@@ -10,12 +10,17 @@ else 1.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import sys
-from typing import Any
+import urllib.parse
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from ..errors import AppStatsError, InvalidArgument
+
+if TYPE_CHECKING:
+    from .config import SyncConfig
 
 __all__ = ["add_parser"]
 
@@ -40,6 +45,12 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--config", required=True, help="the sync TOML (see appstats.example.toml)")
     p.add_argument("--until", help="last day to sync, YYYY-MM-DD (default: yesterday, China time)")
+    p.add_argument(
+        "--today",
+        help="the day the run is for, YYYY-MM-DD (default: today, China time): for sandboxes "
+        "with a fixed today and replays; a future day is refused when an app targets a real "
+        "provider",
+    )
     p.add_argument("--apps", help="only these apps (config names, comma-separated)")
     p.add_argument(
         "--reports", help="only these reports: name, provider.name or provider.* (comma-separated)"
@@ -70,31 +81,77 @@ def _split(v: str | None) -> list[str] | None:
     return None if v is None else [x.strip() for x in v.split(",") if x.strip()]
 
 
+def _local(url: Any) -> bool:
+    """Whether ``url`` (a base URL or ``host:port``) is on this machine."""
+    text = str(url)
+    host = urllib.parse.urlsplit(text if "//" in text else f"//{text}").hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def real_provider_apps(cfg: SyncConfig) -> list[str]:
+    """Apps of ``cfg`` that send their requests to a real provider (no
+    ``base_url``/``resolve_to`` on this machine: not a sandbox)."""
+    out = []
+    for app in cfg.apps:
+        c = app.credentials
+        if app.provider == "tim":
+            local = ("resolve_to" in c and _local(c["resolve_to"])) or _local(c.get("region", ""))
+        else:
+            local = "base_url" in c and _local(c["base_url"])
+        if not local:
+            out.append(app.name)
+    return out
+
+
+def _check_today(cfg: SyncConfig, today: str | None) -> None:
+    """``--today`` in the future is for sandboxes only."""
+    from .apps import parse_day, today_cn
+
+    day = parse_day(today, "--today")
+    if day is None or day <= today_cn():
+        return
+    real = real_provider_apps(cfg)
+    if real:
+        names = ", ".join(real[:5]) + (f" and {len(real) - 5} more" if len(real) > 5 else "")
+        raise InvalidArgument(
+            f"--today {day} is after today in China ({today_cn()}), and {names} "
+            f"target{'s' if len(real) == 1 else ''} a real provider: a future today is "
+            "only for sandboxes (apps with a base_url or resolve_to on this machine)"
+        )
+
+
 def cmd_sync(a: argparse.Namespace) -> int:
     from . import plan, run
-    from .config import ConfigError
+    from .config import ConfigError, load_config
 
     try:
+        cfg = load_config(a.config, allow_literal_secrets=a.allow_literal_secrets)
+        _check_today(cfg, a.today)
         if a.dry_run:
             p = plan(
-                a.config,
+                cfg,
                 until=a.until,
+                today=a.today,
                 apps=_split(a.apps),
                 reports=_split(a.reports),
                 full_refresh=a.full_refresh,
-                allow_literal_secrets=a.allow_literal_secrets,
             )
             print(p.describe())
             return 0
         summary = run(
-            a.config,
+            cfg,
             until=a.until,
+            today=a.today,
             apps=_split(a.apps),
             reports=_split(a.reports),
             full_refresh=a.full_refresh,
             optimize=a.optimize,
             progress=False if a.quiet else None,
-            allow_literal_secrets=a.allow_literal_secrets,
         )
     except ConfigError as e:
         print(f"appstats sync: {e}", file=sys.stderr)
