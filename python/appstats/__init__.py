@@ -21,11 +21,12 @@ import logging as _logging
 # logging (e.g. a retry's "giving up" line beside the exception it raises).
 _logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
-from . import baidu, errors, mta, sync, tim  # noqa: E402
+from . import baidu, errors, lazy, mta, sync, tim  # noqa: E402
 from ._common import HttpOptions, Report  # noqa: E402
 from ._native import __version__  # noqa: E402
 from .baidu import BaiduSmartApp  # noqa: E402
 from .errors import *  # noqa: E402, F403
+from .lazy import scan, scan_plan  # noqa: E402
 from .mta import Mta  # noqa: E402
 from .sandbox import Sandbox  # noqa: E402
 from .sync.fanout import fetch_many  # noqa: E402
@@ -38,6 +39,9 @@ __all__ = [
     "tim",
     "sync",
     "fetch_many",
+    "lazy",
+    "scan",
+    "scan_plan",
     "BaiduSmartApp",
     "Mta",
     "TencentIm",
