@@ -171,7 +171,7 @@ def test_cli_errors_are_one_line_with_exit_codes(
 def test_cli_demo(tmp_path) -> None:
     assert cli.main(["demo", "--out", str(tmp_path)]) == 0
     files = list(tmp_path.glob("*.parquet"))
-    assert len(files) == len(cli.DEMO) + 1
+    assert len(files) == len(cli.DEMO) + 2  # and the TP totals: all scenes, scene 1
     assert all(pl.read_parquet(f).height > 0 for f in files)
 
 

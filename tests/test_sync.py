@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import logging
 import os
 import pathlib
@@ -40,8 +41,8 @@ def _tables(uri: str | pathlib.Path) -> dict[str, pl.DataFrame]:
     root = pathlib.Path(uri)
     out = {}
     for p in sorted(root.iterdir()):
-        if (p / "_delta_log").is_dir() and p.name != "_runs":
-            df = pl.read_delta(str(p)).drop("fetched_at")
+        if (p / "_delta_log").is_dir() and not p.name.startswith("_"):  # _runs, _lease
+            df = pl.read_delta(str(p)).drop("fetched_at", strict=False)  # metrics has none
             out[p.name] = df.sort(df.columns)
     return out
 
@@ -91,6 +92,7 @@ def test_tables_and_schemas(tmp_path: pathlib.Path) -> None:
     assert sorted(t) == [
         "baidu_region",
         "baidu_user_trend",
+        "metrics",
         "mta_retention",
         "mta_terminal",
         "mta_user_basic",
@@ -227,7 +229,23 @@ def test_cli_sync_and_a_killed_run_resumed(tmp_path: pathlib.Path) -> None:
         proc = subprocess.Popen([sys.executable, "-c", script], env=os.environ.copy())
         log = tmp_path / "lake" / "_runs" / "_delta_log"
         deadline = time.monotonic() + 60
-        while not (log.is_dir() and any(log.glob("*.json"))):
+        store = pathlib.Path(str(cfg.token_store))
+
+        def refreshes_stored() -> bool:
+            # a kill between Baidu's rotation of a refresh token and its
+            # storing (milliseconds) is the one window no client can close:
+            # kill after every program's refresh is stored
+            try:
+                apps = json.loads(store.read_text())["apps"]
+            except (OSError, ValueError, KeyError):
+                return False
+            programs = [a.name for a in cfg.apps if a.provider == "baidu"]
+            return all(
+                apps.get(p, {}).get("access_token") and not apps[p].get("pending_since")
+                for p in programs
+            )
+
+        while not (log.is_dir() and any(log.glob("*.json")) and refreshes_stored()):
             assert proc.poll() is None, "the run ended before it could be killed"
             assert time.monotonic() < deadline
             time.sleep(0.01)

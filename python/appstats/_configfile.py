@@ -19,21 +19,35 @@ from typing import Any
 from .errors import InvalidArgument
 from .sync.config import PROVIDER_KEYS, SyncConfig
 
-__all__ = ["write_config"]
+__all__ = ["write_config", "toml_value"]
 
 _SAFE = re.compile(r"[^A-Za-z0-9]+")
 
 
-def _value(v: Any) -> str:
+def toml_value(v: Any, where: str = "config") -> str:
+    """``v`` as a TOML value: the one TOML writer of appstats (configs
+    written back here, Spark's ``apps`` option).
+
+    Examples:
+        >>> toml_value({"start": __import__("datetime").date(2024, 3, 1), "tags": ["a", 1]})
+        '{ "start" = 2024-03-01, "tags" = ["a", 1] }'
+    """
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):
         return str(v)
+    if isinstance(v, float) and v == v and v not in (float("inf"), float("-inf")):
+        return repr(v)
     if isinstance(v, _dt.date):
         return v.isoformat()
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)  # a JSON string is a TOML basic string
     if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    return json.dumps(str(v), ensure_ascii=False)  # a JSON string is a TOML basic string
+        return "[" + ", ".join(toml_value(x, where) for x in v) + "]"
+    if isinstance(v, dict):
+        items = ", ".join(f"{json.dumps(str(k))} = {toml_value(x, where)}" for k, x in v.items())
+        return "{ " + items + " }"
+    raise InvalidArgument(f"{where}: {type(v).__name__} values cannot be written to TOML: {v!r}")
 
 
 def write_config(
@@ -94,7 +108,7 @@ def write_config(
         "# written by appstats.spark.write_config: secrets are references",
         "",
         "[target]",
-        f"uri = {_value(cfg.uri)}",
+        f"uri = {toml_value(cfg.uri)}",
         "",
         "[defaults]",
         f"concurrency = {cfg.concurrency}",
@@ -102,35 +116,35 @@ def write_config(
         "",
     ]
     if cfg.token_store is not None:
-        out += ["[tokens]", f"path = {_value(str(cfg.token_store))}", ""]
+        out += ["[tokens]", f"path = {toml_value(str(cfg.token_store))}", ""]
     tp = next((a.credentials for a in cfg.apps if "tp_client_id" in a.credentials), None)
     if tp is not None:
         out += [
             "[baidu_tp]",
-            f"client_id = {_value(tp['tp_client_id'])}",
-            f"ticket = {_value(ref('baidu_tp', 'ticket', tp['tp_ticket']))}",
+            f"client_id = {toml_value(tp['tp_client_id'])}",
+            f"ticket = {toml_value(ref('baidu_tp', 'ticket', tp['tp_ticket']))}",
             "",
         ]
     for a in cfg.apps:
         out += [
             f"[[{a.provider}]]",
-            f"name = {_value(a.name)}",
-            f"start = {_value(a.start)}",
+            f"name = {toml_value(a.name)}",
+            f"start = {toml_value(a.start)}",
             f"lag_days = {a.lag_days}",
-            f"reports = {_value([r.key for r in a.reports])}",
+            f"reports = {toml_value([r.key for r in a.reports])}",
         ]
         for k in ("rate_limit", "concurrency"):
             if k in a.http:
-                out.append(f"{k} = {_value(a.http[k])}")
+                out.append(f"{k} = {toml_value(a.http[k])}")
         if a.provider == "baidu":
-            out.append(f"app_id = {_value(a.app_id)}")
+            out.append(f"app_id = {toml_value(a.app_id)}")
         for k, v in a.credentials.items():
             if k in ("tp_client_id", "tp_ticket") or v is None:
                 continue
             if k == "app_id" and a.provider == "baidu":
                 continue
             secret = PROVIDER_KEYS[a.provider].get(k, False)
-            out.append(f"{k} = {_value(ref(a.name, k, v)) if secret else _value(v)}")
+            out.append(f"{k} = {toml_value(ref(a.name, k, v)) if secret else toml_value(v)}")
         out.append("")
     p.write_text("\n".join(out), encoding="utf-8")
     return p

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
+from . import _native
 from ._common import Report
 from .errors import InvalidArgument, MissingDependency, PartialDataWarning
 
@@ -27,9 +28,6 @@ NativeProgress = Callable[[int, int], Any] | None
 
 #: A bar appears only for calls that take longer than this (seconds).
 BAR_DELAY = 0.5
-
-#: China Standard Time: the providers' day boundary (no daylight saving).
-CHINA = _dt.timezone(_dt.timedelta(hours=8))
 
 
 def check_output(output: object) -> None:
@@ -176,7 +174,7 @@ def warn_if_recent(end: str | None, what: str) -> None:
         day = _dt.date.fromisoformat(end if "-" in end else f"{end[:4]}-{end[4:6]}-{end[6:]}")
     except ValueError:
         return
-    today = _dt.datetime.now(CHINA).date()
+    today = _dt.date.fromisoformat(_native.today_cn())
     if day >= today:
         warnings.warn(
             f"{what}: end date {day} is today or later in China time ({today}); the "

@@ -29,9 +29,19 @@ pub fn days_to_date(d: i32) -> NaiveDate {
     NaiveDate::from_num_days_from_ce_opt(d + 719_163).unwrap_or_default()
 }
 
+/// China's offset from UTC (UTC+8, no daylight saving): the time zone of
+/// all three providers' dates. Written once; the sandbox and Python
+/// (`_native.today_cn`) use it from here.
+pub const CHINA_UTC_OFFSET: chrono::TimeDelta = chrono::TimeDelta::hours(8);
+
+/// The wall-clock time in China at `now`.
+pub fn china_time(now: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
+    (now + CHINA_UTC_OFFSET).naive_utc()
+}
+
 /// Today in China (UTC+8), the time zone of all three providers' dates.
 pub fn today_cn() -> NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+    china_time(chrono::Utc::now()).date()
 }
 
 /// Which days of an expected date window a reply covers.

@@ -188,6 +188,13 @@ fn _serde_parse(py: Python<'_>, text: &str) -> PyResult<usize> {
     })
 }
 
+/// Today in China (UTC+8) as `YYYY-MM-DD`: the one definition of the
+/// providers' "today", shared with the Rust clients and the sandbox.
+#[pyfunction]
+fn today_cn() -> String {
+    crate::providers::common::today_cn().to_string()
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     lifecycle::install_logger(m.py())?;
@@ -211,6 +218,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(errors::_raise_panic, m)?)?;
     m.add_function(wrap_pyfunction!(_serde_parse, m)?)?;
     m.add_function(wrap_pyfunction!(http_defaults, m)?)?;
+    m.add_function(wrap_pyfunction!(today_cn, m)?)?;
     fanout::register(m)?;
     Ok(())
 }

@@ -125,10 +125,7 @@ pub fn app_scale(seed: u64, i: usize) -> f64 {
     }
 }
 
-/// Today's date in China (UTC+8), where the providers' days begin.
-pub fn today_cn() -> NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
-}
+pub use crate::providers::common::today_cn;
 
 /// What one app's numbers depend on: its seed and size, and the sandbox's
 /// today (for the days not served yet and the provisional ones).

@@ -213,8 +213,9 @@ async fn getappinfo(
     // A sandbox living on another day says so in its Date header, as the
     // real service's clock does: clients take "yesterday" from it.
     if let Some(today) = st.cfg.today {
-        let now_cn = (chrono::Utc::now() + chrono::Duration::hours(8)).time();
-        let at = (today.and_time(now_cn) - chrono::Duration::hours(8)).and_utc();
+        use crate::providers::common::{china_time, CHINA_UTC_OFFSET};
+        let now_cn = china_time(chrono::Utc::now()).time();
+        let at = (today.and_time(now_cn) - CHINA_UTC_OFFSET).and_utc();
         if let Ok(v) =
             axum::http::HeaderValue::from_str(&at.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
         {

@@ -11,6 +11,7 @@ import weakref
 from collections.abc import Iterable
 from typing import Any
 
+from .. import _native
 from .._common import DateLike
 from ..errors import AppStatsError, AuthError, InvalidArgument
 from . import catalog
@@ -29,8 +30,9 @@ __all__ = [
 
 
 def today_cn() -> _dt.date:
-    """Today in China (UTC+8), where the providers' days begin."""
-    return (_dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(hours=8)).date()
+    """Today in China (UTC+8), where the providers' days begin (the Rust
+    core's definition, shared with the clients and the sandbox)."""
+    return _dt.date.fromisoformat(_native.today_cn())
 
 
 def parse_day(v: DateLike | None, what: str) -> _dt.date | None:

@@ -153,7 +153,7 @@ pub fn expected_window(
 ) -> (NaiveDate, NaiveDate) {
     let end = end.unwrap_or_else(|| {
         let today = match server_now {
-            Some(now) => (now + chrono::Duration::hours(8)).date_naive(),
+            Some(now) => crate::providers::common::china_time(now).date(),
             None => today_cn(),
         };
         today.pred_opt().unwrap_or(today)
