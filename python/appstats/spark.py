@@ -90,6 +90,7 @@ task reuses its partition's token: the next read renews it).
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import json
 import logging
@@ -133,7 +134,7 @@ except ImportError as _e:  # pragma: no cover - the extra is missing
     ) from _e
 
 from . import _native
-from ._configfile import write_config
+from ._configfile import toml_value, write_config
 from .sync import catalog
 from .sync.apps import engine_spec, explain_error, restated, today_cn
 from .sync.config import SECRETISH, AppConfig, SyncConfig, load_config, parse_config
@@ -363,24 +364,6 @@ def _bool(v: str, what: str) -> bool:
     raise InvalidArgument(f"option {what} must be true or false, got {v!r}")
 
 
-def _toml_value(v: Any, where: str) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x, where) for x in v) + "]"
-    if isinstance(v, dict):
-        return (
-            "{ "
-            + ", ".join(f"{json.dumps(str(k))} = {_toml_value(x, where)}" for k, x in v.items())
-            + " }"
-        )
-    raise InvalidArgument(f"option apps: {where}: unsupported value {v!r}")
-
-
 def _apps_toml(text: str) -> str:
     """The ``apps`` option (JSON in the config's form) as config TOML."""
     try:
@@ -407,15 +390,20 @@ def _apps_toml(text: str) -> str:
     for k, v in obj.items():
         if isinstance(v, dict):
             out.append(f"[{k}]")
-            out += [f"{json.dumps(str(a))} = {_toml_value(b, k)}" for a, b in v.items()]
+            out += [
+                f"{json.dumps(str(a))} = {toml_value(b, 'option apps: ' + k)}" for a, b in v.items()
+            ]
         elif isinstance(v, list):
             for entry in v:
                 if not isinstance(entry, dict):
                     raise InvalidArgument(f"option apps: {k} entries must be objects")
                 out.append(f"[[{k}]]")
-                out += [f"{json.dumps(str(a))} = {_toml_value(b, k)}" for a, b in entry.items()]
+                out += [
+                    f"{json.dumps(str(a))} = {toml_value(b, 'option apps: ' + k)}"
+                    for a, b in entry.items()
+                ]
         else:
-            out.append(f"{json.dumps(str(k))} = {_toml_value(v, k)}")
+            out.append(f"{json.dumps(str(k))} = {toml_value(v, 'option apps: ' + k)}")
     return "\n".join(out) + "\n"
 
 
@@ -473,6 +461,14 @@ class _Options:
         self.app_names: tuple[str, ...] | None = None
         if apps and apps[0] in "[{":
             if self.config:
+    def narrowed(self, start: _dt.date, end: _dt.date) -> _Options:
+        """These options over ``start..end`` (pushed filters); empty windows
+        when the range is empty."""
+        out = copy.copy(self)
+        out.start, out.end = start, end
+        out.windows = out._windows() if start <= end else ()
+        return out
+
                 raise InvalidArgument(
                     "give either option config (a file) or apps as JSON, not both"
                 )
@@ -696,6 +692,9 @@ class AppStats(DataSource):
         got: _Options | None = self.__dict__.get("_parsed")
         if got is None:
             got = _Options(self.options)
+        opts = _pruned(opts, schema)
+        if _planned_without_pushdown():
+            return _ReaderWithoutPushdown(opts, schema)
             self.__dict__["_parsed"] = got
         return got
 
@@ -707,6 +706,68 @@ class AppStats(DataSource):
         return schema
 
     def reader(self, schema: StructType) -> AppStatsReader:
+        #: names / app ids the pushed filters allow (``None``: all)
+        self.only_apps: frozenset[str] | None = None
+        self.only_ids: frozenset[str] | None = None
+
+    def pushFilters(self, filters: list[Any]) -> list[Any]:  # noqa: N802 - Spark's name
+        """Narrow the read to the filters' days and apps (Spark ≥ 4.1 with
+        ``spark.sql.python.filterPushdown.enabled``; called on the driver).
+
+        ``=``, ``>``, ``>=``, ``<``, ``<=`` and ``IN`` on the day column
+        (``date``; ``cohort_date`` of day cohorts) narrow every partition's
+        windows; ``=`` and ``IN`` on ``app`` / ``app_id`` drop the apps not
+        asked for (no token exchanged, nothing sent for them). App filters are
+        exact and taken; day filters are also returned to Spark, which
+        applies them to the rows (a window's rows may reach past them); every
+        other filter is Spark's.
+        """
+        from pyspark.sql.datasource import (
+            EqualTo,
+            GreaterThan,
+            GreaterThanOrEqual,
+            In,
+            LessThan,
+            LessThanOrEqual,
+        )
+
+        names = set(self.schema.fieldNames())
+        day = "date" if "date" in names else None
+        if day is None and "cohort_date" in names and self.opts.options.get("gran", "day") == "day":
+            day = "cohort_date"
+        lo, hi = self.opts.start, self.opts.end
+        rest: list[Any] = []
+        for f in filters:
+            col = f.attribute[0] if len(getattr(f, "attribute", ())) == 1 else None
+            if col in ("app", "app_id") and isinstance(f, (EqualTo, In)):
+                allowed = frozenset(
+                    str(v) for v in (f.value if isinstance(f, In) else (f.value,)) if v is not None
+                )
+                attr = "only_apps" if col == "app" else "only_ids"
+                was: frozenset[str] | None = getattr(self, attr)
+                setattr(self, attr, allowed if was is None else was & allowed)
+                continue
+            rest.append(f)
+            bounds = (EqualTo, In, GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual)
+            if col != day or day is None or not isinstance(f, bounds):
+                continue
+            values = f.value if isinstance(f, In) else (f.value,)
+            days = [v.date() if isinstance(v, _dt.datetime) else v for v in values]
+            if not days or not all(isinstance(v, _dt.date) for v in days):
+                continue
+            if isinstance(f, (EqualTo, In, GreaterThan, GreaterThanOrEqual)):
+                first = min(days)
+                if isinstance(f, GreaterThan) and not isinstance(f.value, _dt.datetime):
+                    first += _dt.timedelta(days=1)
+                lo = max(lo, first)
+            if isinstance(f, (EqualTo, In, LessThan, LessThanOrEqual)):
+                last = max(days)
+                if isinstance(f, LessThan) and not isinstance(f.value, _dt.datetime):
+                    last -= _dt.timedelta(days=1)
+                hi = min(hi, last)
+        if (lo, hi) != (self.opts.start, self.opts.end):
+            self.opts = self.opts.narrowed(lo, hi)
+        return rest
         opts = self._opts()
         opts.validate_tasks()
         return AppStatsReader(opts, schema)
@@ -724,7 +785,14 @@ class AppStatsReader(DataSourceReader):
     def partitions(self) -> list[AppsPartition]:
         opts = self.opts
         cfg = opts.load()
-        apps = opts.select(cfg)
+        apps = [
+            a
+            for a in opts.select(cfg)
+            if (self.only_apps is None or a.name in self.only_apps)
+            and (self.only_ids is None or str(a.app_id) in self.only_ids)
+        ]
+        if not apps or not opts.windows:  # the pushed filters leave nothing to read
+            return [AppsPartition(0, [], {}, {})]
         tokens, failed = _program_tokens(cfg, apps, opts) if opts.provider == "baidu" else ({}, {})
         if failed and opts.mode == "FAILFAST":
             first = next(iter(failed.values()))
@@ -856,6 +924,45 @@ class AppStatsReader(DataSourceReader):
         self.dropped[message.split(":", 1)[0]] = self.dropped.get(message.split(":", 1)[0], 0) + 1
         if mode != "PERMISSIVE":
             return None
+class _ReaderWithoutPushdown(AppStatsReader):
+    """The reader Spark gets when it plans without Python filter pushdown
+    (``spark.sql.python.filterPushdown.enabled`` false, Spark's default):
+    Spark refuses to plan a reader that implements ``pushFilters`` then, so
+    this one keeps Spark's default (every filter Spark's)."""
+
+    pushFilters = DataSourceReader.pushFilters  # type: ignore[assignment]  # noqa: N815
+
+
+def _planned_without_pushdown() -> bool:
+    """Whether the caller is Spark's planning worker with filter pushdown
+    off (its ``enable_pushdown`` flag); elsewhere (the pushdown worker,
+    direct calls) a reader may push filters."""
+    f = sys._getframe(1)
+    for _ in range(4):
+        if f is None:
+            break
+        if f.f_code.co_filename.endswith("plan_data_source_read.py"):
+            return f.f_locals.get("enable_pushdown") is not True
+        f = f.f_back  # type: ignore[assignment]
+    return False
+
+
+def _pruned(opts: _Options, schema: StructType) -> _Options:
+    """Column pruning where the provider allows: a schema given with
+    ``.schema(...)`` that keeps only some MTA metrics or IM fields requests
+    only those (``metrics`` / ``fields``), unless the options name them."""
+    if opts.provider not in ("mta", "tim") or {"metrics", "fields"} & opts.options.keys():
+        return opts
+    from .lazy._pushdown import metric_option
+
+    picked = metric_option(opts.provider, opts.report, schema.fieldNames())
+    if not picked:
+        return opts
+    out = copy.copy(opts)
+    out.options = {**opts.options, **picked}
+    return out
+
+
         return pl.DataFrame({"app": [app.name], "app_id": [app.app_id], ERROR_COLUMN: [message]})
 
 
