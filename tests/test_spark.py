@@ -471,3 +471,126 @@ def test_every_catalog_report_equals_the_lake(
             got = got.drop("extras")
         assert sorted(got.columns) == sorted(want.columns), rep.key  # IM keeps its app_id in place
         same_rows(got, want.cast(dict(got.schema)))  # type: ignore[arg-type]
+
+
+# -- filter pushdown and column pruning (pushFilters) ---------------------------------------
+
+
+def _pushed_read(opts: dict[str, str], filters: list[Any], schema: Any = None) -> pl.DataFrame:
+    """A read whose filters Spark pushed (driver: pushFilters, partitions;
+    executors: read), in this process."""
+    import pyarrow as pa
+
+    ds = aspk.AppStats(opts)
+    reader = ds.reader(schema or ds.schema())
+    reader.pushFilters(filters)
+    batches = [b for p in reader.partitions() for b in reader.read(p)]
+    if not batches:
+        return pl.DataFrame()
+    got = pl.from_arrow(pa.Table.from_batches(batches, schema=batches[0].schema))
+    assert isinstance(got, pl.DataFrame)
+    return got
+
+
+def test_pushed_app_and_date_filters_send_only_those_requests(
+    sb: aps.Sandbox, config: pathlib.Path
+) -> None:
+    from pyspark.sql.datasource import EqualTo, GreaterThanOrEqual, In, LessThan
+
+    opts = {"config": str(config), "provider": "mta", "report": "frequency", "perDay": "true"}
+    opts |= {"start": "2024-03-01", "end": "2024-03-31"}
+    before = sb.requests_per_app("mta")
+    reader = aspk.AppStats(opts).reader(aspk.AppStats(opts).schema())
+    day = [
+        GreaterThanOrEqual(("date",), dt.date(2024, 3, 9)),
+        LessThan(("date",), dt.date(2024, 3, 12)),
+    ]
+    app = EqualTo(("app",), "mta2")
+    other = EqualTo(("section",), "1-2")
+    left = reader.pushFilters([*day, app, other])
+    assert left == [*day, other]  # app filters taken, day filters also Spark's
+    (part,) = reader.partitions()
+    assert part.apps == ("mta2",)
+    assert reader.opts.windows == (("2024-03-09", "2024-03-11"),)
+
+    got = _pushed_read(opts, [*day, app])
+    after = sb.requests_per_app("mta")
+    assert {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)} == {
+        "500000002": 3
+    }
+    assert set(got["app"]) == {"mta2"}
+    assert sorted(set(got["date"])) == [dt.date(2024, 3, d) for d in (9, 10, 11)]
+
+    # app_id IN, an empty range: nothing sent
+    n = sb.request_count()
+    assert _pushed_read(opts, [In(("app_id",), ("500000001", "500000003"))]).height > 0
+    assert sb.request_count() - n == 2 * 31
+    n = sb.request_count()
+    got = _pushed_read(opts, [GreaterThanOrEqual(("date",), dt.date(2024, 4, 5))])
+    assert got.height == 0 and sb.request_count() == n
+    got = _pushed_read(opts, [EqualTo(("app",), "nobody")])
+    assert got.height == 0 and sb.request_count() == n
+
+
+def test_a_schema_of_some_mta_metrics_requests_only_those(
+    sb: aps.Sandbox, config: pathlib.Path
+) -> None:
+    from pyspark.sql.types import DateType, LongType, StringType, StructField, StructType
+
+    opts = {"config": str(config), "provider": "mta", "report": "user_basic"}
+    opts |= {"start": S, "end": E}
+    schema = StructType(
+        [
+            StructField("app", StringType()),
+            StructField("date", DateType()),
+            StructField("sessions", LongType()),
+        ]
+    )
+    ds = aspk.AppStats(opts)
+    assert ds.reader(schema).opts.options == {"metrics": "sessions"}
+    got = _pushed_read(opts, [], schema)
+    want = local_fetch(config, "mta", "user_basic", {})
+    same_rows(got, want)
+
+
+def test_a_filtered_spark_read_sends_only_the_filtered_requests(
+    spark: Any, sb: aps.Sandbox, config: pathlib.Path
+) -> None:
+    from pyspark.sql.functions import col, lit
+
+    spark.conf.set("spark.sql.python.filterPushdown.enabled", "true")
+    try:
+        before = sb.requests_per_app("mta")
+        df = (
+            read(
+                spark,
+                config,
+                "mta",
+                "frequency",
+                perDay="true",
+                start="2024-03-01",
+                end="2024-03-31",
+            )
+            .filter(col("app") == "mta3")
+            .filter(col("date") >= lit(dt.date(2024, 3, 25)))
+            .select("app", "date", "active_users")
+        )
+        got = to_polars(df)
+        after = sb.requests_per_app("mta")
+    finally:
+        spark.conf.unset("spark.sql.python.filterPushdown.enabled")
+    # the full read sends 3 apps x 31 days; the filtered one mta3's last 7 days
+    assert {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)} == {
+        "500000003": 7
+    }
+    assert set(got["app"]) == {"mta3"} and got["date"].min() == dt.date(2024, 3, 25)
+    assert got.columns == ["app", "date", "active_users"]
+    # pushdown off (Spark's default): the same rows, every request
+    before = sb.requests_per_app("mta")
+    df = (
+        read(spark, config, "mta", "frequency", perDay="true", start="2024-03-25", end="2024-03-31")
+        .filter(col("app") == "mta3")
+        .select("app", "date", "active_users")
+    )
+    assert to_polars(df).sort("date", "active_users").equals(got.sort("date", "active_users"))
+    assert sum(sb.requests_per_app("mta").values()) - sum(before.values()) == 3 * 7

@@ -461,14 +461,6 @@ class _Options:
         self.app_names: tuple[str, ...] | None = None
         if apps and apps[0] in "[{":
             if self.config:
-    def narrowed(self, start: _dt.date, end: _dt.date) -> _Options:
-        """These options over ``start..end`` (pushed filters); empty windows
-        when the range is empty."""
-        out = copy.copy(self)
-        out.start, out.end = start, end
-        out.windows = out._windows() if start <= end else ()
-        return out
-
                 raise InvalidArgument(
                     "give either option config (a file) or apps as JSON, not both"
                 )
@@ -481,6 +473,14 @@ class _Options:
             )
         self.options = {k: v for k, v in o.items() if k not in _OWN}
         self.windows = self._windows()
+
+    def narrowed(self, start: _dt.date, end: _dt.date) -> _Options:
+        """These options over ``start..end`` (pushed filters); empty windows
+        when the range is empty."""
+        out = copy.copy(self)
+        out.start, out.end = start, end
+        out.windows = out._windows() if start <= end else ()
+        return out
 
     def _windows(self) -> tuple[tuple[str, str], ...]:
         """The tasks' windows: one task per app and window."""
@@ -692,9 +692,6 @@ class AppStats(DataSource):
         got: _Options | None = self.__dict__.get("_parsed")
         if got is None:
             got = _Options(self.options)
-        opts = _pruned(opts, schema)
-        if _planned_without_pushdown():
-            return _ReaderWithoutPushdown(opts, schema)
             self.__dict__["_parsed"] = got
         return got
 
@@ -706,6 +703,22 @@ class AppStats(DataSource):
         return schema
 
     def reader(self, schema: StructType) -> AppStatsReader:
+        opts = self._opts()
+        opts.validate_tasks()
+        opts = _pruned(opts, schema)
+        if _planned_without_pushdown():
+            return _ReaderWithoutPushdown(opts, schema)
+        return AppStatsReader(opts, schema)
+
+
+class AppStatsReader(DataSourceReader):
+    """Plans the partitions (on the driver) and reads them (on executors)."""
+
+    def __init__(self, opts: _Options, schema: StructType) -> None:
+        self.opts = opts
+        self.schema = schema
+        #: error class → apps left out by this reader's last ``read``
+        self.dropped: dict[str, int] = {}
         #: names / app ids the pushed filters allow (``None``: all)
         self.only_apps: frozenset[str] | None = None
         self.only_ids: frozenset[str] | None = None
@@ -768,19 +781,6 @@ class AppStats(DataSource):
         if (lo, hi) != (self.opts.start, self.opts.end):
             self.opts = self.opts.narrowed(lo, hi)
         return rest
-        opts = self._opts()
-        opts.validate_tasks()
-        return AppStatsReader(opts, schema)
-
-
-class AppStatsReader(DataSourceReader):
-    """Plans the partitions (on the driver) and reads them (on executors)."""
-
-    def __init__(self, opts: _Options, schema: StructType) -> None:
-        self.opts = opts
-        self.schema = schema
-        #: error class → apps left out by this reader's last ``read``
-        self.dropped: dict[str, int] = {}
 
     def partitions(self) -> list[AppsPartition]:
         opts = self.opts
@@ -924,6 +924,19 @@ class AppStatsReader(DataSourceReader):
         self.dropped[message.split(":", 1)[0]] = self.dropped.get(message.split(":", 1)[0], 0) + 1
         if mode != "PERMISSIVE":
             return None
+        return pl.DataFrame({"app": [app.name], "app_id": [app.app_id], ERROR_COLUMN: [message]})
+
+
+def _warn(message: str) -> None:
+    """A WARNING of ``appstats.spark`` that reaches the executor's log even
+    where the Python worker configured no logging."""
+    if not logging.getLogger().handlers and not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+    log.warning("%s", message)
+
+
 class _ReaderWithoutPushdown(AppStatsReader):
     """The reader Spark gets when it plans without Python filter pushdown
     (``spark.sql.python.filterPushdown.enabled`` false, Spark's default):
@@ -961,19 +974,6 @@ def _pruned(opts: _Options, schema: StructType) -> _Options:
     out = copy.copy(opts)
     out.options = {**opts.options, **picked}
     return out
-
-
-        return pl.DataFrame({"app": [app.name], "app_id": [app.app_id], ERROR_COLUMN: [message]})
-
-
-def _warn(message: str) -> None:
-    """A WARNING of ``appstats.spark`` that reaches the executor's log even
-    where the Python worker configured no logging."""
-    if not logging.getLogger().handlers and not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        log.addHandler(handler)
-    log.warning("%s", message)
 
 
 def _servable(app: AppConfig, opts: _Options) -> tuple[list[tuple[str, str]], str | None]:
