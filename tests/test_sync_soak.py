@@ -39,7 +39,7 @@ def _tables(lake: pathlib.Path) -> dict[str, pl.DataFrame]:
     out = {}
     for p in sorted(lake.iterdir()):
         if (p / "_delta_log").is_dir() and not p.name.startswith("_"):
-            df = pl.read_delta(str(p)).drop("fetched_at")
+            df = pl.read_delta(str(p)).drop("fetched_at", strict=False)  # metrics has none
             out[p.name] = df.sort(df.columns)
     return out
 

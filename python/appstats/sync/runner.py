@@ -16,6 +16,7 @@ import polars as pl
 
 from .._common import DateLike
 from ..errors import LakeError
+from ..metrics._lake import update_from_run as update_metrics
 from .apps import engine_spec, explain_error, run_dates, select_apps, today_cn
 from .config import AppConfig, SyncConfig, load_config
 from .fanout import Task, fetch_many
@@ -268,6 +269,7 @@ def run(
         for report in {r.key: r for a in chosen for r in a.reports}.values():
             store.repair(report)
         lease.check()
+        update_metrics(store, records)  # the `metrics` table, for the slices written
         store.optimize(
             [*sorted(store.touched - {RUNS_TABLE}), RUNS_TABLE],
             force=optimize,
