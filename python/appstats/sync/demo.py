@@ -98,7 +98,9 @@ def demo(out: str | os.PathLike[str], *, seed: int = 7, apps: int = 5) -> None:
     """Sync ``apps`` sandbox apps per provider into ``out`` (a folder of
     Delta tables), twice, and print a query over the result.
 
-    The second run fetches the lag window only; the query uses Polars'
+    The second run fetches the lag window only; then the apps of the three
+    providers side by side from the ``metrics`` table
+    (:func:`appstats.metrics.compare`); the query uses Polars'
     ``scan_delta`` and, when DuckDB is installed, DuckDB over the table's
     Arrow dataset (never a Parquet glob: a Delta folder also holds files
     that are no longer part of the table).
@@ -114,6 +116,7 @@ def demo(out: str | os.PathLike[str], *, seed: int = 7, apps: int = 5) -> None:
             start=today - _dt.timedelta(days=28),
             reports=[
                 "baidu.user_trend",
+                "baidu.retention_day",
                 "baidu.region",
                 "mta.user_basic",
                 "mta.retention",
@@ -133,6 +136,17 @@ def demo(out: str | os.PathLike[str], *, seed: int = 7, apps: int = 5) -> None:
         f"{first['requests'].sum()} for the first run; "
         f"statuses {sorted(set(second['status']))}"
     )
+    from ..metrics import compare
+
+    side = compare(out, days=7)
+    span = side.select(pl.col("from").min(), pl.col("to").max()).row(0)
+    print(
+        f"\nOne model across providers (the lake's `metrics` table), "
+        f"{span[0]} – {span[1]}: mean DAU, new users, day-1 retention"
+        "\n(Baidu's retention cohorts are a day's active users, MTA's its new users)"
+    )
+    with pl.Config(tbl_rows=3 * apps, tbl_cols=8, tbl_width_chars=120):
+        print(side.drop("from", "to"))
     trend = pl.scan_delta(str(pathlib.Path(out) / "baidu_user_trend"))
     q = (
         trend.group_by("app")
