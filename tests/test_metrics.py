@@ -562,3 +562,12 @@ def test_compare_apps_side_by_side(lake: pathlib.Path) -> None:
     assert row["day1_retention"] == pytest.approx(ret["users"].sum() / ret["cohort_size"].sum())
     assert row["cohort"] == "new" and c.filter(app="program1")["cohort"].item() == "active"
     assert c.filter(app="im1")["day1_retention"].item() is None
+
+
+def test_the_docs_state_every_metric_and_source() -> None:
+    doc = (pathlib.Path(__file__).parent.parent / "docs/metrics.md").read_text(encoding="utf-8")
+    for row in aps.metrics.CATALOG.iter_rows(named=True):
+        assert f"`{row['metric']}`" in doc, row["metric"]
+        for provider in ("baidu", "mta", "tim"):
+            if row[provider]:
+                assert row[provider].replace("|", "\\|") in doc, (row["metric"], provider)
