@@ -129,8 +129,9 @@ def read(
         lake: the lake's folder or URI, a sync config or its ``.toml`` path.
         apps: only these apps (config names).
         metrics: only these metrics (names of :data:`CATALOG`).
-        start: first ``date`` (a period's start; a cohort's day).
-        end: last ``date``.
+        start: the first day: periods (and cohorts) that start on it or later.
+        end: the last day: periods (and cohorts) that end on it or earlier — a
+            week or month the range cuts is not returned.
         grain: ``"day"``, ``"week"`` (Monday to Sunday) or ``"month"``;
             ``None`` for all of them.
         output: ``"polars"`` (a ``LazyFrame``), ``"pandas"`` or ``"arrow"``
@@ -173,7 +174,15 @@ def read(
     if lo is not None:
         lf = lf.filter(pl.col("date") >= lo)
     if hi is not None:
-        lf = lf.filter(pl.col("date") <= hi)
+        # a week or month only when it lies within the range, never cut
+        last = (
+            pl.when(pl.col("grain") == "week")
+            .then(pl.col("date").dt.offset_by("6d"))
+            .when(pl.col("grain") == "month")
+            .then(pl.col("date").dt.month_end())
+            .otherwise(pl.col("date"))
+        )
+        lf = lf.filter(last <= hi)
     lf = lf.select(list(SCHEMA)).sort("provider", "app", "grain", "metric", "date", "day_offset")
     return _output(lf, output)
 
