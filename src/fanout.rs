@@ -19,7 +19,12 @@
 //! * results go out through a bounded channel: when the consumer is slow,
 //!   the engine stops starting tasks instead of piling up frames;
 //! * dropping the [`Run`] (or [`Run::cancel`]) aborts everything in flight
-//!   — no request is sent after it.
+//!   — no request is sent after it;
+//! * an error the runner calls final for the app ([`Runner::ends_app`]:
+//!   credentials refused, quota used up) ends that app for the run: its
+//!   tasks not started yet fail at once with the same error class (saying
+//!   they were skipped because of it), and its running tasks send no
+//!   further request (the HTTP layer's [`request_gate`] refuses it).
 //!
 //! Each outcome carries the requests and retries its task made, counted by
 //! the HTTP layer through a task-local [`Counters`] (see [`note_request`]).
@@ -29,7 +34,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -63,6 +68,13 @@ pub trait Runner: Send + Sync + 'static {
     /// Called once an app's last task has finished, with the client (e.g.
     /// to read its final state) before it is dropped.
     fn finished(&self, _app: &Self::App, _client: &Self::Client) {}
+
+    /// Whether a task's `error` is final for its app in this run (its
+    /// credentials were refused, its quota is used up): the app's other
+    /// tasks are then not run (see the module docs). Default: never.
+    fn ends_app(&self, _error: &Error) -> bool {
+        false
+    }
 }
 
 /// Limits of one run.
@@ -130,6 +142,22 @@ struct TaskCtx {
     counters: Arc<Counters>,
     /// The run's global cap on requests in flight.
     gate: Arc<Semaphore>,
+    /// Set once a task of the same app failed with a final error.
+    halt: Arc<OnceLock<Error>>,
+}
+
+/// The error of a task of an app that an earlier final error ended: same
+/// class, code and provider, saying why it was skipped.
+fn skipped(cause: &Error) -> Error {
+    let mut e = cause.clone().map_message(|m| {
+        format!(
+            "skipped: an earlier task of this app failed with this error, final for the run: {m}"
+        )
+    });
+    if let Error::Auth { renewable, .. } = &mut e {
+        *renewable = false;
+    }
+    e
 }
 
 tokio::task_local! {
@@ -148,10 +176,21 @@ pub fn note_retry() {
 }
 
 /// Inside a fan-out task: wait for a permit of the run's global request
-/// cap (held until the reply is read). Outside: `None` at once.
-pub async fn request_gate() -> Option<OwnedSemaphorePermit> {
-    let gate = CTX.try_with(|c| c.gate.clone()).ok()?;
-    gate.acquire_owned().await.ok()
+/// cap (held until the reply is read). Outside: `Ok(None)` at once. An
+/// error when the task's app was ended by a final error (see
+/// [`Runner::ends_app`]): the request must not be sent.
+pub async fn request_gate() -> Result<Option<OwnedSemaphorePermit>> {
+    let Ok((gate, halt)) = CTX.try_with(|c| (c.gate.clone(), c.halt.clone())) else {
+        return Ok(None);
+    };
+    if let Some(e) = halt.get() {
+        return Err(skipped(e));
+    }
+    let permit = gate.acquire_owned().await.ok();
+    match halt.get() {
+        Some(e) => Err(skipped(e)),
+        None => Ok(permit),
+    }
 }
 
 /// A running fan-out: receive outcomes with [`Run::next`]; dropping it
@@ -196,6 +235,8 @@ struct Slot<C> {
     client: Option<Arc<C>>,
     /// Connecting failed: every task of the app reports this error.
     failed: Option<Error>,
+    /// A task of the app failed with a final error: the rest are skipped.
+    halt: Arc<OnceLock<Error>>,
 }
 
 enum Event<C, O> {
@@ -245,6 +286,7 @@ async fn drive<R: Runner>(
                 running: 0,
                 client: None,
                 failed: None,
+                halt: Arc::new(OnceLock::new()),
             });
             slots.len() - 1
         });
@@ -297,17 +339,23 @@ async fn drive<R: Runner>(
             let client = slot.client.clone();
             let failed = slot.failed.clone();
             let gate = gate.clone();
+            let halt = slot.halt.clone();
             work.push(Box::pin(async move {
                 let counters = Arc::new(Counters::default());
                 let started = SystemTime::now();
+                let ended = halt.get().map(skipped);
                 let ctx = TaskCtx {
                     counters: counters.clone(),
                     gate,
+                    halt,
                 };
-                let result = match (client, failed) {
-                    (_, Some(e)) => Err(e),
-                    (Some(c), None) => CTX.scope(ctx, runner.run(&c, &tasks[t].1)).await,
-                    (None, None) => Err(Error::Internal("task started before its app".into())),
+                let result = match (client, failed, ended) {
+                    (_, Some(e), _) => Err(e),
+                    (_, None, Some(e)) => Err(e),
+                    (Some(c), None, None) => CTX.scope(ctx, runner.run(&c, &tasks[t].1)).await,
+                    (None, None, None) => {
+                        Err(Error::Internal("task started before its app".into()))
+                    }
                 };
                 Event::Done {
                     slot: s,
@@ -343,6 +391,13 @@ async fn drive<R: Runner>(
                 Event::Done { slot, outcome } => {
                     running -= 1;
                     slots[slot].running -= 1;
+                    if let Err(e) = &outcome.result {
+                        if runner.ends_app(e) {
+                            // the first final error wins; the app's other
+                            // tasks stop before their next request
+                            let _ = slots[slot].halt.set(e.clone());
+                        }
+                    }
                     ready.push_back(outcome);
                 }
             },
@@ -433,7 +488,7 @@ mod tests {
             task: &'a (u64, u64),
         ) -> BoxFuture<'a, Result<u64>> {
             Box::pin(async move {
-                let permit = request_gate().await;
+                let permit = request_gate().await?;
                 assert!(permit.is_some(), "inside a run: gated");
                 let n = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                 self.max_in_flight.fetch_max(n, Ordering::SeqCst);
@@ -445,8 +500,19 @@ mod tests {
                     note_retry();
                     return Err(Error::invalid("task 99 fails"));
                 }
+                if task.0 == 77 {
+                    return Err(Error::QuotaExceeded {
+                        provider: "fake",
+                        code: 17,
+                        message: "used up".into(),
+                    });
+                }
                 Ok(client.app as u64 * 1000 + task.0)
             })
+        }
+
+        fn ends_app(&self, error: &Error) -> bool {
+            matches!(error, Error::QuotaExceeded { .. })
         }
     }
 
@@ -516,6 +582,30 @@ mod tests {
             3,
             "one connect per app"
         );
+    }
+
+    #[test]
+    fn a_final_error_skips_the_apps_remaining_tasks() {
+        let fake = Arc::new(Fake::new());
+        // app 0: a quota error first, then four tasks; app 1 unaffected
+        let mut tasks = vec![(0, (77, 1))];
+        tasks.extend((1..5).map(|n| (0, (n, 1))));
+        tasks.extend((1..5).map(|n| (1, (n, 1))));
+        let limits = Limits {
+            concurrency: 8,
+            active_apps: 1, // one task at a time: app 0's run in order
+            buffer: 16,
+        };
+        let out = collect(spawn(fake.clone(), vec![10, 11], tasks, limits).unwrap());
+        assert_eq!(out.len(), 9);
+        for o in out.iter().filter(|o| o.task >= 1 && o.task <= 4) {
+            let e = o.result.as_ref().unwrap_err();
+            assert_eq!(e.kind(), "quota_exceeded", "{e}");
+            assert!(e.to_string().contains("skipped"), "{e}");
+            assert_eq!(o.requests, 0, "a skipped task sends nothing");
+        }
+        assert!(out.iter().filter(|o| o.task >= 5).all(|o| o.result.is_ok()));
+        assert_eq!(out.iter().map(|o| o.requests).sum::<u64>(), 5);
     }
 
     #[test]

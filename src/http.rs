@@ -290,8 +290,12 @@ impl Http {
             Err(e) => return (None, Err(self.transport(e))),
         };
         let sent = self.pacer.wait().await;
-        // inside a fan-out: the run's global cap on requests in flight
-        let _gate = crate::fanout::request_gate().await;
+        // inside a fan-out: the run's global cap on requests in flight (and
+        // no request for an app a final error ended)
+        let _gate = match crate::fanout::request_gate().await {
+            Ok(g) => g,
+            Err(e) => return (None, Err(e)),
+        };
         let n = self.stats.requests.fetch_add(1, Ordering::Relaxed) + 1;
         crate::fanout::note_request();
         let url = display_url(request.url());

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 import appstats as aps
-from appstats.sync import Task
+from appstats.sync import Outcome, Task
 
 S, E = "2024-03-01", "2024-03-07"
 
@@ -84,6 +84,55 @@ def test_one_apps_failure_is_its_own() -> None:
     assert isinstance(bad[0].error, aps.AuthError) and "wrong-secret-key" not in str(bad[0].error)
     with pytest.raises(aps.AuthError):
         _ = bad[0].frame
+
+
+def _run_many(apps: dict[str, dict], tasks: list[Task], active_apps: int = 64) -> list[Outcome]:
+    with aps.fetch_many(apps, tasks, concurrency=4, active_apps=active_apps, progress=False) as run:
+        return sorted(run, key=lambda o: o.position)
+
+
+def test_a_wrong_key_ends_the_app_for_the_run() -> None:
+    """Issue 20: 51 requests for 6 tasks failed with a wrong key (38 of them
+    by one per-day task). An auth error is final for the app: its tasks not
+    started fail at once, a per-day task starts no further day."""
+    with aps.Sandbox(apps=2, today="2024-04-01") as sb:
+        apps = _apps(sb)
+        apps["m0"] = {**apps["m0"], "secret_key": "wrong-secret-key"}
+        daily = ["user_basic", "crash", "usage", "active_users", "user_basic"]
+        tasks = [Task("m0", "frequency", S, "2024-03-20", per_day=True)]
+        tasks += [Task("m0", r, S, E) for r in daily]
+        tasks += [Task("m1", r, S, E) for r in daily]
+        outs = _run_many(apps, tasks)
+        served = sb.requests_per_app("mta")
+        wrong = sb.apps("mta")[0]["app_id"]
+    bad, good = outs[:6], outs[6:]
+    assert all(o.ok for o in good)
+    assert all(isinstance(o.error, aps.AuthError) for o in bad), [o.error for o in bad]
+    skipped = [o for o in bad if "skipped" in str(o.error)]
+    assert skipped, "the tasks after the first failure were skipped"
+    for o in skipped:
+        assert "earlier task of this app" in str(o.error) and o.requests == 0
+        assert "wrong-secret-key" not in str(o.error)
+    sent = sum(o.requests for o in bad)
+    # the first failure, plus at most what was already in flight (concurrency 4)
+    assert sent <= 4 + 2, [(o.task.report, o.requests) for o in bad]
+    assert served[wrong] == sent
+
+
+def test_a_per_day_task_stops_at_its_first_final_error() -> None:
+    """A quota used up on day 3 of a per-day task: no day after it is
+    started, and the app's next tasks send nothing."""
+    with aps.Sandbox(apps=1, today="2024-04-01") as sb:
+        apps = {"m0": _apps(sb)["m0"]}
+        apps["m0"]["http"] = {**apps["m0"]["http"], "concurrency": 1}
+        sb.inject("code", 60006, provider="mta", skip=2, times=None)  # daily quota
+        tasks = [Task("m0", "frequency", S, "2024-03-31", per_day=True)]
+        tasks += [Task("m0", "user_basic", S, E), Task("m0", "crash", S, E)]
+        outs = _run_many(apps, tasks, active_apps=1)  # one task at a time, in order
+    assert all(isinstance(o.error, aps.QuotaExceeded) for o in outs), [o.error for o in outs]
+    assert outs[0].requests == 3, "days 1 and 2, then the refused day 3; not 31 days"
+    assert [o.requests for o in outs[1:]] == [0, 0]
+    assert all("skipped" in str(o.error) for o in outs[1:])
 
 
 def test_everything_is_validated_before_any_request() -> None:

@@ -22,7 +22,7 @@ use polars::prelude::{Column, DataFrame, DataType, IntoColumn, NamedFrom, Series
 
 use crate::error::{Error, Result};
 use crate::fanout::{BoxFuture, Runner};
-use crate::http::{bounded, Http, HttpConfig, Progress};
+use crate::http::{Http, HttpConfig, Progress};
 use crate::providers::baidu::auth::TokenHook;
 use crate::providers::{baidu, mta, tim};
 
@@ -294,21 +294,45 @@ fn stack_days(days: Vec<(NaiveDate, DataFrame)>) -> Result<DataFrame> {
 
 /// A task's range fetched by `fetch(start, end)`: whole, or (`per_day`)
 /// one request per day, at most `concurrency` at once, stacked with a
-/// `date` column.
+/// `date` column. A failed day fails the task: no further day is started
+/// (the days in flight finish, so no exchange is cut off mid-way) and the
+/// error of the earliest failed day is returned.
 async fn by_day<F, Fut>(task: &Task, concurrency: usize, fetch: F) -> Result<DataFrame>
 where
     F: Fn(NaiveDate, NaiveDate) -> Fut,
     Fut: Future<Output = Result<DataFrame>>,
 {
+    use futures::stream::{FuturesUnordered, StreamExt};
     if !task.per_day {
         return fetch(task.start, task.end).await;
     }
-    let futs = days(task.start, task.end).into_iter().map(|d| {
-        let day = fetch(d, d);
-        async move { day.await.map(|df| (d, df)) }
-    });
-    let results = bounded(futs.collect(), concurrency).await;
-    stack_days(results.into_iter().collect::<Result<Vec<_>>>()?)
+    let mut todo = days(task.start, task.end).into_iter();
+    let mut running = FuturesUnordered::new();
+    let mut got: Vec<(NaiveDate, DataFrame)> = vec![];
+    let mut failed: Option<(NaiveDate, Error)> = None;
+    loop {
+        while failed.is_none() && running.len() < concurrency.max(1) {
+            let Some(d) = todo.next() else { break };
+            let day = fetch(d, d);
+            running.push(async move { (d, day.await) });
+        }
+        let Some((d, result)) = running.next().await else {
+            break;
+        };
+        match result {
+            Ok(df) => got.push((d, df)),
+            Err(e) => {
+                if failed.as_ref().is_none_or(|(first, _)| d < *first) {
+                    failed = Some((d, e));
+                }
+            }
+        }
+    }
+    if let Some((_, e)) = failed {
+        return Err(e);
+    }
+    got.sort_by_key(|(d, _)| *d);
+    stack_days(got)
 }
 
 fn days(start: NaiveDate, end: NaiveDate) -> Vec<NaiveDate> {
@@ -341,11 +365,28 @@ fn tim_window(df: DataFrame, start: NaiveDate, end: NaiveDate) -> Result<DataFra
         .map_err(|e| Error::Internal(format!("tim window: {e}")))
 }
 
+/// Whether `error` ends its app for the run: its credentials were refused
+/// (a wrong key or signature, a token that cannot be renewed) or its quota
+/// is used up — every further request would fail the same way. A
+/// permission refused for one API (Baidu's code 6) concerns that report
+/// only.
+pub fn ends_app(error: &Error) -> bool {
+    match error {
+        Error::QuotaExceeded { .. } => true,
+        Error::Auth { provider, code, .. } => !(*provider == baidu::parse::PROVIDER && *code == 6),
+        _ => false,
+    }
+}
+
 impl Runner for Many {
     type App = AppSpec;
     type Client = AnyClient;
     type Task = Task;
     type Output = DataFrame;
+
+    fn ends_app(&self, error: &Error) -> bool {
+        ends_app(error)
+    }
 
     fn connect<'a>(&'a self, app: &'a AppSpec) -> BoxFuture<'a, Result<AnyClient>> {
         Box::pin(async move {
