@@ -1,9 +1,12 @@
 """The ``appstats sync`` subcommand (registered by ``appstats.cli``).
 
 Exit codes: 0 every task succeeded; 2 a bad config or argument (every
-config problem listed, with file and line); when tasks failed, the code of
-their error class if they share one (3 authentication, 4 incomplete data
-— also for days a provider no longer serves —, 5 rate limit or quota),
+config problem listed, with file and line), or a lake that cannot be
+written (one line naming it and the cause, before anything is sent); 75
+another sync holds the lake's lease (try again later, or ``--lease-wait``);
+when tasks failed or were deferred, the code of their error class if they
+share one (3 authentication, 4 incomplete data — also for days a provider
+no longer serves —, 5 rate limit or quota: deferred to the next run),
 else 1.
 """
 
@@ -17,12 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from ..errors import AppStatsError, InvalidArgument
+from ..errors import AppStatsError, InvalidArgument, LakeBusy, LakeError
 
 if TYPE_CHECKING:
     from .config import SyncConfig
 
 __all__ = ["add_parser"]
+
+#: Another run holds the lake's lease: try again later (sysexits' EX_TEMPFAIL).
+EXIT_LAKE_BUSY = 75
 
 EXIT_BY_CLASS = {
     "AuthError": 3,
@@ -72,6 +78,14 @@ def add_parser(sub: Any) -> None:
         "--allow-literal-secrets",
         action="store_true",
         help="accept secrets written in the config itself (warned about)",
+    )
+    p.add_argument(
+        "--lease-wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for another sync of the same lake to finish "
+        f"(default 0: exit {EXIT_LAKE_BUSY} at once)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sync)
@@ -152,7 +166,14 @@ def cmd_sync(a: argparse.Namespace) -> int:
             full_refresh=a.full_refresh,
             optimize=a.optimize,
             progress=False if a.quiet else None,
+            lease_wait=a.lease_wait,
         )
+    except LakeBusy as e:
+        print(f"appstats sync: {e}", file=sys.stderr)
+        return EXIT_LAKE_BUSY
+    except LakeError as e:
+        print(f"appstats sync: error: {e}", file=sys.stderr)
+        return 2
     except ConfigError as e:
         print(f"appstats sync: {e}", file=sys.stderr)
         return 2
