@@ -16,14 +16,14 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use pyo3_polars::PyDataFrame;
 
-use super::{block_on, lifecycle, to_py};
+use super::{args, block_on, lifecycle, to_py, HttpArgs};
 use crate::error::{Error, Result};
 use crate::fanout::{self, Limits, Run};
 use crate::http::HttpConfig;
+use crate::providers;
 use crate::providers::baidu::auth::{TokenEvent, TokenHook};
 use crate::providers::baidu::{self, Credentials};
 use crate::providers::many::{AppSpec, BaiduAuth, Many, Task};
-use crate::providers::tim;
 
 /// Keys an app dict may have, per provider.
 const COMMON_KEYS: &[&str] = &["provider", "http"];
@@ -48,15 +48,6 @@ const TIM_KEYS: &[&str] = &[
     "region",
     "resolve_to",
     "today",
-];
-const HTTP_KEYS: &[&str] = &[
-    "timeout",
-    "max_attempts",
-    "backoff",
-    "max_backoff",
-    "max_retry_wait",
-    "rate_limit",
-    "concurrency",
 ];
 
 /// A typed field of an app dict (`None` when absent or `None`).
@@ -84,70 +75,27 @@ fn need<T>(v: Option<T>, app: usize, key: &str) -> PyResult<T> {
     v.ok_or_else(|| to_py(Error::invalid(format!("app {app}: {key} is required"))))
 }
 
-fn seconds(app: usize, what: &str, v: f64, min: f64) -> Result<Duration> {
-    if v.is_finite() && (min..=MAX_SECONDS).contains(&v) {
-        Ok(Duration::from_secs_f64(v))
-    } else {
-        Err(Error::invalid(format!(
-            "app {app}: {what} must be between {min} and {MAX_SECONDS} seconds, got {v}"
-        )))
-    }
-}
+/// Longest a cached token is kept (ten years).
+const MAX_TOKEN_SECONDS: f64 = 10.0 * 365.0 * 86_400.0;
 
-/// Longest wait any setting may ask for (a day).
-const MAX_SECONDS: f64 = 86_400.0;
-
+/// The app's `http` dict over `defaults`: the same names, ranges and
+/// checks as every client's keyword arguments ([`HttpArgs`], the one table
+/// of HTTP settings), its errors naming the app.
 fn http_config(
     d: Option<Bound<'_, PyDict>>,
     app: usize,
-    mut cfg: HttpConfig,
+    defaults: HttpConfig,
 ) -> PyResult<HttpConfig> {
-    let Some(d) = d else { return Ok(cfg) };
-    for k in d.keys() {
-        let k: String = k.extract()?;
-        if !HTTP_KEYS.contains(&k.as_str()) {
-            return Err(to_py(Error::invalid(format!(
-                "app {app}: unknown HTTP setting {k:?}; valid: {}",
-                HTTP_KEYS.join(", ")
-            ))));
-        }
-    }
-    let int = |key: &str, lo: i64, hi: i64| -> PyResult<Option<i64>> {
-        match field::<i64>(&d, app, key)? {
-            Some(v) if !(lo..=hi).contains(&v) => Err(to_py(Error::invalid(format!(
-                "app {app}: {key} must be between {lo} and {hi}, got {v}"
-            )))),
-            v => Ok(v),
-        }
-    };
-    if let Some(v) = int("rate_limit", 1, 100_000)? {
-        cfg.rate_per_sec = v as u32;
-    }
-    if let Some(v) = int("concurrency", 1, 1_000)? {
-        cfg.concurrency = v as usize;
-    }
-    if let Some(v) = int("max_attempts", 1, 100)? {
-        cfg.retry.max_attempts = v as u32;
-    }
-    let secs = |key: &str, min: f64| -> PyResult<Option<Duration>> {
-        field::<f64>(&d, app, key)?
-            .map(|v| seconds(app, key, v, min).map_err(to_py))
-            .transpose()
-    };
-    if let Some(v) = secs("timeout", 0.001)? {
-        cfg.timeout = v;
-    }
-    if let Some(v) = secs("backoff", 0.0)? {
-        cfg.retry.base_delay = v;
-    }
-    if let Some(v) = secs("max_backoff", 0.0)? {
-        cfg.retry.max_delay = v;
-    }
-    if let Some(v) = secs("max_retry_wait", 0.0)? {
-        cfg.retry.max_total_wait = v;
-    }
-    cfg.validate().map_err(to_py)?;
-    Ok(cfg)
+    let args = HttpArgs::from_dict(d.as_ref()).map_err(|e| for_app(app, e))?;
+    args.apply(defaults).map_err(|e| for_app(app, to_py(e)))
+}
+
+/// An `InvalidArgument` about a setting, its message naming the app.
+fn for_app(app: usize, e: PyErr) -> PyErr {
+    Python::attach(|py| {
+        let msg = e.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+        to_py(Error::invalid(format!("app {app}: {msg}")))
+    })
 }
 
 /// Calls `on_token(event, access_token, expires_in, refresh_token)` with
@@ -261,24 +209,21 @@ fn app_spec(d: &Bound<'_, PyDict>, i: usize) -> PyResult<AppSpec> {
             };
             let cached_token = match field::<(String, f64)>(d, i, "cached_token")? {
                 Some((t, secs)) if secs.is_finite() && secs > 0.0 => {
-                    Some((t, Duration::from_secs_f64(secs.min(MAX_SECONDS * 365.0))))
+                    Some((t, Duration::from_secs_f64(secs.min(MAX_TOKEN_SECONDS))))
                 }
                 _ => None,
             };
-            let page_size = match field::<i64>(d, i, "page_size")? {
-                None => baidu::DEFAULT_PAGE_SIZE,
-                Some(n) if (1..=1000).contains(&n) => n as u32,
-                Some(n) => {
-                    return Err(to_py(Error::invalid(format!(
-                        "app {i}: page_size must be between 1 and 1000, got {n}"
-                    ))))
+            let page_size = match d.get_item("page_size")? {
+                Some(v) if !v.is_none() => {
+                    args::PAGE_SIZE.get::<u32>(&v).map_err(|e| for_app(i, e))?
                 }
+                _ => baidu::DEFAULT_PAGE_SIZE,
             };
             AppSpec::Baidu {
                 auth,
                 base_url: s("base_url")?,
                 page_size,
-                http: http_config(http, i, HttpConfig::new(10, 4))?,
+                http: http_config(http, i, providers::http_defaults("baidu").map_err(to_py)?)?,
                 cached_token,
                 hook: field::<Py<PyAny>>(d, i, "on_token")?.map(token_hook),
             }
@@ -289,7 +234,7 @@ fn app_spec(d: &Bound<'_, PyDict>, i: usize) -> PyResult<AppSpec> {
                 app_id: need(s("app_id")?, i, "app_id")?,
                 secret_key: need(s("secret_key")?, i, "secret_key")?,
                 base_url: s("base_url")?,
-                http: http_config(http, i, HttpConfig::new(10, 4))?,
+                http: http_config(http, i, providers::http_defaults("mta").map_err(to_py)?)?,
             }
         }
         "tim" => {
@@ -327,7 +272,7 @@ fn app_spec(d: &Bound<'_, PyDict>, i: usize) -> PyResult<AppSpec> {
                 secret_key: need(s("secret_key")?, i, "secret_key")?,
                 identifier: s("identifier")?,
                 region: s("region")?.unwrap_or_else(|| "china".into()),
-                http: http_config(http, i, tim::default_config())?,
+                http: http_config(http, i, providers::http_defaults("tim").map_err(to_py)?)?,
                 resolve_to,
                 today,
             }

@@ -24,7 +24,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::error::Error;
-use crate::http::{HttpConfig, Progress, ProgressFn};
+use crate::http::{Progress, ProgressFn};
 pub use args::HttpArgs;
 pub use errors::to_py;
 
@@ -139,15 +139,7 @@ impl Text {
 /// Python wrappers pass only the settings a caller gave).
 #[pyfunction]
 fn http_defaults<'py>(py: Python<'py>, provider: &str) -> PyResult<Bound<'py, PyDict>> {
-    let cfg = match provider {
-        "baidu" | "mta" => HttpConfig::default(),
-        "tim" => crate::providers::tim::default_config(),
-        other => {
-            return Err(to_py(Error::invalid(format!(
-                "unknown provider {other:?}; valid: baidu, mta, tim"
-            ))))
-        }
-    };
+    let cfg = crate::providers::http_defaults(provider).map_err(to_py)?;
     args::http_dict(py, &cfg)
 }
 

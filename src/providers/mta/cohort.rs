@@ -98,13 +98,13 @@ mod tests {
     #[test]
     fn fills_nulls_and_keeps_sent_sizes() {
         // 2024-03-01 = 19783
-        let ret = DataFrame::new(vec![
+        let ret = DataFrame::new_infer_height(vec![
             date_col("cohort_date", &[19783, 19783, 19784, 19785]),
             Series::new("cohort_size".into(), [None, None, Some(5i64), None]).into_column(),
             Series::new("users".into(), [Some(3i64), Some(2), Some(1), Some(0)]).into_column(),
         ])
         .unwrap();
-        let sizes = DataFrame::new(vec![
+        let sizes = DataFrame::new_infer_height(vec![
             date_col("date", &[19783, 19784]),
             Series::new("new_users".into(), [Some(40i64), Some(50)]).into_column(),
         ])
