@@ -21,7 +21,7 @@ import logging as _logging
 # logging (e.g. a retry's "giving up" line beside the exception it raises).
 _logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
-from . import baidu, errors, lazy, metrics, mta, sync, tim  # noqa: E402
+from . import baidu, errors, lazy, metrics, mta, report, sync, tim  # noqa: E402
 from ._common import HttpOptions, Report  # noqa: E402
 from ._native import __version__  # noqa: E402
 from .baidu import BaiduSmartApp  # noqa: E402
@@ -39,6 +39,7 @@ __all__ = [
     "tim",
     "sync",
     "metrics",
+    "report",
     "fetch_many",
     "lazy",
     "scan",
