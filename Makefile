@@ -15,12 +15,17 @@ BUILD_DEPS := "maturin>=1.7,<2" "polars>=1.33"
 PY_DEPS := pyarrow "pandas<3" tqdm pytest nbclient nbformat \
 	ipykernel matplotlib requests "ruff==0.17.6" mypy pandas-stubs "deltalake>=1.2,<2" duckdb \
 	"pyspark>=4.0,<5" "dlt[duckdb]>=1.10" "moto[server]>=5" \
-	"mkdocs>=1.6" "mkdocs-material>=9.5" "mkdocstrings[python]>=0.26" "mkdocs-jupyter>=0.25"
+	"mkdocs>=1.6" "mkdocs-material>=9.5" "mkdocstrings[python]>=0.26" "mkdocs-jupyter>=0.25" \
+	"vl-convert-python>=1.7" "playwright>=1.40"
+# What `make demo` runs beyond the extension: the sync and report extras.
+DEMO_DEPS := "deltalake>=1.2,<2" "pyarrow>=14" "vl-convert-python>=1.7"
 # Targets that use the built extension and the tools depend on `setup`;
 # `make test` sets it up once and runs them with BUILT=1.
 SETUP := $(if $(BUILT),,setup)
+# The browser tests' chromium (Debian's package, driven by playwright).
+BROWSER := $(if $(BUILT),,browser)
 
-.PHONY: help venv develop setup checks niced-checks demo test test-rust test-python lint format docs bench wheel sdist smoke clean
+.PHONY: help venv develop setup browser checks niced-checks demo test test-rust test-python lint format docs docs-offline bench wheel sdist smoke clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 22
@@ -48,8 +53,33 @@ develop: $(VENV)/.build-stamp ## build the extension into .venv (release)
 setup: ## develop + venv, in parallel
 	$(MAKE) -j2 --output-sync=line develop venv
 
-demo: $(SETUP) ## pull every report from the sandbox into out/*.parquet
+$(VENV)/.demo-stamp: $(VENV)/.build-stamp
+	$(PY) -m pip install -q $(DEMO_DEPS)
+	touch $@
+
+# Only what the demo runs: the extension and the sync and report extras
+# (not the dev tools).
+demo: $(if $(BUILT),,develop $(VENV)/.demo-stamp) ## sandbox: out/*.parquet, a synced lake, out/report.html
 	$(VENV)/bin/appstats demo --out out
+	$(VENV)/bin/appstats report --lake out/lake -o out/report.html
+	@echo "report: $(CURDIR)/out/report.html (one file, opens offline)"
+
+# Debian's chromium for the browser tests (tests/test_report.py, make
+# docs-offline); playwright cannot download its own browser here. Installed
+# when missing (CI runs as root); where it cannot be, the tests skip and
+# say so loudly.
+browser: ## install chromium for the browser tests when it is missing
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium (apt-get) for the browser tests"; \
+	    apt-get install -y -q chromium >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } || true; \
+	  fi; \
+	  command -v chromium >/dev/null 2>&1 || { \
+	    echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+	    echo "!!! chromium is missing and cannot be installed here (needs root and"; \
+	    echo "!!! apt-get): the browser tests of the report and the docs SKIP"; \
+	    echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; }; }
 
 # stubtest imports the built extension: _native.pyi must match it.
 lint: $(SETUP) ## cargo fmt --check, ruff check/format --check, mypy --strict, stubtest
@@ -71,7 +101,7 @@ format: venv ## cargo fmt, ruff's safe fixes (import order, ...) and ruff format
 test-rust: $(SETUP) ## clippy -D warnings and the Rust tests, one build
 	tools/cargo-py clippy-test
 
-test-python: $(SETUP) ## pytest, doctests and notebooks
+test-python: $(SETUP) $(BROWSER) ## pytest, doctests and notebooks
 	$(PY) -m pytest -q tests --doctest-modules python/appstats
 
 # The docs site (site/): README, API reference from the docstrings and
@@ -81,12 +111,18 @@ docs: $(SETUP) ## the docs site into site/ (mkdocs --strict, notebooks executed)
 	rm -rf .cache/mkdocs-jupyter
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet -d site
 
+# The built site opened from file:// in chromium with every request outside
+# file:// blocked and counted: zero allowed (no Google Fonts, no GitHub API).
+docs-offline: $(SETUP) $(BROWSER) ## the built site/ makes no external request (after docs)
+	$(PY) tests/scripts/offline_check.py site/index.html site/notebooks/metrics/index.html \
+		site/report/index.html
+
 # One build, then everything else at once: pytest (its lifecycle,
 # interrupt and rate tests measure time) at normal priority, and beside it,
 # niced so that they only take the CPU pytest leaves idle, the Rust tests
 # (a compile) and lint, docs and the wheel smoke test.
 test: ## everything CI checks
-	$(MAKE) setup
+	$(MAKE) -j2 --output-sync=line setup browser
 	$(MAKE) BUILT=1 -j2 --output-sync=target test-python niced-checks
 
 niced-checks: $(SETUP)
@@ -95,6 +131,7 @@ niced-checks: $(SETUP)
 checks: $(SETUP) ## lint, docs and the smoke test, one after another
 	$(MAKE) BUILT=1 lint
 	$(MAKE) BUILT=1 docs
+	$(MAKE) BUILT=1 docs-offline
 	$(MAKE) BUILT=1 smoke
 
 bench: $(SETUP) ## the benchmarks in benches/ (ratios against baselines)

@@ -84,7 +84,7 @@ h3 { font-size: 14px; margin: 0; text-transform: uppercase; letter-spacing: .04e
 .tile { margin-top: 6px; }
 .tile .v { font-size: 22px; font-weight: 600; }
 .tile .l { font-size: 12px; color: var(--muted); }
-.chg { font-size: 12px; color: var(--muted); margin-left: 6px; }
+.chg { display: block; font-size: 12px; color: var(--muted); }
 .chg.up { color: var(--good); } .chg.down { color: var(--bad); }
 .controls { position: sticky; top: 0; z-index: 2; background: #fff; padding: 8px 0;
   border-bottom: 1px solid var(--line); display: flex; gap: 12px; align-items: center;
