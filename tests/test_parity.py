@@ -120,3 +120,31 @@ def test_the_lake_holds_the_clients_rows(sb: aps.Sandbox, tmp_path: pathlib.Path
         assert got.sort(got.columns).equals(want.sort(want.columns)), report.key
         checked += 1
     assert checked == sum(1 for r in REPORTS.values() if r.provider != "baidu")
+
+
+def test_one_catalog_in_rust_ties_the_cli_and_the_sync() -> None:
+    """The native catalog is the one list of reports and options: the CLI
+    lists exactly it, and every report and slice the sync fetches is valid
+    there and has a fixed schema (what Spark declares)."""
+    from appstats import _native, cli
+
+    native = {(r["provider"], r["name"]): r for r in _native.report_catalog()}
+    assert {(p, n) for p, reps in cli.CATALOG.items() for n in reps} == set(native)
+    for rep in REPORTS.values():
+        info = native[(rep.provider, rep.method)]
+        names = {o["name"]: o for o in info["options"]}
+        for sl in rep.slice_values():
+            options = rep.task_options(sl)
+            for k, v in options.items():
+                assert k in names, (rep.key, k)
+                values = names[k]["values"]
+                assert (
+                    not values
+                    or v in values
+                    or f"terminal_{v}" in values
+                    or (v.removeprefix("terminal_") in values)
+                ), (rep.key, k, v)
+            frame = _native.report_schema(rep.provider, rep.method, options)
+            assert frame.height == 0 and frame.width > 0, rep.key
+    with pytest.raises(aps.InvalidArgument, match="takes no option"):
+        _native.report_schema("baidu", "region", {"gran": "day"})

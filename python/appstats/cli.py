@@ -20,7 +20,7 @@ from typing import Any, cast
 
 import polars as pl
 
-from . import __version__
+from . import __version__, _native
 from .baidu import BaiduSmartApp
 from .errors import (
     AppStatsError,
@@ -72,45 +72,23 @@ exit codes:
 #: of the config file's section).
 CLIENTS: dict[str, type] = {"baidu": BaiduSmartApp, "mta": Mta, "tim": TencentIm}
 
-#: provider → report → (options, description)
-CATALOG: dict[str, dict[str, tuple[list[str], str]]] = {
-    "baidu": {
-        "user_trend": (["gran=day|hour|week|month"], "new/old users, sessions, durations"),
-        "activity_user": ([], "DAU/WAU/MAU, activity degrees, lost users"),
-        "retention": (
-            ["gran=day|week|month", "report_type=count|ratio", "shape=long|wide"],
-            "cohort retention (第N天 keys)",
-        ),
-        "visit_attribute": ([], "age / sex / interest shares"),
-        "region": ([], "users and sessions by region"),
-        "terminal": (["terminal_type=brand|device|os|screen|network"], "terminals"),
-        "visit_page": ([], "page views, stay time, bounce"),
-        "visit_character": (["character_type=depth|time|interval|frequency"], "visit habits"),
-        "source": (["level=scene|group"], "sources: one row per (group, scene)"),
-        "tp_data": (
-            ["scene=<int> (omitted: all scenes)", "metrics=a,b,..."],
-            "third-party platform totals",
-        ),
-    },
-    "mta": {
-        "user_basic": (["metrics", "version", "channel"], "new/active users, sessions (offline)"),
-        "realtime": (["metrics"], "today's user basics (no dates)"),
-        "active_users": (["metrics", "version", "channel"], "DAU/WAU/MAU"),
-        "terminal": (
-            ["terminal_type=os|resolution|network|carrier|device", "metrics"],
-            "terminal tops",
-        ),
-        "usage": (["metrics", "version", "channel"], "time/pages per user and session"),
-        "frequency": (["metrics"], "use-frequency distribution"),
-        "crash": (["metrics", "version", "channel"], "errors and affected users"),
-        "crash_env": (["dimension=app_version|os|device"], "crash environments"),
-        "error_list": (["err_ty=<int>"], "top-100 errors"),
-        "retention": (["shape=long|wide", "metrics"], "day-N returning users"),
-    },
-    "tim": {
-        "app_info": (["fields=A,B,..."], "30 days of operations data (no dates)"),
-    },
-}
+
+def _option_hint(o: dict[str, Any]) -> str:
+    """``gran=day|hour|week|month`` for an option with few values, else its name."""
+    values = o["values"]
+    if values and len(values) <= 6:
+        return f"{o['name']}={'|'.join(values)}"
+    return str(o["name"])
+
+
+#: provider → report → (options, description), from the native catalog
+#: (the one list of reports and options, in Rust).
+CATALOG: dict[str, dict[str, tuple[list[str], str]]] = {}
+for _r in _native.report_catalog():
+    CATALOG.setdefault(_r["provider"], {})[_r["name"]] = (
+        [_option_hint(o) for o in _r["options"]],
+        _r["description"],
+    )
 
 EXIT = [
     (InvalidArgument, 2),
@@ -518,9 +496,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--end", default="2024-03-31", help="last day (default 2024-03-31)")
     d.set_defaults(func=cmd_demo)
 
+    from .report.cli import add_parser as add_report
     from .sync.cli import add_parser as add_sync
 
     add_sync(sub)
+    add_report(sub)
     return p
 
 

@@ -170,11 +170,6 @@ EXTRAS_COLUMN = "extras"
 #: Reports whose rows carry free-form fields (→ the ``extras`` map).
 OPEN_REPORTS = {("mta", "error_list")}
 
-_EMPTY = {
-    "baidu": '{"errno":0,"data":{"offset":0,"total":0,"data_list":[]}}',
-    "mta": '{"ret_code":60000,"ret_msg":"ok","ret_data":[]}',
-    "tim": '{"ErrorCode":0,"ErrorInfo":"OK","Result":[]}',
-}
 #: Our options (lower case, as Spark passes them); every other is a report option.
 _OWN = {
     "provider",
@@ -233,22 +228,6 @@ def spark_type(dtype: pl.DataType | type[pl.DataType]) -> DataType:
     raise InvalidArgument(f"no Spark type for the Polars dtype {t}")
 
 
-def _tim_fields(value: str) -> list[str]:
-    known = {prov: snake for prov, snake, _kind in _native.tim_fields()}
-    snakes = set(known.values())
-    out = []
-    for f in (x.strip() for x in value.split(",")):
-        if f in known:
-            out.append(known[f])
-        elif f in snakes:
-            out.append(f)
-        elif f:
-            raise InvalidArgument(
-                f"unknown Tencent IM field {f!r}; valid: {', '.join(sorted(known))}"
-            )
-    return out
-
-
 def _empty_frame(provider: str, report: str, options: Mapping[str, str]) -> pl.DataFrame:
     """The report's frame with no rows: its fixed schema (validates the options)."""
     opts = dict(options)
@@ -264,20 +243,7 @@ def _empty_frame(provider: str, report: str, options: Mapping[str, str]) -> pl.D
                 "which Spark cannot know before reading: read shape=long (the default) and "
                 "pivot, e.g. df.groupBy('app', 'cohort_date').pivot('period').sum('users')"
             )
-        return _native.baidu_parse(report, _EMPTY["baidu"], opts)[0]
-    if provider == "mta":
-        return _native.mta_parse(report, _EMPTY["mta"], opts)
-    if provider == "tim":
-        if report != "app_info":
-            raise InvalidArgument(f"unknown tim report {report!r}; valid: app_info")
-        bad = [k for k in opts if k != "fields"]
-        if bad:
-            raise InvalidArgument(f"unknown tim app_info option {bad[0]!r}; valid: fields")
-        df = _native.tim_parse(_EMPTY["tim"])
-        if "fields" in opts:
-            df = df.select("date", *_tim_fields(opts["fields"]))
-        return df
-    raise InvalidArgument(f"unknown provider {provider!r}; valid: baidu, mta, tim")
+    return _native.report_schema(provider, report, opts)
 
 
 def report_schema(

@@ -2,6 +2,7 @@
 //! `table`), never on the sandbox or the Python bindings.
 
 pub mod baidu;
+pub mod catalog;
 pub mod common;
 pub mod many;
 pub mod mta;

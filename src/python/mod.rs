@@ -7,6 +7,7 @@
 mod args;
 mod awaitable;
 mod baidu;
+mod catalog;
 mod errors;
 mod fanout;
 mod lifecycle;
@@ -211,6 +212,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_serde_parse, m)?)?;
     m.add_function(wrap_pyfunction!(http_defaults, m)?)?;
     m.add_function(wrap_pyfunction!(today_cn, m)?)?;
+    m.add_function(wrap_pyfunction!(catalog::report_catalog, m)?)?;
+    m.add_function(wrap_pyfunction!(catalog::report_schema, m)?)?;
     fanout::register(m)?;
     Ok(())
 }
