@@ -380,3 +380,30 @@ def test_an_old_lake_without_mta_cohort_sizes_is_repaired(
     got = _read(lake, "mta_retention").drop("fetched_at").sort("app", "cohort_date", "period")
     assert got["cohort_size"].null_count() == 0
     assert got.equals(full)
+
+
+def test_ctrl_c_commits_what_was_fetched_and_defers_the_rest(tmp_path: pathlib.Path) -> None:
+    lake = tmp_path / "lake"
+    with aps.Sandbox(apps=1, today=TODAY) as sb:
+        cfg = sandbox_config(sb, lake, start="2024-03-25", reports=REPORTS)
+        toml = tmp_path / "sync.toml"
+        write_toml(sb, cfg, toml)
+        sb.inject("delay", 30, provider="mta", times=None)  # MTA hangs; IM answers at once
+        proc = _cli(toml)
+        deadline = time.monotonic() + 30
+        while sb.request_count("tim") == 0 or sb.request_count("mta") == 0:
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.5)  # IM's frame is in the commit buffer
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        stopped_in = time.monotonic() - t0
+    assert proc.returncode == 130, err
+    assert stopped_in < 10, f"Ctrl-C took {stopped_in:.1f} s"
+    assert _read(lake, "tim_app_info").height == 7  # committed on the way out
+    runs = _read(lake, "_runs")
+    deferred = runs.filter(pl.col("status") == "deferred")
+    assert set(deferred["error_class"]) == {"Interrupted"}
+    assert set(deferred["table"]) == {"mta_user_basic", "mta_retention"}
+    assert runs.filter(pl.col("table") == "tim_app_info")["status"].to_list() == ["ok"]
