@@ -73,10 +73,11 @@ except ImportError as _e:  # pragma: no cover - the extra is missing
     ) from _e
 
 from .sync import catalog
-from .sync.apps import engine_spec, explain_error, restated, run_dates, select_apps
+from .sync.apps import explain_error, restated, run_dates, select_apps
 from .sync.catalog import Report
 from .sync.config import AppConfig, SyncConfig
-from .sync.fanout import Outcome, Task, fetch_many
+from .sync.execute import execute
+from .sync.fanout import Outcome
 from .sync.planner import covered_until, make_plan
 from .sync.tokens import TokenStore
 
@@ -303,51 +304,14 @@ def _fetch(
 
 
 def _run(tasks: Sequence[Any], cfg: SyncConfig, concurrency: int) -> list[Outcome]:
-    """Run ``tasks`` (planned tasks) to the end; outcomes in their order."""
-    apps = {t.app.name: t.app for t in tasks}
-    programs = [a for a in apps.values() if "tp_client_id" in a.credentials]
-    store = TokenStore(cfg.token_store or "appstats.tokens.json") if programs else None
+    """Run ``tasks`` (planned tasks) to the end; outcomes in their order
+    (failures with the token store's advice, as the sync gives them)."""
     out: list[Outcome | None] = [None] * len(tasks)
-    try:
-        if store is not None:
-            store.open()
-        specs = {n: engine_spec(a, store) for n, a in apps.items()}
-        fetch = [
-            Task(
-                t.app.name,
-                t.report.method,
-                t.start,
-                t.end,
-                t.report.task_options(t.slice),
-                t.report.per_day,
-            )
-            for t in tasks
-        ]
-        with fetch_many(
-            specs,
-            fetch,
-            concurrency=concurrency,
-            active_apps=min(cfg.active_apps, len(apps)),
-            progress=False,
-        ) as run:
-            for o in run:
-                if o.error is not None:
-                    o = o._replace(value=_scrubbed(o.error, apps[o.task.app], store))
-                out[o.position] = o
-    finally:
-        if store is not None:
-            store.close()
+    for o, message in execute(cfg, tasks, concurrency=concurrency):
+        if o.error is not None and message is not None and message != str(o.error):
+            o = o._replace(value=restated(o.error, message))
+        out[o.position] = o
     return [o for o in out if o is not None]
-
-
-def _scrubbed(err: AppStatsError, app: AppConfig, store: TokenStore | None) -> AppStatsError:
-    """The error with the token store's advice while it is open (programs)."""
-    if store is None:
-        return err
-    msg = explain_error(app, err, store)
-    if msg == str(err):
-        return err
-    return restated(err, msg)
 
 
 @dlt.source(name="appstats", max_table_nesting=0)

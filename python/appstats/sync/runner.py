@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import pathlib
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -17,13 +16,12 @@ import polars as pl
 from .._common import DateLike
 from ..errors import LakeError
 from ..metrics._lake import update_from_run as update_metrics
-from .apps import engine_spec, explain_error, run_dates, select_apps, today_cn
+from .apps import run_dates, select_apps, today_cn
 from .config import AppConfig, SyncConfig, load_config
-from .fanout import Task, fetch_many
+from .execute import execute
 from .lease import DEFAULT_LEASE_TTL_S, LakeLease
 from .planner import Plan, PlannedTask, make_plan
 from .store import DEFAULT_RETENTION_HOURS, RUNS_TABLE, DeltaStore, RunRecord
-from .tokens import TokenStore
 
 __all__ = ["run", "plan", "today_cn", "SUMMARY_SCHEMA"]
 
@@ -320,57 +318,28 @@ def _run(
                 error=g.reason,
             )
         )
-    by_app: dict[str, AppConfig] = {}
-    for pt in planned:
-        by_app.setdefault(pt.app.name, pt.app)
-    programs = [a for a in by_app.values() if "tp_client_id" in a.credentials]
-    tokens = (
-        TokenStore(cfg.token_store or pathlib.Path("appstats.tokens.json")) if programs else None
-    )
     finished: set[int] = set()
     try:
-        if tokens is not None:
-            tokens.open()
-        specs = {name: engine_spec(app, tokens) for name, app in by_app.items()}
-        tasks = [
-            Task(
-                pt.app.name,
-                pt.report.method,
-                pt.start,
-                pt.end,
-                pt.report.task_options(pt.slice),
-                pt.report.per_day,
+        for o, message in execute(cfg, planned, progress=progress):
+            finished.add(o.position)
+            pt = planned[o.position]
+            rec = RunRecord(
+                pt,
+                "ok",
+                requests=o.requests,
+                retries=o.retries,
+                started_at=o.started,
+                finished_at=o.finished,
             )
-            for pt in planned
-        ]
-        if tasks:
-            with fetch_many(
-                specs,
-                tasks,
-                concurrency=cfg.concurrency,
-                active_apps=cfg.active_apps,
-                progress=progress,
-            ) as fetched:
-                for o in fetched:
-                    finished.add(o.position)
-                    pt = planned[o.position]
-                    rec = RunRecord(
-                        pt,
-                        "ok",
-                        requests=o.requests,
-                        retries=o.retries,
-                        started_at=o.started,
-                        finished_at=o.finished,
-                    )
-                    if o.error is not None:
-                        rec.error_class = type(o.error).__name__
-                        rec.status = "deferred" if rec.error_class in DEFERRED else "failed"
-                        rec.error = explain_error(pt.app, o.error, tokens)
-                        writer.note(rec)
-                        continue
-                    rows = DeltaStore.rows(pt, o.frame, o.finished)
-                    rec.rows = rows.height
-                    writer.add(pt, rows, rec)
+            if o.error is not None:
+                rec.error_class = type(o.error).__name__
+                rec.status = "deferred" if rec.error_class in DEFERRED else "failed"
+                rec.error = message
+                writer.note(rec)
+                continue
+            rows = DeltaStore.rows(pt, o.frame, o.finished)
+            rec.rows = rows.height
+            writer.add(pt, rows, rec)
         writer.close()
     except LakeError:
         writer.stop()
@@ -395,9 +364,6 @@ def _run(
         except Exception as also:  # the first error is the one to see
             log.error("committing after %s failed: %s", type(e).__name__, also)
         raise
-    finally:
-        if tokens is not None:
-            tokens.close()
     return writer.done
 
 
