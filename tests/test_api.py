@@ -254,3 +254,35 @@ def test_cli_credentials_from_config_file(tmp_path, monkeypatch: pytest.MonkeyPa
             == 0
         )
         assert pl.read_parquet(out).columns == ["date", "daily_active_users"]
+
+
+def test_no_annotations_name_in_the_package_namespaces() -> None:
+    # `from __future__ import annotations` binds `annotations` in a module
+    import appstats.lazy
+    import appstats.metrics
+    import appstats.report
+    import appstats.sync
+
+    for mod in (aps, appstats.sync, appstats.lazy, appstats.metrics, appstats.report):
+        assert not hasattr(mod, "annotations"), mod.__name__
+
+
+def test_http_settings_keywords() -> None:
+    # **http: Unpack[HttpOptions]: an unknown setting is still a TypeError
+    with pytest.raises(TypeError, match="timout"):
+        aps.Mta("1", "k", timout=1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="rate_limt"):
+        aps.BaiduSmartApp(access_token="t", rate_limt=1)  # type: ignore[call-arg]
+    with pytest.raises(aps.InvalidArgument, match="concurrency"):
+        aps.TencentIm(1400000000, "k", concurrency=0)
+
+
+def test_client_stubs_are_current() -> None:
+    # baidu.pyi, mta.pyi, tim.pyi (the overloads on `output`) are generated
+    import pathlib
+    import subprocess
+    import sys
+
+    tool = pathlib.Path(__file__).resolve().parent.parent / "tools" / "client_stubs.py"
+    done = subprocess.run([sys.executable, str(tool), "--check"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -13,8 +13,6 @@ Examples:
     31
 """
 
-from __future__ import annotations
-
 import logging as _logging
 
 # A library does not print log records unless the application configures

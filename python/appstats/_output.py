@@ -9,12 +9,11 @@ import sys
 import threading
 import warnings
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeAlias, TypedDict
 
 import polars as pl
 
 from . import _native
-from ._common import Report
 from .errors import InvalidArgument, MissingDependency, PartialDataWarning
 
 if TYPE_CHECKING:
@@ -25,6 +24,48 @@ Output = Literal["polars", "pandas", "arrow"]
 OUTPUTS = ("polars", "pandas", "arrow")
 ProgressArg = bool | Callable[[int, int], Any] | None
 NativeProgress = Callable[[int, int], Any] | None
+
+
+class Report(NamedTuple):
+    """A report with everything the provider sent beside the rows.
+
+    Attributes:
+        data: the rows, as returned by the report's method.
+        summary: one row per request window with its ``start_date`` and
+            ``end_date``, and the provider's totals of that window where it
+            sends them (Baidu's ``sum`` block).
+        groups: group-level rows (Baidu source report), else ``None``.
+        time_span: the provider's ``time_span`` label over every window
+            (Baidu), else ``None``.
+        total: the provider's row count (checked against the rows fetched),
+            if it sends one.
+    """
+
+    data: pl.DataFrame
+    summary: pl.DataFrame
+    groups: pl.DataFrame | None
+    time_span: str | None
+    total: int | None
+
+
+#: What a fetching method returns, by ``output``.
+Frame: TypeAlias = "pl.DataFrame | pandas.DataFrame | pyarrow.Table"
+
+
+class CallOptions(TypedDict, total=False):
+    """The keywords every fetching method takes beside its report's own.
+
+    * ``output``: ``"polars"`` (default) returns a ``polars.DataFrame``,
+      ``"pandas"`` a ``pandas.DataFrame`` (nullable dtypes), ``"arrow"`` a
+      ``pyarrow.Table``;
+    * ``progress``: ``None`` (default) shows a tqdm bar when tqdm is
+      installed and the call takes over half a second, ``True`` requires
+      it, ``False`` shows nothing, a callable gets ``(done, total)``.
+    """
+
+    output: Output
+    progress: ProgressArg
+
 
 #: A bar appears only for calls that take longer than this (seconds).
 BAR_DELAY = 0.5
@@ -207,8 +248,8 @@ def call(
     fetch: Callable[[NativeProgress], Any],
     *,
     desc: str,
-    output: str,
-    progress: ProgressArg,
+    output: str = "polars",
+    progress: ProgressArg = None,
     end: str | None = None,
     validate: Callable[[], object] | None = None,
 ) -> Any:
@@ -231,8 +272,8 @@ async def call_async(
     fetch: Callable[[NativeProgress], Awaitable[Any]],
     *,
     desc: str,
-    output: str,
-    progress: ProgressArg,
+    output: str = "polars",
+    progress: ProgressArg = None,
     end: str | None = None,
     validate: Callable[[], object] | None = None,
 ) -> Any:

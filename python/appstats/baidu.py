@@ -12,13 +12,21 @@ Examples:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
 from . import _native
-from ._common import DateLike, Report, check_str, date_str, env, http_options, names
-from ._output import NativeProgress, Output, ProgressArg, call, call_async
+from ._args import DateLike, check_str, date_str, env, names
+from ._client import ReportClient, Request, call_options
+from ._http import HttpOptions, http_options
+from ._output import CallOptions, Frame, Output, ProgressArg, Report
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._native import BaiduClient, _ReportTuple
+
 
 __all__ = ["BaiduSmartApp", "parse", "REPORTS", "COLUMNS", "HTTP_DEFAULTS"]
 
@@ -57,7 +65,7 @@ COLUMNS: dict[str, str] = {
 }
 
 
-class BaiduSmartApp:
+class BaiduSmartApp(ReportClient):
     """Client of the Baidu smart program data API.
 
     Credentials come from the arguments or, when an argument is omitted,
@@ -97,6 +105,9 @@ class BaiduSmartApp:
         ['group_rank', 'source_id', 'scene_id', 'scene_name']
     """
 
+    _PROVIDER = "baidu"
+    _native: BaiduClient
+
     def __init__(
         self,
         access_token: str | None = None,
@@ -109,13 +120,7 @@ class BaiduSmartApp:
         refresh_token: str | None = None,
         base_url: str | None = None,
         page_size: int | None = None,
-        timeout: float | None = None,
-        max_attempts: int | None = None,
-        backoff: float | None = None,
-        max_backoff: float | None = None,
-        max_retry_wait: float | None = None,
-        rate_limit: int | None = None,
-        concurrency: int | None = None,
+        **http: Unpack[HttpOptions],
     ) -> None:
         given = {
             "access_token": access_token,
@@ -143,9 +148,7 @@ class BaiduSmartApp:
             refresh_token=env("BAIDU_REFRESH_TOKEN", refresh_token),
             base_url=env("APPSTATS_BAIDU_BASE_URL", base_url),
             page_size=page_size,
-            http=http_options(
-                timeout, max_attempts, backoff, max_backoff, max_retry_wait, rate_limit, concurrency
-            ),
+            http=http_options("BaiduSmartApp()", **http),
         )
 
     def __repr__(self) -> str:
@@ -153,61 +156,14 @@ class BaiduSmartApp:
 
     # ------------------------------------------------------------ plumbing
 
-    def _args(
+    def _request(
         self, report: str, start: DateLike, end: DateLike, options: dict[str, Any]
-    ) -> tuple[str, str, str, dict[str, str]]:
+    ) -> Request:
         opts = {k: str(v) for k, v in options.items() if v is not None}
         return report, date_str(start, "start"), date_str(end, "end"), opts
 
-    def _fetch(
-        self,
-        report: str,
-        start: DateLike,
-        end: DateLike,
-        options: dict[str, Any],
-        output: Output,
-        progress: ProgressArg,
-        full: bool,
-    ) -> Any:
-        args = self._args(report, start, end, options)
-
-        def fetch(cb: NativeProgress) -> Any:
-            raw = self._native.fetch(*args, cb)
-            return _report(raw) if full else raw[0]
-
-        return call(
-            fetch,
-            desc=f"baidu {report}",
-            output=output,
-            progress=progress,
-            end=args[2],
-            validate=lambda: self._native.validate(*args),
-        )
-
-    async def _fetch_async(
-        self,
-        report: str,
-        start: DateLike,
-        end: DateLike,
-        options: dict[str, Any],
-        output: Output,
-        progress: ProgressArg,
-        full: bool,
-    ) -> Any:
-        args = self._args(report, start, end, options)
-
-        async def fetch(cb: NativeProgress) -> Any:
-            raw = await self._native.fetch_async(*args, cb)
-            return _report(raw) if full else raw[0]
-
-        return await call_async(
-            fetch,
-            desc=f"baidu {report}",
-            output=output,
-            progress=progress,
-            end=args[2],
-            validate=lambda: self._native.validate(*args),
-        )
+    def _result(self, raw: _ReportTuple, full: bool) -> Any:
+        return Report(*raw) if full else raw[0]
 
     def report(
         self,
@@ -233,7 +189,8 @@ class BaiduSmartApp:
             >>> r.data.height, r.total, r.summary.height, r.time_span
             (7, 7, 1, '2024/03/01 - 2024/03/07')
         """
-        return self._fetch(report, start, end, options, output, progress, True)  # type: ignore[no-any-return]
+        kw = call_options(output, progress)
+        return cast(Report, self._fetch(report, start, end, options, kw, True))
 
     async def report_async(
         self,
@@ -256,29 +213,18 @@ class BaiduSmartApp:
             >>> asyncio.run(main())
             34
         """
-        return await self._fetch_async(report, start, end, options, output, progress, True)  # type: ignore[no-any-return]
+        kw = call_options(output, progress)
+        return cast(Report, await self._fetch_async(report, start, end, options, kw, True))
 
     def _get(
-        self,
-        report: str,
-        start: DateLike,
-        end: DateLike,
-        output: Output,
-        progress: ProgressArg,
-        **options: Any,
+        self, report: str, start: DateLike, end: DateLike, kw: CallOptions, **options: Any
     ) -> Any:
-        return self._fetch(report, start, end, options, output, progress, False)
+        return self._fetch(report, start, end, options, kw)
 
     async def _get_async(
-        self,
-        report: str,
-        start: DateLike,
-        end: DateLike,
-        output: Output,
-        progress: ProgressArg,
-        **options: Any,
+        self, report: str, start: DateLike, end: DateLike, kw: CallOptions, **options: Any
     ) -> Any:
-        return await self._fetch_async(report, start, end, options, output, progress, False)
+        return await self._fetch_async(report, start, end, options, kw)
 
     def refresh_token(self) -> str | None:
         """The newest refresh token of an authorised program (store it: it is single-use)."""
@@ -304,10 +250,8 @@ class BaiduSmartApp:
         start: DateLike,
         end: DateLike,
         gran: str = "day",
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """User trend (``getanalysisusertrend``): new/old users, sessions, durations.
 
         ``gran`` is ``"hour"`` (fetched one day at a time: a day's 24 rows
@@ -323,28 +267,24 @@ class BaiduSmartApp:
             >>> df.columns[:2], df.height
             (['period_start', 'period_end'], 5)
         """
-        return self._get("user_trend", start, end, output, progress, gran=gran)
+        return self._get("user_trend", start, end, kw, gran=gran)
 
     async def user_trend_async(
         self,
         start: DateLike,
         end: DateLike,
         gran: str = "day",
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Awaitable twin of :meth:`user_trend`."""
-        return await self._get_async("user_trend", start, end, output, progress, gran=gran)
+        return await self._get_async("user_trend", start, end, kw, gran=gran)
 
     def activity_user(
         self,
         start: DateLike,
         end: DateLike,
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Active users (``getanalysisactivityuser``): DAU/WAU/MAU, activity degrees, lost users.
 
         Examples:
@@ -354,18 +294,16 @@ class BaiduSmartApp:
             >>> df.height
             7
         """
-        return self._get("activity_user", start, end, output, progress)
+        return self._get("activity_user", start, end, kw)
 
     async def activity_user_async(
         self,
         start: DateLike,
         end: DateLike,
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Awaitable twin of :meth:`activity_user`."""
-        return await self._get_async("activity_user", start, end, output, progress)
+        return await self._get_async("activity_user", start, end, kw)
 
     def retention(
         self,
@@ -374,10 +312,8 @@ class BaiduSmartApp:
         gran: str = "day",
         report_type: str = "count",
         shape: str = "long",
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Retention (``getanalysisretaineduser``), long or wide.
 
         Long (default): one row per cohort × period: ``cohort_date,
@@ -399,8 +335,7 @@ class BaiduSmartApp:
             "retention",
             start,
             end,
-            output,
-            progress,
+            kw,
             gran=gran,
             report_type=report_type,
             shape=shape,
@@ -413,17 +348,14 @@ class BaiduSmartApp:
         gran: str = "day",
         report_type: str = "count",
         shape: str = "long",
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Awaitable twin of :meth:`retention`."""
         return await self._get_async(
             "retention",
             start,
             end,
-            output,
-            progress,
+            kw,
             gran=gran,
             report_type=report_type,
             shape=shape,
@@ -433,10 +365,8 @@ class BaiduSmartApp:
         self,
         start: DateLike,
         end: DateLike,
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Visitor attributes (``getanalysisvisitattribute``): age, sex and interest shares.
 
         One row per attribute value: ``attribute`` (age/sex/interest),
@@ -449,27 +379,23 @@ class BaiduSmartApp:
             >>> sorted(set(df["attribute"]))
             ['age', 'interest', 'sex']
         """
-        return self._get("visit_attribute", start, end, output, progress)
+        return self._get("visit_attribute", start, end, kw)
 
     async def visit_attribute_async(
         self,
         start: DateLike,
         end: DateLike,
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Awaitable twin of :meth:`visit_attribute`."""
-        return await self._get_async("visit_attribute", start, end, output, progress)
+        return await self._get_async("visit_attribute", start, end, kw)
 
     def region(
         self,
         start: DateLike,
         end: DateLike,
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Regions (``getanalysisregion``): one row per province/region.
 
         Examples:
@@ -479,28 +405,24 @@ class BaiduSmartApp:
             >>> df.columns[0]
             'region'
         """
-        return self._get("region", start, end, output, progress)
+        return self._get("region", start, end, kw)
 
     async def region_async(
         self,
         start: DateLike,
         end: DateLike,
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Awaitable twin of :meth:`region`."""
-        return await self._get_async("region", start, end, output, progress)
+        return await self._get_async("region", start, end, kw)
 
     def terminal(
         self,
         start: DateLike,
         end: DateLike,
         terminal_type: str = "os",
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Terminals (``getanalysisterminal``): brand, device, os, screen or network.
 
         ``terminal_type`` accepts ``"brand"`` or ``"terminal_brand"`` etc.
@@ -513,30 +435,24 @@ class BaiduSmartApp:
             >>> df["accumulative_new_user_count_ratio"].null_count() == df.height
             True
         """
-        return self._get("terminal", start, end, output, progress, terminal_type=terminal_type)
+        return self._get("terminal", start, end, kw, terminal_type=terminal_type)
 
     async def terminal_async(
         self,
         start: DateLike,
         end: DateLike,
         terminal_type: str = "os",
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Awaitable twin of :meth:`terminal`."""
-        return await self._get_async(
-            "terminal", start, end, output, progress, terminal_type=terminal_type
-        )
+        return await self._get_async("terminal", start, end, kw, terminal_type=terminal_type)
 
     def visit_page(
         self,
         start: DateLike,
         end: DateLike,
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Pages (``getanalysisvisitpage``): page views, stay time, bounce, entries/exits.
 
         Examples:
@@ -546,28 +462,24 @@ class BaiduSmartApp:
             >>> df.height
             45
         """
-        return self._get("visit_page", start, end, output, progress)
+        return self._get("visit_page", start, end, kw)
 
     async def visit_page_async(
         self,
         start: DateLike,
         end: DateLike,
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Awaitable twin of :meth:`visit_page`."""
-        return await self._get_async("visit_page", start, end, output, progress)
+        return await self._get_async("visit_page", start, end, kw)
 
     def visit_character(
         self,
         start: DateLike,
         end: DateLike,
         character_type: str = "depth",
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Visit habits (``getanalysisvisitcharacter``): depth, time, interval or frequency.
 
         Examples:
@@ -577,22 +489,18 @@ class BaiduSmartApp:
             >>> df["bucket"][0]
             '1-2次'
         """
-        return self._get(
-            "visit_character", start, end, output, progress, character_type=character_type
-        )
+        return self._get("visit_character", start, end, kw, character_type=character_type)
 
     async def visit_character_async(
         self,
         start: DateLike,
         end: DateLike,
         character_type: str = "depth",
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Awaitable twin of :meth:`visit_character`."""
         return await self._get_async(
-            "visit_character", start, end, output, progress, character_type=character_type
+            "visit_character", start, end, kw, character_type=character_type
         )
 
     def source(
@@ -600,10 +508,8 @@ class BaiduSmartApp:
         start: DateLike,
         end: DateLike,
         level: str = "scene",
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Sources (``getanalysissource``), flattened.
 
         ``level="scene"``: one row per (group, scene) with the group's totals
@@ -618,19 +524,17 @@ class BaiduSmartApp:
             >>> g.height
             5
         """
-        return self._get("source", start, end, output, progress, level=level)
+        return self._get("source", start, end, kw, level=level)
 
     async def source_async(
         self,
         start: DateLike,
         end: DateLike,
         level: str = "scene",
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Awaitable twin of :meth:`source`."""
-        return await self._get_async("source", start, end, output, progress, level=level)
+        return await self._get_async("source", start, end, kw, level=level)
 
     def tp_data(
         self,
@@ -640,9 +544,8 @@ class BaiduSmartApp:
         metrics: list[str] | None = None,
         *,
         tp_endpoint: str = "gettpdata",
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Third-party platform totals, one row per day.
 
         Needs a TP token (``tp_client_id`` + ``tp_ticket``). ``scene`` (a
@@ -669,9 +572,7 @@ class BaiduSmartApp:
             True
         """
         m = _metric_list(metrics)
-        return self._get(
-            "tp_data", start, end, output, progress, scene=scene, metrics=m, tp_endpoint=tp_endpoint
-        )
+        return self._get("tp_data", start, end, kw, scene=scene, metrics=m, tp_endpoint=tp_endpoint)
 
     async def tp_data_async(
         self,
@@ -681,24 +582,18 @@ class BaiduSmartApp:
         metrics: list[str] | None = None,
         *,
         tp_endpoint: str = "gettpdata",
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Awaitable twin of :meth:`tp_data`."""
         m = _metric_list(metrics)
         return await self._get_async(
-            "tp_data", start, end, output, progress, scene=scene, metrics=m, tp_endpoint=tp_endpoint
+            "tp_data", start, end, kw, scene=scene, metrics=m, tp_endpoint=tp_endpoint
         )
 
 
 def _metric_list(metrics: Sequence[str] | str | None) -> str | None:
     m = names(metrics, "metrics")
     return None if m is None else ",".join(m)
-
-
-def _report(raw: _native._ReportTuple) -> Report:
-    """A native ``(data, summary, groups, time_span, total)`` as a :class:`Report`."""
-    return Report(*raw)
 
 
 def parse(endpoint: str, text: str | bytes, **options: Any) -> pl.DataFrame:

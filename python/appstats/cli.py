@@ -21,6 +21,7 @@ from typing import Any, cast
 import polars as pl
 
 from . import __version__, _native
+from ._http import HTTP_KEYS
 from .baidu import BaiduSmartApp
 from .errors import (
     AppStatsError,
@@ -158,7 +159,8 @@ def _config(path: str | None) -> tuple[pathlib.Path, dict[str, dict[str, Any]]]:
                 f"config file {str(p)!r}: {section} must be a section "
                 f"([{section}] with keys), got a {type(table).__name__}"
             )
-        valid = [k for k in inspect.signature(CLIENTS[section]).parameters if k != "self"]
+        params = inspect.signature(CLIENTS[section]).parameters
+        valid = [k for k in params if k not in ("self", "http")] + list(HTTP_KEYS)
         for key in table:
             if key not in valid:
                 raise InvalidArgument(
@@ -173,7 +175,8 @@ def _client(
     provider: str, config: tuple[pathlib.Path, dict[str, dict[str, Any]]], sb: Sandbox | None
 ) -> Any:
     if sb is not None:
-        return {"baidu": sb.baidu, "mta": sb.mta, "tim": sb.tim}[provider]()
+        makers: dict[str, Callable[[], Any]] = {"baidu": sb.baidu, "mta": sb.mta, "tim": sb.tim}
+        return makers[provider]()
     path, sections = config
     section = sections.get(provider)
     if section is None:

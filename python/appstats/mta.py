@@ -11,13 +11,20 @@ Examples:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import polars as pl
 
 from . import _native
-from ._common import DateLike, Report, check_str, date_str, env, http_options, names
-from ._output import NativeProgress, Output, ProgressArg, call, call_async
+from ._args import DateLike, check_str, date_str, env, names
+from ._client import ReportClient, Request, call_options
+from ._http import HttpOptions, http_options
+from ._output import CallOptions, Frame, Output, ProgressArg, Report
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._native import MtaClient
 
 __all__ = ["Mta", "parse", "REPORTS", "METRICS", "HTTP_DEFAULTS"]
 
@@ -52,7 +59,7 @@ def _options(options: dict[str, Any]) -> dict[str, str]:
     return {k: str(v) for k, v in opts.items()}
 
 
-class Mta:
+class Mta(ReportClient):
     """Client of the Tencent MTA app open API (HMAC-signed GET requests).
 
     Credentials come from the arguments or the ``MTA_APP_ID`` and
@@ -88,19 +95,16 @@ class Mta:
         ['date', 'daily_active_users']
     """
 
+    _PROVIDER = "mta"
+    _native: MtaClient
+
     def __init__(
         self,
         app_id: str | int | None = None,
         secret_key: str | None = None,
         *,
         base_url: str | None = None,
-        timeout: float | None = None,
-        max_attempts: int | None = None,
-        backoff: float | None = None,
-        max_backoff: float | None = None,
-        max_retry_wait: float | None = None,
-        rate_limit: int | None = None,
-        concurrency: int | None = None,
+        **http: Unpack[HttpOptions],
     ) -> None:
         from .errors import InvalidArgument
 
@@ -121,9 +125,7 @@ class Mta:
             app,
             key,
             base_url=env("APPSTATS_MTA_BASE_URL", base_url),
-            http=http_options(
-                timeout, max_attempts, backoff, max_backoff, max_retry_wait, rate_limit, concurrency
-            ),
+            http=http_options("Mta()", **http),
         )
 
     def __repr__(self) -> str:
@@ -144,9 +146,9 @@ class Mta:
 
     # ------------------------------------------------------------ plumbing
 
-    def _prepare(
+    def _request(
         self, report: str, start: DateLike, end: DateLike, options: dict[str, Any]
-    ) -> tuple[str, str, str, dict[str, str]]:
+    ) -> Request:
         """Native arguments (the Rust client validates them all)."""
         from .errors import InvalidArgument
 
@@ -157,55 +159,9 @@ class Mta:
         e = "" if report == "realtime" else date_str(end, "end")
         return (report, s, e, _options(options))
 
-    def _fetch(
-        self,
-        report: str,
-        start: DateLike,
-        end: DateLike,
-        options: dict[str, Any],
-        output: Output,
-        progress: ProgressArg,
-        full: bool,
-    ) -> Any:
-        args = self._prepare(report, start, end, options)
-
-        def fetch(cb: NativeProgress) -> Any:
-            df, windows = self._native.fetch(*args, cb)
-            return _report(df, windows) if full else df
-
-        return call(
-            fetch,
-            desc=f"mta {report}",
-            output=output,
-            progress=progress,
-            end=args[2],
-            validate=lambda: self._native.validate(*args),
-        )
-
-    async def _fetch_async(
-        self,
-        report: str,
-        start: DateLike,
-        end: DateLike,
-        options: dict[str, Any],
-        output: Output,
-        progress: ProgressArg,
-        full: bool,
-    ) -> Any:
-        args = self._prepare(report, start, end, options)
-
-        async def fetch(cb: NativeProgress) -> Any:
-            df, windows = await self._native.fetch_async(*args, cb)
-            return _report(df, windows) if full else df
-
-        return await call_async(
-            fetch,
-            desc=f"mta {report}",
-            output=output,
-            progress=progress,
-            end=args[2],
-            validate=lambda: self._native.validate(*args),
-        )
+    def _result(self, raw: tuple[pl.DataFrame, list[tuple[str, str]]], full: bool) -> Any:
+        df, windows = raw
+        return _report(df, windows) if full else df
 
     def report(
         self,
@@ -234,7 +190,8 @@ class Mta:
             >>> r.data.height, r.summary.height
             (182, 3)
         """
-        return self._fetch(report, start, end, options, output, progress, True)  # type: ignore[no-any-return]
+        kw = call_options(output, progress)
+        return cast(Report, self._fetch(report, start, end, options, kw, True))
 
     async def report_async(
         self,
@@ -247,7 +204,8 @@ class Mta:
         **options: Any,
     ) -> Report:
         """Awaitable twin of :meth:`report`."""
-        return await self._fetch_async(report, start, end, options, output, progress, True)  # type: ignore[no-any-return]
+        kw = call_options(output, progress)
+        return cast(Report, await self._fetch_async(report, start, end, options, kw, True))
 
     def fetch(
         self,
@@ -258,7 +216,7 @@ class Mta:
         output: Output = "polars",
         progress: ProgressArg = None,
         **options: Any,
-    ) -> Any:
+    ) -> Frame:
         """Alias of :meth:`report` that returns only the rows: ``report(...).data``.
 
         Kept for code written before :meth:`report`; both take the same
@@ -271,7 +229,7 @@ class Mta:
             >>> df.height
             7
         """
-        return self._fetch(report, start, end, options, output, progress, False)
+        return self._fetch(report, start, end, options, call_options(output, progress))
 
     async def fetch_async(
         self,
@@ -282,9 +240,10 @@ class Mta:
         output: Output = "polars",
         progress: ProgressArg = None,
         **options: Any,
-    ) -> Any:
+    ) -> Frame:
         """Awaitable twin of :meth:`fetch` (``(await report_async(...)).data``)."""
-        return await self._fetch_async(report, start, end, options, output, progress, False)
+        kw = call_options(output, progress)
+        return await self._fetch_async(report, start, end, options, kw)
 
     # ------------------------------------------------------------ reports
 
@@ -296,10 +255,9 @@ class Mta:
         *,
         version: str | None = None,
         channel: str | None = None,
-        output: Output = "polars",
-        progress: ProgressArg = None,
         missing_days: MissingDays = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """User basics, offline (``10101``–``10106``): one row per day.
 
         Columns: ``date, new_users, active_users, sessions, total_users,
@@ -318,8 +276,7 @@ class Mta:
             metrics=metrics,
             version=version,
             channel=channel,
-            output=output,
-            progress=progress,
+            **kw,
             missing_days=missing_days,
         )
 
@@ -331,10 +288,9 @@ class Mta:
         *,
         version: str | None = None,
         channel: str | None = None,
-        output: Output = "polars",
-        progress: ProgressArg = None,
         missing_days: MissingDays = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Awaitable twin of :meth:`user_basic`."""
         return await self.fetch_async(
             "user_basic",
@@ -343,14 +299,11 @@ class Mta:
             metrics=metrics,
             version=version,
             channel=channel,
-            output=output,
-            progress=progress,
+            **kw,
             missing_days=missing_days,
         )
 
-    def realtime(
-        self, metrics: Metrics = None, *, output: Output = "polars", progress: ProgressArg = None
-    ) -> Any:
+    def realtime(self, metrics: Metrics = None, **kw: Unpack[CallOptions]) -> Frame:
         """Today's user basics, realtime (``10101``–``10105``): one row.
 
         Examples:
@@ -359,15 +312,11 @@ class Mta:
             ...     sb.mta().realtime().height
             1
         """
-        return self.fetch("realtime", "", "", metrics=metrics, output=output, progress=progress)
+        return self.fetch("realtime", "", "", metrics=metrics, **kw)
 
-    async def realtime_async(
-        self, metrics: Metrics = None, *, output: Output = "polars", progress: ProgressArg = None
-    ) -> Any:
+    async def realtime_async(self, metrics: Metrics = None, **kw: Unpack[CallOptions]) -> Frame:
         """Awaitable twin of :meth:`realtime`."""
-        return await self.fetch_async(
-            "realtime", "", "", metrics=metrics, output=output, progress=progress
-        )
+        return await self.fetch_async("realtime", "", "", metrics=metrics, **kw)
 
     def active_users(
         self,
@@ -377,10 +326,9 @@ class Mta:
         *,
         version: str | None = None,
         channel: str | None = None,
-        output: Output = "polars",
-        progress: ProgressArg = None,
         missing_days: MissingDays = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """DAU / WAU / MAU (``10201``–``10203``): one row per day.
 
         Examples:
@@ -397,8 +345,7 @@ class Mta:
             metrics=metrics,
             version=version,
             channel=channel,
-            output=output,
-            progress=progress,
+            **kw,
             missing_days=missing_days,
         )
 
@@ -410,10 +357,9 @@ class Mta:
         *,
         version: str | None = None,
         channel: str | None = None,
-        output: Output = "polars",
-        progress: ProgressArg = None,
         missing_days: MissingDays = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Awaitable twin of :meth:`active_users`."""
         return await self.fetch_async(
             "active_users",
@@ -422,8 +368,7 @@ class Mta:
             metrics=metrics,
             version=version,
             channel=channel,
-            output=output,
-            progress=progress,
+            **kw,
             missing_days=missing_days,
         )
 
@@ -433,10 +378,8 @@ class Mta:
         end: DateLike,
         terminal_type: str | int = "os",
         metrics: Metrics = None,
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Terminals (``ty`` 1–5: os, resolution, network, carrier, device): top 100.
 
         One row per terminal value: ``terminal_type, rank, terminal,
@@ -455,8 +398,7 @@ class Mta:
             end,
             terminal_type=terminal_type,
             metrics=metrics,
-            output=output,
-            progress=progress,
+            **kw,
         )
 
     async def terminal_async(
@@ -465,10 +407,8 @@ class Mta:
         end: DateLike,
         terminal_type: str | int = "os",
         metrics: Metrics = None,
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Awaitable twin of :meth:`terminal`."""
         return await self.fetch_async(
             "terminal",
@@ -476,8 +416,7 @@ class Mta:
             end,
             terminal_type=terminal_type,
             metrics=metrics,
-            output=output,
-            progress=progress,
+            **kw,
         )
 
     def usage(
@@ -488,10 +427,9 @@ class Mta:
         *,
         version: str | None = None,
         channel: str | None = None,
-        output: Output = "polars",
-        progress: ProgressArg = None,
         missing_days: MissingDays = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Usage (``10401``–``10404``): time and pages per user / session, per day.
 
         Examples:
@@ -508,8 +446,7 @@ class Mta:
             metrics=metrics,
             version=version,
             channel=channel,
-            output=output,
-            progress=progress,
+            **kw,
             missing_days=missing_days,
         )
 
@@ -521,10 +458,9 @@ class Mta:
         *,
         version: str | None = None,
         channel: str | None = None,
-        output: Output = "polars",
-        progress: ProgressArg = None,
         missing_days: MissingDays = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Awaitable twin of :meth:`usage`."""
         return await self.fetch_async(
             "usage",
@@ -533,8 +469,7 @@ class Mta:
             metrics=metrics,
             version=version,
             channel=channel,
-            output=output,
-            progress=progress,
+            **kw,
             missing_days=missing_days,
         )
 
@@ -543,10 +478,8 @@ class Mta:
         start: DateLike,
         end: DateLike,
         metrics: Metrics = None,
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Use-frequency distribution (``10405`` new, ``10406`` active users).
 
         One row per bucket: ``bucket, section`` (its label), ``new_users``,
@@ -559,23 +492,17 @@ class Mta:
             >>> df.columns
             ['bucket', 'section', 'new_users', 'active_users']
         """
-        return self.fetch(
-            "frequency", start, end, metrics=metrics, output=output, progress=progress
-        )
+        return self.fetch("frequency", start, end, metrics=metrics, **kw)
 
     async def frequency_async(
         self,
         start: DateLike,
         end: DateLike,
         metrics: Metrics = None,
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Awaitable twin of :meth:`frequency`."""
-        return await self.fetch_async(
-            "frequency", start, end, metrics=metrics, output=output, progress=progress
-        )
+        return await self.fetch_async("frequency", start, end, metrics=metrics, **kw)
 
     def crash(
         self,
@@ -585,10 +512,9 @@ class Mta:
         *,
         version: str | None = None,
         channel: str | None = None,
-        output: Output = "polars",
-        progress: ProgressArg = None,
         missing_days: MissingDays = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Crashes (``10501`` errors, ``10502`` affected users), per day.
 
         Examples:
@@ -605,8 +531,7 @@ class Mta:
             metrics=metrics,
             version=version,
             channel=channel,
-            output=output,
-            progress=progress,
+            **kw,
             missing_days=missing_days,
         )
 
@@ -618,10 +543,9 @@ class Mta:
         *,
         version: str | None = None,
         channel: str | None = None,
-        output: Output = "polars",
-        progress: ProgressArg = None,
         missing_days: MissingDays = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Awaitable twin of :meth:`crash`."""
         return await self.fetch_async(
             "crash",
@@ -630,8 +554,7 @@ class Mta:
             metrics=metrics,
             version=version,
             channel=channel,
-            output=output,
-            progress=progress,
+            **kw,
             missing_days=missing_days,
         )
 
@@ -640,10 +563,8 @@ class Mta:
         start: DateLike,
         end: DateLike,
         dimension: str | int = "app_version",
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Crash environments (``ty`` 1–3: app_version, os, device).
 
         One row per value: ``dimension, value, error_count, error_users``.
@@ -655,33 +576,25 @@ class Mta:
             >>> df["dimension"].unique().to_list()
             ['os']
         """
-        return self.fetch(
-            "crash_env", start, end, dimension=dimension, output=output, progress=progress
-        )
+        return self.fetch("crash_env", start, end, dimension=dimension, **kw)
 
     async def crash_env_async(
         self,
         start: DateLike,
         end: DateLike,
         dimension: str | int = "app_version",
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Awaitable twin of :meth:`crash_env`."""
-        return await self.fetch_async(
-            "crash_env", start, end, dimension=dimension, output=output, progress=progress
-        )
+        return await self.fetch_async("crash_env", start, end, dimension=dimension, **kw)
 
     def error_list(
         self,
         start: DateLike,
         end: DateLike,
         err_ty: int | None = None,
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Top-100 error list: ``rank, key, error_count, error_users, crash_id, error_msg,
         app_version, first_time`` (a fixed schema; other fields of the reply are not read).
 
@@ -692,21 +605,17 @@ class Mta:
             >>> df.columns[:4]
             ['rank', 'key', 'error_count', 'error_users']
         """
-        return self.fetch("error_list", start, end, err_ty=err_ty, output=output, progress=progress)
+        return self.fetch("error_list", start, end, err_ty=err_ty, **kw)
 
     async def error_list_async(
         self,
         start: DateLike,
         end: DateLike,
         err_ty: int | None = None,
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Awaitable twin of :meth:`error_list`."""
-        return await self.fetch_async(
-            "error_list", start, end, err_ty=err_ty, output=output, progress=progress
-        )
+        return await self.fetch_async("error_list", start, end, err_ty=err_ty, **kw)
 
     def retention(
         self,
@@ -716,10 +625,9 @@ class Mta:
         metrics: Metrics = None,
         *,
         cohort_size: bool = True,
-        output: Output = "polars",
-        progress: ProgressArg = None,
         missing_days: MissingDays = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Retention (``11001``–``11009``: day 1–7, 14, 30 returning users).
 
         Long: ``cohort_date, cohort_end, cohort_size, period, users`` (the
@@ -754,8 +662,7 @@ class Mta:
             shape=shape,
             metrics=metrics,
             cohort_size=cohort_size,
-            output=output,
-            progress=progress,
+            **kw,
             missing_days=missing_days,
         )
 
@@ -767,10 +674,9 @@ class Mta:
         metrics: Metrics = None,
         *,
         cohort_size: bool = True,
-        output: Output = "polars",
-        progress: ProgressArg = None,
         missing_days: MissingDays = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Awaitable twin of :meth:`retention`."""
         return await self.fetch_async(
             "retention",
@@ -779,8 +685,7 @@ class Mta:
             shape=shape,
             metrics=metrics,
             cohort_size=cohort_size,
-            output=output,
-            progress=progress,
+            **kw,
             missing_days=missing_days,
         )
 

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from . import _native
-from ._common import HttpOptions, check_str, date_str, env, http_options, names
-from ._output import NativeProgress, Output, ProgressArg, call, call_async
+from ._args import check_str, date_str, env, names
+from ._http import HttpOptions, http_options
+from ._output import CallOptions, Frame, NativeProgress, Output, ProgressArg, call, call_async
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -116,13 +117,7 @@ class TencentIm:
         resolve_to: str | None = None,
         usersig_expire: int | None = None,
         today: str | _dt.date | None = None,
-        timeout: float | None = None,
-        max_attempts: int | None = None,
-        backoff: float | None = None,
-        max_backoff: float | None = None,
-        max_retry_wait: float | None = None,
-        rate_limit: int | None = None,
-        concurrency: int | None = None,
+        **http: Unpack[HttpOptions],
     ) -> None:
         from .errors import InvalidArgument
 
@@ -154,9 +149,7 @@ class TencentIm:
             resolve_to=resolve_to,
             usersig_expire=usersig_expire,
             today=None if today is None else date_str(today, "today"),
-            http=http_options(
-                timeout, max_attempts, backoff, max_backoff, max_retry_wait, rate_limit, concurrency
-            ),
+            http=http_options("TencentIm()", **http),
         )
 
     def __repr__(self) -> str:
@@ -181,10 +174,8 @@ class TencentIm:
     def app_info(
         self,
         fields: Sequence[str] | str | None = None,
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Operations data of the last 30 days, one row per day (``date`` ascending).
 
         ``fields`` takes original (``"ActiveUserNum"``) or snake_case
@@ -202,24 +193,20 @@ class TencentIm:
         return call(
             lambda cb: self._native.app_info(f, cb),
             desc="tim getappinfo",
-            output=output,
-            progress=progress,
+            **kw,
         )
 
     async def app_info_async(
         self,
         fields: Sequence[str] | str | None = None,
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-    ) -> Any:
+        **kw: Unpack[CallOptions],
+    ) -> Frame:
         """Awaitable twin of :meth:`app_info`."""
         f = names(fields, "fields")
         return await call_async(
             lambda cb: self._native.app_info_async(f, cb),
             desc="tim getappinfo",
-            output=output,
-            progress=progress,
+            **kw,
         )
 
     @staticmethod
@@ -233,7 +220,7 @@ class TencentIm:
         output: Output = "polars",
         progress: ProgressArg = None,
         **http: Unpack[HttpOptions],
-    ) -> Any:
+    ) -> Frame:
         """``getappinfo`` of many apps ``[(sdkappid, secret_key), ...]`` concurrently.
 
         Returns one frame with an ``sdkappid`` column first. ``rate_limit``
@@ -273,7 +260,7 @@ class TencentIm:
         output: Output = "polars",
         progress: ProgressArg = None,
         **http: Unpack[HttpOptions],
-    ) -> Any:
+    ) -> Frame:
         """Awaitable twin of :meth:`app_info_many`."""
         kw = _many_kwargs(apps, identifier, region, fields, resolve_to, dict(http))
 

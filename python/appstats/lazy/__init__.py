@@ -11,8 +11,6 @@ predicate and a projection say) and ``_plan`` (lake days, fetch windows and
 missing days per app).
 """
 
-from __future__ import annotations
-
 from ._plan import AppPlan, MissingDaysWarning, ScanPlan
 from .functions import report_schema, scan, scan_plan
 

@@ -335,3 +335,7 @@ def compare(lake: Lake, *, days: int = 7, end: _dt.date | str | None = None) -> 
         .sort("provider", "app")
     )
     return out
+
+
+# The ``__future__`` import binds ``annotations``; it is not part of this namespace.
+del annotations

@@ -12,8 +12,6 @@ CSV. ``appstats.report`` is callable: ``appstats.report(...)`` is
 :func:`appstats.report.functions.report`.
 """
 
-from __future__ import annotations
-
 import sys
 import types
 from typing import Any

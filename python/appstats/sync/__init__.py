@@ -18,8 +18,6 @@ Examples:
     [('mta1', 31, 'ok'), ('mta2', 31, 'ok'), ('mta3', 31, 'ok')]
 """
 
-from __future__ import annotations
-
 import sys
 import types
 from typing import Any
