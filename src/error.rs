@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+pub use crate::redact::{redact, SECRET_PARAMS};
+
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -280,70 +282,9 @@ fn code_note(code: i64) -> String {
     }
 }
 
-/// Names of query/body parameters whose values are secrets.
-pub const SECRET_PARAMS: &[&str] = &[
-    "access_token",
-    "client_secret",
-    "secret_key",
-    "sign",
-    "usersig",
-    "refresh_token",
-    "ticket",
-    "code",
-];
-
-/// Replace the values of secret parameters in a URL or message, and the
-/// userinfo of URLs (`http://user:password@host`), by `***`.
-pub fn redact(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    'outer: while !rest.is_empty() {
-        for name in SECRET_PARAMS {
-            if let Some(after) = rest.strip_prefix(name) {
-                if let Some(value) = after.strip_prefix('=') {
-                    let boundary = out
-                        .chars()
-                        .last()
-                        .is_none_or(|c| matches!(c, '?' | '&' | ' ' | '(' | '"' | '\''));
-                    if boundary {
-                        out.push_str(name);
-                        out.push_str("=***");
-                        let end = value
-                            .find(['&', ' ', ')', '"', '\'', '\n'])
-                            .unwrap_or(value.len());
-                        rest = &value[end..];
-                        continue 'outer;
-                    }
-                }
-            }
-        }
-        let c = rest.chars().next().unwrap_or_default();
-        out.push(c);
-        rest = &rest[c.len_utf8()..];
-    }
-    crate::url::redact_userinfo(&out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redacts_query_secrets() {
-        let s = redact(
-            "error sending request for url (http://x/y?access_token=24.abc&start_index=0&sign=ff)",
-        );
-        assert_eq!(
-            s,
-            "error sending request for url (http://x/y?access_token=***&start_index=0&sign=***)"
-        );
-        assert_eq!(redact("no secrets here"), "no secrets here");
-        assert_eq!(redact("postcode=1"), "postcode=1");
-        assert_eq!(
-            redact("url (http://user:PASSW0RD@127.0.0.1:9/x?sign=1)"),
-            "url (http://***@127.0.0.1:9/x?sign=***)"
-        );
-    }
 
     #[test]
     fn classification() {

@@ -22,6 +22,7 @@ pub mod error;
 pub mod fanout;
 pub mod http;
 pub mod providers;
+pub mod redact;
 pub mod runtime;
 pub mod sandbox;
 pub mod table;

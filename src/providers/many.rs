@@ -206,7 +206,7 @@ impl Many {
             ticket: ticket.to_string(),
         };
         let p = Arc::new(Platform {
-            http: Http::new(baidu::parse::PROVIDER, HttpConfig::new(10, 1))?,
+            http: Http::new(baidu::PROVIDER, HttpConfig::new(10, 1))?,
             auth: baidu::Auth::new(creds, base)?,
         });
         all.insert(key, p.clone());
@@ -373,7 +373,7 @@ fn tim_window(df: DataFrame, start: NaiveDate, end: NaiveDate) -> Result<DataFra
 pub fn ends_app(error: &Error) -> bool {
     match error {
         Error::QuotaExceeded { .. } => true,
-        Error::Auth { provider, code, .. } => !(*provider == baidu::parse::PROVIDER && *code == 6),
+        Error::Auth { provider, code, .. } => !(*provider == baidu::PROVIDER && *code == 6),
         _ => false,
     }
 }

@@ -139,7 +139,7 @@ fn token_hook(cb: Py<PyAny>) -> TokenHook {
         match outcome {
             Some(Ok(())) => Ok(()),
             Some(Err(msg)) => Err(Error::Auth {
-                provider: baidu::parse::PROVIDER,
+                provider: baidu::PROVIDER,
                 code: 0,
                 message: format!("{failed}: {msg}"),
                 renewable: false,

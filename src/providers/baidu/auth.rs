@@ -10,7 +10,7 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 
 use super::errors::classify;
-use super::parse::PROVIDER;
+use super::PROVIDER;
 use crate::error::{Error, Result};
 use crate::http::{Http, Reply};
 

@@ -3,7 +3,7 @@
 
 use crate::error::Error;
 
-use super::parse::PROVIDER;
+use super::PROVIDER;
 
 /// Classify a Baidu error code (gateway `error_code` or business `errno`).
 pub fn classify(gateway: bool, code: i64, message: &str) -> Error {

@@ -15,7 +15,10 @@ use crate::http::{run_in_order, try_all, Http, HttpConfig, Progress, Reply};
 use crate::table::{Kind, TableBuilder};
 pub use auth::{Auth, Credentials};
 pub use endpoints::{Gran, Level, Report, Shape};
-use parse::{Page, PROVIDER};
+use parse::Page;
+
+/// The provider's name in errors and logs.
+pub const PROVIDER: &str = "baidu";
 
 pub const DEFAULT_BASE_URL: &str = "https://openapi.baidu.com";
 /// Documented default page size of the data API (the rows asked of the TP

@@ -26,8 +26,6 @@ use crate::error::{Error, Result};
 use crate::providers::common::{bad_choice, parse_user_date};
 use crate::table::Kind;
 
-pub const PROVIDER: &str = "mta";
-
 /// Days one request covers at most (assumption, see the module docs).
 pub const MAX_WINDOW_DAYS: i64 = 90;
 /// Longest range a date-keyed report may ask for (split into windows).

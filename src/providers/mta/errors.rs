@@ -1,6 +1,6 @@
 //! MTA `ret_code`s → error classes.
 
-use super::endpoints::PROVIDER;
+use super::PROVIDER;
 use crate::error::{redact, Error};
 
 /// Success code of the envelope.

@@ -15,7 +15,10 @@ use crate::error::{Error, Result};
 use crate::http::{run_in_order, Http, HttpConfig, Progress, Reply};
 use crate::providers::common::{list_dates, DateCoverage};
 use crate::table::{Kind, TableBuilder};
-pub use endpoints::{Metric, Report, ReportKind, Shape, PROVIDER, REPORTS};
+pub use endpoints::{Metric, Report, ReportKind, Shape, REPORTS};
+
+/// The provider's name in errors and logs.
+pub const PROVIDER: &str = "mta";
 
 pub const DEFAULT_BASE_URL: &str = "https://openapi.mta.qq.com";
 /// Attempts to get a window whose reply skips requested dates.

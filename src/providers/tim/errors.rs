@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::parse::PROVIDER;
+use super::PROVIDER;
 use crate::error::{redact, Error};
 
 /// Classify a non-zero `ErrorCode`. `host` is where the request went (for

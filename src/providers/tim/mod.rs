@@ -19,8 +19,11 @@ use crate::error::{Error, Result};
 use crate::http::{bounded, Http, HttpConfig, Progress, Reply};
 use crate::providers::common::{today_cn, DateCoverage};
 use crate::table::{Column, Kind, TableBuilder};
-pub use parse::{parse_saved, Selection, FIELDS, PROVIDER};
+pub use parse::{parse_saved, Selection, FIELDS};
 pub use usersig::{gen_usersig, verify_usersig, UserSigError, UserSigInfo};
+
+/// The provider's name in errors and logs.
+pub const PROVIDER: &str = "tim";
 
 /// Documented rate limit: 100 calls per second per app.
 pub const DEFAULT_RATE_PER_SEC: u32 = 100;

@@ -11,10 +11,10 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::errors::classify;
+use super::PROVIDER;
 use crate::error::{redact, Error, Result};
 use crate::table::{Cell, Column, FieldMap, Kind, RowSink, Rows, TableBuilder};
 
-pub const PROVIDER: &str = "tim";
 pub const ENDPOINT: &str = "getappinfo";
 
 /// Every column of `getappinfo`: (original name, column name, dtype).

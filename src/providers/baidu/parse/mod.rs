@@ -15,6 +15,7 @@ use serde_json::value::RawValue;
 
 use super::endpoints::{Gran, Level, Report, RetentionType, Shape, SOURCE};
 use super::errors::classify;
+use super::PROVIDER;
 use crate::error::{Error, Result};
 use crate::table::{Cell, FieldMap, TableBuilder};
 
@@ -29,8 +30,6 @@ use schema::scene_schema;
 pub use schema::{metric_fields, schema};
 use seeds::one_pass;
 use sinks::{flat_sink, AttributeSink, RetentionSink, SourceSink};
-
-pub const PROVIDER: &str = "baidu";
 
 /// One parsed page of a report.
 #[derive(Debug)]

@@ -20,8 +20,9 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::endpoints::{Report, ReportKind, Shape, PROVIDER};
+use super::endpoints::{Report, ReportKind, Shape};
 use super::errors::{classify, OK};
+use super::PROVIDER;
 use crate::error::{Error, Result};
 use crate::providers::common::days_to_date;
 use crate::providers::retention::retention_wide;

@@ -1,0 +1,110 @@
+//! Secrets out of messages: the values of secret parameters and the
+//! userinfo of URLs. Used by `error` (every message) and `url` (base URLs
+//! shown to users); it depends on neither.
+
+/// Names of query/body parameters whose values are secrets.
+pub const SECRET_PARAMS: &[&str] = &[
+    "access_token",
+    "client_secret",
+    "secret_key",
+    "sign",
+    "usersig",
+    "refresh_token",
+    "ticket",
+    "code",
+];
+
+/// Replace the values of secret parameters in a URL or message, and the
+/// userinfo of URLs (`http://user:password@host`), by `***`.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    'outer: while !rest.is_empty() {
+        for name in SECRET_PARAMS {
+            if let Some(after) = rest.strip_prefix(name) {
+                if let Some(value) = after.strip_prefix('=') {
+                    let boundary = out
+                        .chars()
+                        .last()
+                        .is_none_or(|c| matches!(c, '?' | '&' | ' ' | '(' | '"' | '\''));
+                    if boundary {
+                        out.push_str(name);
+                        out.push_str("=***");
+                        let end = value
+                            .find(['&', ' ', ')', '"', '\'', '\n'])
+                            .unwrap_or(value.len());
+                        rest = &value[end..];
+                        continue 'outer;
+                    }
+                }
+            }
+        }
+        let c = rest.chars().next().unwrap_or_default();
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    redact_userinfo(&out)
+}
+
+/// Replace the userinfo of every URL in `text` (`scheme://user:pw@host`)
+/// by `***`.
+pub fn redact_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        // the authority ends at the path, query, fragment or any delimiter
+        // a URL inside a message may be followed by
+        let end = tail
+            .find(|c: char| {
+                matches!(c, '/' | '?' | '#' | ')' | '"' | '\'' | '>') || c.is_whitespace()
+            })
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rfind('@') {
+            Some(at) => {
+                out.push_str("***");
+                out.push_str(&authority[at..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_query_secrets() {
+        let s = redact(
+            "error sending request for url (http://x/y?access_token=24.abc&start_index=0&sign=ff)",
+        );
+        assert_eq!(
+            s,
+            "error sending request for url (http://x/y?access_token=***&start_index=0&sign=***)"
+        );
+        assert_eq!(redact("no secrets here"), "no secrets here");
+        assert_eq!(redact("postcode=1"), "postcode=1");
+        assert_eq!(
+            redact("url (http://user:PASSW0RD@127.0.0.1:9/x?sign=1)"),
+            "url (http://***@127.0.0.1:9/x?sign=***)"
+        );
+    }
+
+    #[test]
+    fn userinfo_redaction() {
+        assert_eq!(
+            redact_userinfo("error for url (http://u:p@h:1/x?y=1) and https://a@b"),
+            "error for url (http://***@h:1/x?y=1) and https://***@b"
+        );
+        assert_eq!(redact_userinfo("http://h/a@b"), "http://h/a@b");
+        assert_eq!(redact_userinfo("no url: a@b"), "no url: a@b");
+        assert_eq!(redact_userinfo("://"), "://");
+        assert_eq!(redact_userinfo("x://é@ü"), "x://***@ü");
+    }
+}
