@@ -110,14 +110,7 @@ pub(super) fn generate(
 
 /// `getanalysisusertrend`.
 fn user_trend(q: &Query) -> Result<Generated, String> {
-    let &Query {
-        g,
-        seed,
-        start,
-        end,
-        users,
-        ..
-    } = q;
+    let (g, seed, start, end, users) = (q.g, q.seed, q.start, q.end, q.users);
     let gran = q.need("gran", &["hour", "day", "week", "month"])?;
     let mut rows = vec![];
     for (i, (label, a, b)) in periods(start, end, &gran).into_iter().enumerate() {
@@ -155,13 +148,7 @@ fn user_trend(q: &Query) -> Result<Generated, String> {
 
 /// `getanalysisactivityuser`.
 fn activity_user(q: &Query) -> Result<Generated, String> {
-    let &Query {
-        g,
-        seed,
-        start,
-        end,
-        ..
-    } = q;
+    let (g, seed, start, end) = (q.g, q.seed, q.start, q.end);
     let mut rows = vec![];
     for d in start.iter_days().take_while(|d| *d <= end) {
         let u = dau(g, d).round();
@@ -193,13 +180,7 @@ fn activity_user(q: &Query) -> Result<Generated, String> {
 
 /// `getanalysisretaineduser`.
 fn retained_user(q: &Query) -> Result<Generated, String> {
-    let &Query {
-        g,
-        seed,
-        start,
-        end,
-        ..
-    } = q;
+    let (g, seed, start, end) = (q.g, q.seed, q.start, q.end);
     let gran = q.need("gran", &["day", "week", "month"])?;
     let ratio = q.need("report_type", &["count", "ratio"])? == "ratio";
     let (unit_name, n_periods) = match gran.as_str() {
@@ -242,7 +223,7 @@ fn retained_user(q: &Query) -> Result<Generated, String> {
 
 /// `getanalysisvisitattribute`.
 fn visit_attribute(q: &Query) -> Result<Generated, String> {
-    let &Query { seed, .. } = q;
+    let seed = q.seed;
     let groups: [(&str, &[&str]); 3] = [
         (
             "age",
@@ -290,7 +271,7 @@ fn visit_attribute(q: &Query) -> Result<Generated, String> {
 
 /// `getanalysisregion`.
 fn region(q: &Query) -> Result<Generated, String> {
-    let &Query { seed, users, .. } = q;
+    let (seed, users) = (q.seed, q.users);
     let sh = shares(seed, "region", REGIONS.len());
     let sessions = users * 1.15;
     let rows = REGIONS
@@ -305,7 +286,7 @@ fn region(q: &Query) -> Result<Generated, String> {
 
 /// `getanalysisterminal`.
 fn terminal(q: &Query) -> Result<Generated, String> {
-    let &Query { seed, users, .. } = q;
+    let (seed, users) = (q.seed, q.users);
     let t = q.need(
         "terminal_type",
         &[
@@ -338,9 +319,7 @@ fn terminal(q: &Query) -> Result<Generated, String> {
 
 /// `getanalysisvisitpage`.
 fn visit_page(q: &Query) -> Result<Generated, String> {
-    let &Query {
-        st, seed, users, ..
-    } = q;
+    let (st, seed, users) = (q.st, q.seed, q.users);
     let n = st.cfg.baidu.pages;
     let sh = shares(seed, "page", n);
     let pv = users * 2.1;
@@ -358,7 +337,7 @@ fn visit_page(q: &Query) -> Result<Generated, String> {
 
 /// `getanalysisvisitcharacter`.
 fn visit_character(q: &Query) -> Result<Generated, String> {
-    let &Query { seed, users, .. } = q;
+    let (seed, users) = (q.seed, q.users);
     let t = q.need(
         "character_type",
         &["depth", "time", "interval", "frequency"],
@@ -380,9 +359,7 @@ fn visit_character(q: &Query) -> Result<Generated, String> {
 
 /// `getanalysissource`.
 fn source(q: &Query) -> Result<Generated, String> {
-    let &Query {
-        st, seed, users, ..
-    } = q;
+    let (st, seed, users) = (q.st, q.seed, q.users);
     let n = st.cfg.baidu.sources;
     let sh = shares(seed, "source", n);
     let per = st.cfg.baidu.scenes_per_source;
@@ -439,14 +416,7 @@ fn source(q: &Query) -> Result<Generated, String> {
 
 /// `gettpdata`.
 fn tp_data(q: &Query, endpoint: &str) -> Result<Generated, String> {
-    let &Query {
-        g,
-        seed,
-        p,
-        start,
-        end,
-        ..
-    } = q;
+    let (g, seed, p, start, end) = (q.g, q.seed, q.p, q.start, q.end);
     // The SDKs' gettpdata dates its rows under `date` (Go SDK
     // model), the seed document's getdata under `data`.
     let date_key = if endpoint == "gettpdata" {

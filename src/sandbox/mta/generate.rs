@@ -126,12 +126,7 @@ fn realtime(g: &AppGen, wanted: &[&Metric], f: f64) -> Value {
 
 /// Terminals: the top ones of type `ty`, in rank order.
 fn terminal(q: &Query) -> Result<Value, String> {
-    let Query {
-        seed,
-        drop,
-        range_active,
-        ..
-    } = *q;
+    let (seed, drop, range_active) = (q.seed, q.drop, q.range_active);
     let t = q.ty(5)?;
     let names = TERMINALS[t - 1];
     let mut rows = vec![];
@@ -156,12 +151,7 @@ fn terminal(q: &Query) -> Result<Value, String> {
 
 /// The crash environments of type `ty`, keyed by value.
 fn crash_env(q: &Query) -> Result<Value, String> {
-    let Query {
-        seed,
-        drop,
-        range_active,
-        ..
-    } = *q;
+    let (seed, drop, range_active) = (q.seed, q.drop, q.range_active);
     let t = q.ty(3)?;
     let names = CRASH_ENVS[t - 1];
     let mut obj = Map::new();
@@ -187,13 +177,7 @@ fn crash_env(q: &Query) -> Result<Value, String> {
 
 /// The error list: one row per error, by rank.
 fn error_list(q: &Query) -> Value {
-    let Query {
-        seed,
-        drop,
-        start,
-        range_active,
-        ..
-    } = *q;
+    let (seed, drop, start, range_active) = (q.seed, q.drop, q.start, q.range_active);
     let mut rows = vec![];
     let keep = ERRORS.len().saturating_sub(drop);
     for (i, e) in ERRORS.iter().enumerate().take(keep) {
@@ -224,13 +208,7 @@ fn error_list(q: &Query) -> Value {
 
 /// Use frequency: one row per section, keyed by its index.
 fn frequency(q: &Query) -> Value {
-    let Query {
-        g,
-        drop,
-        f,
-        range_active,
-        ..
-    } = *q;
+    let (g, drop, f, range_active) = (q.g, q.drop, q.f, q.range_active);
     let mut obj = Map::new();
     let newu: f64 = q.days.iter().map(|d| new_users(g, *d)).sum::<f64>() * f;
     let keep = SECTIONS.len().saturating_sub(drop);
@@ -253,9 +231,7 @@ fn frequency(q: &Query) -> Value {
 
 /// The date-keyed reports (retention among them), newest first.
 fn date_keyed(q: &Query, kind: ReportKind, retention_percent: bool) -> Value {
-    let Query {
-        g, seed, drop, f, ..
-    } = *q;
+    let (g, seed, drop, f) = (q.g, q.seed, q.drop, q.f);
     // date-keyed reports, newest first like the PHP service
     let today = g.today;
     let keep = q.days.len().saturating_sub(drop);
