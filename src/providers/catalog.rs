@@ -379,6 +379,6 @@ mod tests {
         let some = HashMap::from([("metrics".to_string(), "new_users,10103".to_string())]);
         let df = report_schema("mta", "user_basic", &some).unwrap();
         let names: Vec<&str> = df.get_column_names().iter().map(|s| s.as_str()).collect();
-        assert_eq!(names, ["date", "new_users", "active_users"]);
+        assert_eq!(names, ["date", "new_users", "sessions"]); // 10103 is sessions
     }
 }
