@@ -140,7 +140,7 @@ impl Http {
         cfg.validate()?;
         let client = pooled_client(&cfg)?;
         Ok(Http {
-            pacer: Pacer::new(cfg.rate_per_sec),
+            pacer: Pacer::new(cfg.rate_limit),
             shared: Arc::new(Shared {
                 provider,
                 client: Mutex::new((std::process::id(), client)),
@@ -156,7 +156,7 @@ impl Http {
     pub fn sibling(&self) -> Http {
         Http {
             shared: self.shared.clone(),
-            pacer: Pacer::new(self.shared.cfg.rate_per_sec),
+            pacer: Pacer::new(self.shared.cfg.rate_limit),
             stats: self.stats.clone(),
         }
     }
@@ -372,7 +372,7 @@ impl Http {
                     {
                         delay = delay.max(*ra);
                     }
-                    if waited + delay > retry.max_total_wait {
+                    if waited + delay > retry.max_retry_wait {
                         log::warn!(
                             "{provider} {what}: giving up after {attempt} attempts ({:.1}s): {e}",
                             started.elapsed().as_secs_f64()

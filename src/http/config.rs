@@ -13,20 +13,20 @@ pub struct RetryConfig {
     /// Total attempts per request, the first included (>= 1).
     pub max_attempts: u32,
     /// Delay before the first retry; doubles each time.
-    pub base_delay: Duration,
+    pub backoff: Duration,
     /// Cap of one delay.
-    pub max_delay: Duration,
+    pub max_backoff: Duration,
     /// Cap of the summed delays of one request.
-    pub max_total_wait: Duration,
+    pub max_retry_wait: Duration,
 }
 
 impl Default for RetryConfig {
     fn default() -> Self {
         RetryConfig {
             max_attempts: 5,
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(10),
-            max_total_wait: Duration::from_secs(120),
+            backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(10),
+            max_retry_wait: Duration::from_secs(120),
         }
     }
 }
@@ -41,7 +41,7 @@ pub struct HttpConfig {
     /// The client slows down below it while the provider signals its rate
     /// limit, and creeps back up while it does not (see
     /// [`Pacer`](super::pacer::Pacer)).
-    pub rate_per_sec: u32,
+    pub rate_limit: u32,
     /// Requests in flight at once.
     pub concurrency: usize,
     /// DNS overrides: send requests for a host name to this address (the
@@ -58,11 +58,11 @@ impl Default for HttpConfig {
 }
 
 impl HttpConfig {
-    pub fn new(rate_per_sec: u32, concurrency: usize) -> Self {
+    pub fn new(rate_limit: u32, concurrency: usize) -> Self {
         HttpConfig {
             timeout: Duration::from_secs(30),
             retry: RetryConfig::default(),
-            rate_per_sec,
+            rate_limit,
             concurrency,
             resolve: Vec::new(),
         }
@@ -72,7 +72,7 @@ impl HttpConfig {
         if self.retry.max_attempts == 0 {
             return Err(Error::invalid("max_attempts must be at least 1"));
         }
-        if self.rate_per_sec == 0 {
+        if self.rate_limit == 0 {
             return Err(Error::invalid(
                 "rate_limit must be at least 1 request per second",
             ));
@@ -91,9 +91,9 @@ impl HttpConfig {
 /// scaled by a random factor in [0.5, 1.0].
 pub fn backoff(retry: &RetryConfig, attempt: u32) -> Duration {
     let exp = retry
-        .base_delay
+        .backoff
         .saturating_mul(1u32 << (attempt.saturating_sub(1)).min(20));
-    let capped = exp.min(retry.max_delay);
+    let capped = exp.min(retry.max_backoff);
     let f: f64 = rand::rng().random_range(0.5..=1.0);
     capped.mul_f64(f)
 }

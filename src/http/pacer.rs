@@ -62,8 +62,8 @@ const RECOVERY: Duration = Duration::from_secs(5);
 const MIN_RATE: f64 = 0.1;
 
 impl Pacer {
-    pub(super) fn new(rate_per_sec: u32) -> Self {
-        let max = f64::from(rate_per_sec.max(1));
+    pub(super) fn new(rate_limit: u32) -> Self {
+        let max = f64::from(rate_limit.max(1));
         Pacer {
             max,
             st: Mutex::new(PaceState {

@@ -15,9 +15,9 @@ use crate::error::Error;
 fn backoff_grows_and_caps() {
     let r = RetryConfig {
         max_attempts: 10,
-        base_delay: Duration::from_millis(100),
-        max_delay: Duration::from_millis(1000),
-        max_total_wait: Duration::from_secs(60),
+        backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_millis(1000),
+        max_retry_wait: Duration::from_secs(60),
     };
     for _ in 0..50 {
         let d1 = backoff(&r, 1);
@@ -170,6 +170,6 @@ fn pacer_does_not_sleep_for_a_slot_already_due() {
 fn config_validation() {
     let mut c = HttpConfig::new(10, 4);
     assert!(c.validate().is_ok());
-    c.rate_per_sec = 0;
+    c.rate_limit = 0;
     assert!(c.validate().is_err());
 }

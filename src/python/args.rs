@@ -240,16 +240,16 @@ impl HttpArgs {
             c.retry.max_attempts = v;
         }
         if let Some(v) = self.backoff {
-            c.retry.base_delay = v;
+            c.retry.backoff = v;
         }
         if let Some(v) = self.max_backoff {
-            c.retry.max_delay = v;
+            c.retry.max_backoff = v;
         }
         if let Some(v) = self.max_retry_wait {
-            c.retry.max_total_wait = v;
+            c.retry.max_retry_wait = v;
         }
         if let Some(v) = self.rate_limit {
-            c.rate_per_sec = v;
+            c.rate_limit = v;
         }
         if let Some(v) = self.concurrency {
             c.concurrency = v;
@@ -264,10 +264,10 @@ pub fn http_dict<'py>(py: Python<'py>, c: &HttpConfig) -> PyResult<Bound<'py, Py
     let d = PyDict::new(py);
     d.set_item("timeout", c.timeout.as_secs_f64())?;
     d.set_item("max_attempts", c.retry.max_attempts)?;
-    d.set_item("backoff", c.retry.base_delay.as_secs_f64())?;
-    d.set_item("max_backoff", c.retry.max_delay.as_secs_f64())?;
-    d.set_item("max_retry_wait", c.retry.max_total_wait.as_secs_f64())?;
-    d.set_item("rate_limit", c.rate_per_sec)?;
+    d.set_item("backoff", c.retry.backoff.as_secs_f64())?;
+    d.set_item("max_backoff", c.retry.max_backoff.as_secs_f64())?;
+    d.set_item("max_retry_wait", c.retry.max_retry_wait.as_secs_f64())?;
+    d.set_item("rate_limit", c.rate_limit)?;
     d.set_item("concurrency", c.concurrency)?;
     Ok(d)
 }

@@ -9,7 +9,7 @@ use crate::providers::baidu::{Client, Credentials, Request};
 fn baidu(sb: &Sandbox, page_size: u32) -> Client {
     let c = &sb.state.cfg.baidu;
     let mut cfg = HttpConfig::new(200, 4);
-    cfg.retry.base_delay = Duration::from_millis(5);
+    cfg.retry.backoff = Duration::from_millis(5);
     Client::new(
         Credentials::ClientCredentials {
             client_id: c.client_id.clone(),

@@ -82,7 +82,7 @@ async fn server() -> (String, Log) {
 
 fn client(base: &str, page_size: u32) -> Client {
     let mut cfg = HttpConfig::new(1000, 4);
-    cfg.retry.base_delay = Duration::from_millis(5);
+    cfg.retry.backoff = Duration::from_millis(5);
     Client::new(Credentials::Token("t".into()), Some(base), cfg, page_size).unwrap()
 }
 

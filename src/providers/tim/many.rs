@@ -50,7 +50,7 @@ pub async fn app_info_many(
 /// All apps share one connection pool and `cfg.concurrency` (apps in
 /// flight at once). The rate limit is per app, as Tencent's is per
 /// SDKAppID: each app's client paces its own requests at
-/// `cfg.rate_per_sec` and slows down on its own when the service
+/// `cfg.rate_limit` and slows down on its own when the service
 /// signals that app's limit.
 pub async fn app_info_many_with(
     apps: &[(u64, String)],

@@ -128,7 +128,7 @@ async fn server(keys: &[(u64, &str)], expire_first: usize) -> (SocketAddr, Arc<S
 
 fn quick() -> HttpConfig {
     let mut c = default_config();
-    c.retry.base_delay = Duration::from_millis(5);
+    c.retry.backoff = Duration::from_millis(5);
     c.timeout = Duration::from_secs(5);
     c
 }

@@ -8,7 +8,7 @@ use crate::Error;
 
 fn client(sb: &Sandbox, secret: &str) -> Client {
     let mut cfg = HttpConfig::new(200, 4);
-    cfg.retry.base_delay = Duration::from_millis(5);
+    cfg.retry.backoff = Duration::from_millis(5);
     Client::new(
         &sb.state.cfg.mta.first().app_id,
         secret,

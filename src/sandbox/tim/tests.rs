@@ -6,7 +6,7 @@ use crate::sandbox::{Config, Fault};
 
 fn quick() -> HttpConfig {
     let mut c = tim::default_config();
-    c.retry.base_delay = Duration::from_millis(5);
+    c.retry.backoff = Duration::from_millis(5);
     c
 }
 
