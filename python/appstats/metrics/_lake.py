@@ -132,6 +132,7 @@ def _write(store: DeltaStore, df: pl.DataFrame, predicate: str | None) -> None:
                 mode="error",
                 partition_by=[PARTITION],
                 storage_options=store.options,
+                commit_properties=_by_run(store),
             )
             store.touched.add(METRICS_TABLE)
             return
@@ -140,7 +141,9 @@ def _write(store: DeltaStore, df: pl.DataFrame, predicate: str | None) -> None:
                 raise
     if df.is_empty():
         if predicate is not None:
-            store.dl.DeltaTable(uri, storage_options=store.options).delete(predicate)
+            store.dl.DeltaTable(uri, storage_options=store.options).delete(
+                predicate, commit_properties=_by_run(store)
+            )
     else:
         store.dl.write_deltalake(
             uri,
@@ -149,8 +152,18 @@ def _write(store: DeltaStore, df: pl.DataFrame, predicate: str | None) -> None:
             predicate=predicate,
             partition_by=[PARTITION],
             storage_options=store.options,
+            commit_properties=_by_run(store),
         )
     store.touched.add(METRICS_TABLE)
+
+
+#: The commit metadata key naming the sync run whose slices a write covers.
+RUN_KEY = "appstats_run_id"
+
+
+def _by_run(store: DeltaStore) -> object:
+    """Commit metadata naming this run: the next run knows it was applied."""
+    return store.dl.CommitProperties(custom_metadata={RUN_KEY: store.run_id})
 
 
 def _widen(start: _dt.date) -> _dt.date:
@@ -158,19 +171,27 @@ def _widen(start: _dt.date) -> _dt.date:
     return min(start - _dt.timedelta(days=start.weekday()), start.replace(day=1))
 
 
-def _last_write(store: DeltaStore) -> _dt.datetime | None:
-    """When the ``metrics`` table was last written (not compacted)."""
+def _last_write(store: DeltaStore) -> tuple[_dt.datetime | None, set[str]]:
+    """When the ``metrics`` table was last written (not compacted), and the
+    runs its recent writes applied (their commit metadata)."""
     dt = store.dl.DeltaTable(store.table_uri(METRICS_TABLE), storage_options=store.options)
+    last = None
+    applied = {store.run_id}
     for h in dt.history(100):
-        if h.get("operation") in _WRITES and h.get("timestamp") is not None:
-            return _dt.datetime.fromtimestamp(int(h["timestamp"]) / 1000, tz=_dt.timezone.utc)
-    return None
+        if h.get(RUN_KEY):
+            applied.add(str(h[RUN_KEY]))
+        if last is None and h.get("operation") in _WRITES and h.get("timestamp") is not None:
+            last = _dt.datetime.fromtimestamp(int(h["timestamp"]) / 1000, tz=_dt.timezone.utc)
+    return last, applied
 
 
-def _missed(store: DeltaStore, since: _dt.datetime | None) -> list[tuple[str, _dt.date, _dt.date]]:
-    """Windows of ``_runs`` fetched after ``since`` (less a margin): the
-    slices of a run that stopped after its commits and before its metrics
-    update (killed), which the next run does not fetch again."""
+def _missed(
+    store: DeltaStore, since: _dt.datetime | None, applied: set[str]
+) -> list[tuple[str, _dt.date, _dt.date]]:
+    """Windows of ``_runs`` fetched after ``since`` (less a margin) by runs
+    whose metrics were not applied: the slices of a run that stopped after
+    its commits and before its metrics update (killed), which the next run
+    does not fetch again."""
     from ..sync.store import RUNS_TABLE
 
     if not store.exists(RUNS_TABLE):
@@ -180,6 +201,7 @@ def _missed(store: DeltaStore, since: _dt.datetime | None) -> list[tuple[str, _d
     )
     if since is not None:
         runs = runs.filter(pl.col("finished_at") > since - CLOCK_MARGIN)
+    runs = runs.filter(~pl.col("run_id").is_in(sorted(applied)))
     df = runs.select("app", "window_start", "window_end").unique().collect()
     return list(df.iter_rows())
 
@@ -200,7 +222,7 @@ def update_from_run(store: DeltaStore, records: Iterable[RunRecord]) -> None:
         if not store.exists(METRICS_TABLE):
             _write(store, compute_lake(store), None)  # nothing when no report has metrics
             return
-        windows += _missed(store, _last_write(store))
+        windows += _missed(store, *_last_write(store))
         if not windows:
             return
         ranges: dict[str, tuple[_dt.date, _dt.date]] = {}
