@@ -121,10 +121,13 @@ class LakeLease:
         except Exception as e:
             raise LakeError(self.store.describe(e, "reading the lease")) from None
 
-    @staticmethod
-    def _holder(table: Any) -> dict[str, Any] | None:
-        rows = pl.from_arrow(table.to_pyarrow_table())
-        assert isinstance(rows, pl.DataFrame)
+    def _holder(self, table: Any) -> dict[str, Any] | None:
+        # Polars' own Delta reader (Rust), as of the table's version: no
+        # pyarrow dataset, whose C++ thread pool could still be starting
+        # when a busy run exits at once
+        rows = pl.read_delta(
+            self.uri, version=int(table.version()), storage_options=self.store.options
+        )
         if rows.is_empty():
             return None
         return rows.sort("acquired_at").row(-1, named=True)
