@@ -71,7 +71,7 @@ def test_soak_overlapping_and_killed_syncs(tmp_path: pathlib.Path) -> None:
     with aps.Sandbox(apps=1, today=TODAY) as sb:
         clean = sandbox_config(sb, tmp_path / "clean", start=START, reports=REPORTS)
         assert set(aps.sync(clean, today=TODAY, progress=False)["status"]) == {"ok"}
-    with aps.Sandbox(apps=1, today=TODAY, latency=0.01) as sb:
+    with aps.Sandbox(apps=1, today=TODAY, latency=0.05) as sb:  # runs long enough to kill
         lake = tmp_path / "lake"
         cfg = sandbox_config(sb, lake, start=START, reports=REPORTS)
         toml = tmp_path / "sync.toml"
@@ -82,7 +82,7 @@ def test_soak_overlapping_and_killed_syncs(tmp_path: pathlib.Path) -> None:
         for k in range(ROUNDS):
             until = min(TODAY - dt.timedelta(days=1), until + dt.timedelta(days=1))
             proc = _sync(toml, until)
-            time.sleep(rng.uniform(0.2, 2.5))
+            time.sleep(rng.uniform(0.2, 1.8))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 killed += 1
