@@ -4,7 +4,7 @@ awaited through :func:`appstats._output.call` / ``call_async``."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, Protocol
 
 from ._args import DateLike
@@ -34,15 +34,11 @@ class ReportClient:
     _PROVIDER: ClassVar[str]
     _native: NativeReports
 
-    def _request(
-        self, report: str, start: DateLike, end: DateLike, options: dict[str, Any]
-    ) -> Request:
-        """The native arguments (the Rust client validates them all)."""
-        raise NotImplementedError
-
-    def _result(self, raw: Any, full: bool) -> Any:
-        """The native reply as the rows, or (``full``) as a :class:`~appstats.Report`."""
-        raise NotImplementedError
+    #: The native arguments of ``(report, start, end, options)`` (each
+    #: client's method; the Rust client validates them all).
+    _request: Callable[[str, DateLike, DateLike, dict[str, Any]], Request]
+    #: The native reply as the rows, or (``full``) as a :class:`~appstats.Report`.
+    _result: Callable[[Any, bool], Any]
 
     def _prepare(
         self,
