@@ -64,7 +64,7 @@ demo: $(if $(BUILT),,develop $(VENV)/.demo-stamp) ## sandbox: out/*.parquet, a s
 	$(VENV)/bin/appstats report --lake out/lake -o out/report.html
 	@echo "report: $(CURDIR)/out/report.html (one file, opens offline)"
 
-# Debian's chromium for the browser tests (tests/test_report.py, make
+# Debian's chromium for the browser tests (tests/lake/test_report.py, make
 # docs-offline); playwright cannot download its own browser here. Installed
 # when missing (CI runs as root); where it cannot be, the tests skip and
 # say so loudly.

@@ -1,32 +1,23 @@
 from __future__ import annotations
 
-import json
 import logging
-import pathlib
 from collections.abc import Iterator
 
 import pytest
 
 # Rust log events reach Python logging through pyo3-log, which caches each
 # logger's level the first time it is used: open the `appstats` loggers to
-# DEBUG before the extension is loaded, so that `caplog` (tests/test_secrets.py)
+# DEBUG before the extension is loaded, so that `caplog` (tests/api/test_secrets.py)
 # sees every event whatever ran before. Handlers still filter what is shown.
 logging.getLogger("appstats").setLevel(logging.DEBUG)
 
 import appstats as aps  # noqa: E402
+from tests.helpers import FAULT_MATRIX, FAULT_MATRIX_FAULTS, FAULT_MATRIX_PROVIDERS  # noqa: E402
 
-FIXTURES = pathlib.Path(__file__).parent / "fixtures"
-
-# tests/scripts/*.py are programs that tests/test_lifecycle.py runs in fresh
+# tests/scripts/*.py are programs that tests/api/test_lifecycle.py runs in fresh
 # interpreters; importing them (as --doctest-modules would) runs them inside
 # pytest's process, where other tests' imports may hold the signal handlers.
 collect_ignore_glob = ["scripts/*", "smoke_wheel.py"]
-
-#: Outcomes of tests/test_fault_matrix.py: (fault, provider) → short text,
-#: printed as a table at the end of the session.
-FAULT_MATRIX: dict[tuple[str, str], str] = {}
-FAULT_MATRIX_PROVIDERS = ("baidu", "mta", "tim")
-FAULT_MATRIX_FAULTS: list[str] = []
 
 
 @pytest.fixture
@@ -35,16 +26,8 @@ def sb() -> Iterator[aps.Sandbox]:
         yield s
 
 
-def fixture_text(*parts: str) -> str:
-    return (FIXTURES.joinpath(*parts)).read_text(encoding="utf-8")
-
-
-def fixture_json(*parts: str) -> dict:
-    return json.loads(fixture_text(*parts))
-
-
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001
-    """Print the provider × fault matrix collected by test_fault_matrix.py."""
+    """Print the provider × fault matrix collected by providers/test_fault_matrix.py."""
     if not FAULT_MATRIX:
         return
     faults = FAULT_MATRIX_FAULTS or sorted({f for f, _ in FAULT_MATRIX})

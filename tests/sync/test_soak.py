@@ -18,7 +18,7 @@ import pytest
 
 import appstats as aps
 from appstats.sync import sandbox_config
-from sync_helpers import write_toml
+from tests.sync.helpers import write_toml
 
 pytest.importorskip("deltalake")
 

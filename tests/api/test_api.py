@@ -283,6 +283,6 @@ def test_client_stubs_are_current() -> None:
     import subprocess
     import sys
 
-    tool = pathlib.Path(__file__).resolve().parent.parent / "tools" / "client_stubs.py"
+    tool = pathlib.Path(__file__).resolve().parents[2] / "tools" / "client_stubs.py"
     done = subprocess.run([sys.executable, str(tool), "--check"], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -24,7 +24,7 @@ import pytest
 
 import appstats as aps
 from appstats.sync import DeltaStore, LakeLease, sandbox_config
-from sync_helpers import write_toml
+from tests.sync.helpers import write_toml
 
 deltalake = pytest.importorskip("deltalake")
 

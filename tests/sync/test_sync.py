@@ -21,7 +21,7 @@ import pytest
 import appstats as aps
 from appstats.cli import main
 from appstats.sync import sandbox_config
-from sync_helpers import write_toml
+from tests.sync.helpers import write_toml
 
 pytest.importorskip("deltalake")
 

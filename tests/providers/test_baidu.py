@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 import appstats as aps
-from conftest import fixture_text
+from tests.helpers import fixture_text
 
 S, E = "2024-03-01", "2024-03-31"
 

@@ -21,11 +21,11 @@ import appstats as aps
 from appstats.errors import InvalidArgument
 from appstats.metrics import _catalog, _model
 from appstats.sync import DeltaStore, sandbox_config
+from tests.helpers import FIXTURES
 
 pytest.importorskip("deltalake")
 
 TODAY = dt.date(2024, 4, 1)
-FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 ALL = [
     "baidu.user_trend",
     "baidu.activity_user",
@@ -570,7 +570,7 @@ def test_compare_apps_side_by_side(lake: pathlib.Path) -> None:
 
 
 def test_the_docs_state_every_metric_and_source() -> None:
-    doc = (pathlib.Path(__file__).parent.parent / "docs/metrics.md").read_text(encoding="utf-8")
+    doc = (pathlib.Path(__file__).parents[2] / "docs/metrics.md").read_text(encoding="utf-8")
     for row in aps.metrics.CATALOG.iter_rows(named=True):
         assert f"`{row['metric']}`" in doc, row["metric"]
         for provider in ("baidu", "mta", "tim"):

@@ -2,7 +2,7 @@
 
 Every cell either returns the fault-free frame exactly (same rows, same
 dtypes) or raises the right typed exception whose message names what is
-missing. Outcomes are collected in ``conftest.FAULT_MATRIX`` and printed as
+missing. Outcomes are collected in ``tests.helpers.FAULT_MATRIX`` and printed as
 a table at the end of the session.
 """
 
@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 
 import appstats as aps
-from conftest import FAULT_MATRIX, FAULT_MATRIX_FAULTS
+from tests.helpers import FAULT_MATRIX, FAULT_MATRIX_FAULTS
 
 S, E = "2024-03-01", "2024-03-31"
 # MTA: 182 days = three request windows, fetched one at a time so that
@@ -125,7 +125,7 @@ MATRIX: dict[str, dict[str, Cell]] = {
             expect=(aps.IncompleteData, ["offset 20"]),
         ),
         # strict: a day left out of every reply raises (by default MTA's
-        # omitted days are kept as null rows: tests/test_pressure.py)
+        # omitted days are kept as null rows: tests/providers/test_pressure.py)
         "mta": Cell(
             "drop_rows",
             1,

@@ -19,7 +19,7 @@ import pytest
 
 import appstats as aps
 from appstats.sync import TokenStore, TokenStoreError, sandbox_config, tokens
-from sync_helpers import write_toml
+from tests.sync.helpers import write_toml
 
 pytest.importorskip("deltalake")
 

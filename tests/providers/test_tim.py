@@ -12,7 +12,7 @@ import pytest
 
 import appstats as aps
 from appstats import tim
-from conftest import fixture_text
+from tests.helpers import fixture_text
 
 KIND = {"Date": pl.Date, "Int": pl.Int64, "Str": pl.String}
 
