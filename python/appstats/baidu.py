@@ -18,7 +18,7 @@ import polars as pl
 
 from . import _native
 from ._args import DateLike, check_str, date_str, env, names
-from ._client import ReportClient, Request, call_options
+from ._client import ReportClient, Request, call_options, twin
 from ._http import HttpOptions, http_options
 from ._output import CallOptions, Frame, Output, ProgressArg, Report
 
@@ -167,6 +167,7 @@ class BaiduSmartApp(ReportClient):
 
     def report(
         self,
+        /,
         report: str,
         start: DateLike,
         end: DateLike,
@@ -192,39 +193,7 @@ class BaiduSmartApp(ReportClient):
         kw = call_options(output, progress)
         return cast(Report, self._fetch(report, start, end, options, kw, True))
 
-    async def report_async(
-        self,
-        report: str,
-        start: DateLike,
-        end: DateLike,
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-        **options: Any,
-    ) -> Report:
-        """Awaitable twin of :meth:`report`.
-
-        Examples:
-            >>> import asyncio, appstats as aps
-            >>> async def main():
-            ...     with aps.Sandbox() as sb:
-            ...         r = await sb.baidu().report_async("region", "2024-03-01", "2024-03-07")
-            ...         return r.data.height
-            >>> asyncio.run(main())
-            34
-        """
-        kw = call_options(output, progress)
-        return cast(Report, await self._fetch_async(report, start, end, options, kw, True))
-
-    def _get(
-        self, report: str, start: DateLike, end: DateLike, kw: CallOptions, **options: Any
-    ) -> Any:
-        return self._fetch(report, start, end, options, kw)
-
-    async def _get_async(
-        self, report: str, start: DateLike, end: DateLike, kw: CallOptions, **options: Any
-    ) -> Any:
-        return await self._fetch_async(report, start, end, options, kw)
+    report_async = twin(report)
 
     def refresh_token(self) -> str | None:
         """The newest refresh token of an authorised program (store it: it is single-use)."""
@@ -269,15 +238,7 @@ class BaiduSmartApp(ReportClient):
         """
         return self._get("user_trend", start, end, kw, gran=gran)
 
-    async def user_trend_async(
-        self,
-        start: DateLike,
-        end: DateLike,
-        gran: str = "day",
-        **kw: Unpack[CallOptions],
-    ) -> Frame:
-        """Awaitable twin of :meth:`user_trend`."""
-        return await self._get_async("user_trend", start, end, kw, gran=gran)
+    user_trend_async = twin(user_trend)
 
     def activity_user(
         self,
@@ -296,14 +257,7 @@ class BaiduSmartApp(ReportClient):
         """
         return self._get("activity_user", start, end, kw)
 
-    async def activity_user_async(
-        self,
-        start: DateLike,
-        end: DateLike,
-        **kw: Unpack[CallOptions],
-    ) -> Frame:
-        """Awaitable twin of :meth:`activity_user`."""
-        return await self._get_async("activity_user", start, end, kw)
+    activity_user_async = twin(activity_user)
 
     def retention(
         self,
@@ -341,25 +295,7 @@ class BaiduSmartApp(ReportClient):
             shape=shape,
         )
 
-    async def retention_async(
-        self,
-        start: DateLike,
-        end: DateLike,
-        gran: str = "day",
-        report_type: str = "count",
-        shape: str = "long",
-        **kw: Unpack[CallOptions],
-    ) -> Frame:
-        """Awaitable twin of :meth:`retention`."""
-        return await self._get_async(
-            "retention",
-            start,
-            end,
-            kw,
-            gran=gran,
-            report_type=report_type,
-            shape=shape,
-        )
+    retention_async = twin(retention)
 
     def visit_attribute(
         self,
@@ -381,14 +317,7 @@ class BaiduSmartApp(ReportClient):
         """
         return self._get("visit_attribute", start, end, kw)
 
-    async def visit_attribute_async(
-        self,
-        start: DateLike,
-        end: DateLike,
-        **kw: Unpack[CallOptions],
-    ) -> Frame:
-        """Awaitable twin of :meth:`visit_attribute`."""
-        return await self._get_async("visit_attribute", start, end, kw)
+    visit_attribute_async = twin(visit_attribute)
 
     def region(
         self,
@@ -407,14 +336,7 @@ class BaiduSmartApp(ReportClient):
         """
         return self._get("region", start, end, kw)
 
-    async def region_async(
-        self,
-        start: DateLike,
-        end: DateLike,
-        **kw: Unpack[CallOptions],
-    ) -> Frame:
-        """Awaitable twin of :meth:`region`."""
-        return await self._get_async("region", start, end, kw)
+    region_async = twin(region)
 
     def terminal(
         self,
@@ -437,15 +359,7 @@ class BaiduSmartApp(ReportClient):
         """
         return self._get("terminal", start, end, kw, terminal_type=terminal_type)
 
-    async def terminal_async(
-        self,
-        start: DateLike,
-        end: DateLike,
-        terminal_type: str = "os",
-        **kw: Unpack[CallOptions],
-    ) -> Frame:
-        """Awaitable twin of :meth:`terminal`."""
-        return await self._get_async("terminal", start, end, kw, terminal_type=terminal_type)
+    terminal_async = twin(terminal)
 
     def visit_page(
         self,
@@ -464,14 +378,7 @@ class BaiduSmartApp(ReportClient):
         """
         return self._get("visit_page", start, end, kw)
 
-    async def visit_page_async(
-        self,
-        start: DateLike,
-        end: DateLike,
-        **kw: Unpack[CallOptions],
-    ) -> Frame:
-        """Awaitable twin of :meth:`visit_page`."""
-        return await self._get_async("visit_page", start, end, kw)
+    visit_page_async = twin(visit_page)
 
     def visit_character(
         self,
@@ -491,17 +398,7 @@ class BaiduSmartApp(ReportClient):
         """
         return self._get("visit_character", start, end, kw, character_type=character_type)
 
-    async def visit_character_async(
-        self,
-        start: DateLike,
-        end: DateLike,
-        character_type: str = "depth",
-        **kw: Unpack[CallOptions],
-    ) -> Frame:
-        """Awaitable twin of :meth:`visit_character`."""
-        return await self._get_async(
-            "visit_character", start, end, kw, character_type=character_type
-        )
+    visit_character_async = twin(visit_character)
 
     def source(
         self,
@@ -526,15 +423,7 @@ class BaiduSmartApp(ReportClient):
         """
         return self._get("source", start, end, kw, level=level)
 
-    async def source_async(
-        self,
-        start: DateLike,
-        end: DateLike,
-        level: str = "scene",
-        **kw: Unpack[CallOptions],
-    ) -> Frame:
-        """Awaitable twin of :meth:`source`."""
-        return await self._get_async("source", start, end, kw, level=level)
+    source_async = twin(source)
 
     def tp_data(
         self,
@@ -574,21 +463,7 @@ class BaiduSmartApp(ReportClient):
         m = _metric_list(metrics)
         return self._get("tp_data", start, end, kw, scene=scene, metrics=m, tp_endpoint=tp_endpoint)
 
-    async def tp_data_async(
-        self,
-        start: DateLike,
-        end: DateLike,
-        scene: int | None = None,
-        metrics: list[str] | None = None,
-        *,
-        tp_endpoint: str = "gettpdata",
-        **kw: Unpack[CallOptions],
-    ) -> Frame:
-        """Awaitable twin of :meth:`tp_data`."""
-        m = _metric_list(metrics)
-        return await self._get_async(
-            "tp_data", start, end, kw, scene=scene, metrics=m, tp_endpoint=tp_endpoint
-        )
+    tp_data_async = twin(tp_data)
 
 
 def _metric_list(metrics: Sequence[str] | str | None) -> str | None:

@@ -34,6 +34,7 @@ class BaiduSmartApp(ReportClient):
     def __repr__(self) -> str: ...
     def report(
         self,
+        /,
         report: str,
         start: DateLike,
         end: DateLike,
@@ -44,6 +45,7 @@ class BaiduSmartApp(ReportClient):
     ) -> Report: ...
     async def report_async(
         self,
+        /,
         report: str,
         start: DateLike,
         end: DateLike,

@@ -17,7 +17,7 @@ import polars as pl
 
 from . import _native
 from ._args import DateLike, check_str, date_str, env, names
-from ._client import ReportClient, Request, call_options
+from ._client import ReportClient, Request, call_options, twin
 from ._http import HttpOptions, http_options
 from ._output import CallOptions, Frame, Output, ProgressArg, Report
 
@@ -165,6 +165,7 @@ class Mta(ReportClient):
 
     def report(
         self,
+        /,
         report: str,
         start: DateLike,
         end: DateLike,
@@ -193,22 +194,11 @@ class Mta(ReportClient):
         kw = call_options(output, progress)
         return cast(Report, self._fetch(report, start, end, options, kw, True))
 
-    async def report_async(
-        self,
-        report: str,
-        start: DateLike,
-        end: DateLike,
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-        **options: Any,
-    ) -> Report:
-        """Awaitable twin of :meth:`report`."""
-        kw = call_options(output, progress)
-        return cast(Report, await self._fetch_async(report, start, end, options, kw, True))
+    report_async = twin(report)
 
     def fetch(
         self,
+        /,
         report: str,
         start: DateLike,
         end: DateLike,
@@ -231,19 +221,7 @@ class Mta(ReportClient):
         """
         return self._fetch(report, start, end, options, call_options(output, progress))
 
-    async def fetch_async(
-        self,
-        report: str,
-        start: DateLike,
-        end: DateLike,
-        *,
-        output: Output = "polars",
-        progress: ProgressArg = None,
-        **options: Any,
-    ) -> Frame:
-        """Awaitable twin of :meth:`fetch` (``(await report_async(...)).data``)."""
-        kw = call_options(output, progress)
-        return await self._fetch_async(report, start, end, options, kw)
+    fetch_async = twin(fetch)
 
     # ------------------------------------------------------------ reports
 
@@ -269,39 +247,18 @@ class Mta(ReportClient):
             ...     sb.mta().user_basic("2024-03-01", "2024-03-03").height
             3
         """
-        return self.fetch(
+        return self._get(
             "user_basic",
             start,
             end,
+            kw,
             metrics=metrics,
             version=version,
             channel=channel,
-            **kw,
             missing_days=missing_days,
         )
 
-    async def user_basic_async(
-        self,
-        start: DateLike,
-        end: DateLike,
-        metrics: Metrics = None,
-        *,
-        version: str | None = None,
-        channel: str | None = None,
-        missing_days: MissingDays = None,
-        **kw: Unpack[CallOptions],
-    ) -> Frame:
-        """Awaitable twin of :meth:`user_basic`."""
-        return await self.fetch_async(
-            "user_basic",
-            start,
-            end,
-            metrics=metrics,
-            version=version,
-            channel=channel,
-            **kw,
-            missing_days=missing_days,
-        )
+    user_basic_async = twin(user_basic)
 
     def realtime(self, metrics: Metrics = None, **kw: Unpack[CallOptions]) -> Frame:
         """Today's user basics, realtime (``10101``–``10105``): one row.
@@ -312,11 +269,9 @@ class Mta(ReportClient):
             ...     sb.mta().realtime().height
             1
         """
-        return self.fetch("realtime", "", "", metrics=metrics, **kw)
+        return self._get("realtime", "", "", kw, metrics=metrics)
 
-    async def realtime_async(self, metrics: Metrics = None, **kw: Unpack[CallOptions]) -> Frame:
-        """Awaitable twin of :meth:`realtime`."""
-        return await self.fetch_async("realtime", "", "", metrics=metrics, **kw)
+    realtime_async = twin(realtime)
 
     def active_users(
         self,
@@ -338,39 +293,18 @@ class Mta(ReportClient):
             >>> df.columns
             ['date', 'daily_active_users', 'weekly_active_users', 'monthly_active_users']
         """
-        return self.fetch(
+        return self._get(
             "active_users",
             start,
             end,
+            kw,
             metrics=metrics,
             version=version,
             channel=channel,
-            **kw,
             missing_days=missing_days,
         )
 
-    async def active_users_async(
-        self,
-        start: DateLike,
-        end: DateLike,
-        metrics: Metrics = None,
-        *,
-        version: str | None = None,
-        channel: str | None = None,
-        missing_days: MissingDays = None,
-        **kw: Unpack[CallOptions],
-    ) -> Frame:
-        """Awaitable twin of :meth:`active_users`."""
-        return await self.fetch_async(
-            "active_users",
-            start,
-            end,
-            metrics=metrics,
-            version=version,
-            channel=channel,
-            **kw,
-            missing_days=missing_days,
-        )
+    active_users_async = twin(active_users)
 
     def terminal(
         self,
@@ -392,32 +326,16 @@ class Mta(ReportClient):
             >>> df["terminal_type"].unique().to_list(), df.height > 0
             (['network'], True)
         """
-        return self.fetch(
+        return self._get(
             "terminal",
             start,
             end,
+            kw,
             terminal_type=terminal_type,
             metrics=metrics,
-            **kw,
         )
 
-    async def terminal_async(
-        self,
-        start: DateLike,
-        end: DateLike,
-        terminal_type: str | int = "os",
-        metrics: Metrics = None,
-        **kw: Unpack[CallOptions],
-    ) -> Frame:
-        """Awaitable twin of :meth:`terminal`."""
-        return await self.fetch_async(
-            "terminal",
-            start,
-            end,
-            terminal_type=terminal_type,
-            metrics=metrics,
-            **kw,
-        )
+    terminal_async = twin(terminal)
 
     def usage(
         self,
@@ -439,39 +357,18 @@ class Mta(ReportClient):
             >>> str(df.schema["time_per_user"]), df.height
             ('Float64', 7)
         """
-        return self.fetch(
+        return self._get(
             "usage",
             start,
             end,
+            kw,
             metrics=metrics,
             version=version,
             channel=channel,
-            **kw,
             missing_days=missing_days,
         )
 
-    async def usage_async(
-        self,
-        start: DateLike,
-        end: DateLike,
-        metrics: Metrics = None,
-        *,
-        version: str | None = None,
-        channel: str | None = None,
-        missing_days: MissingDays = None,
-        **kw: Unpack[CallOptions],
-    ) -> Frame:
-        """Awaitable twin of :meth:`usage`."""
-        return await self.fetch_async(
-            "usage",
-            start,
-            end,
-            metrics=metrics,
-            version=version,
-            channel=channel,
-            **kw,
-            missing_days=missing_days,
-        )
+    usage_async = twin(usage)
 
     def frequency(
         self,
@@ -492,17 +389,9 @@ class Mta(ReportClient):
             >>> df.columns
             ['bucket', 'section', 'new_users', 'active_users']
         """
-        return self.fetch("frequency", start, end, metrics=metrics, **kw)
+        return self._get("frequency", start, end, kw, metrics=metrics)
 
-    async def frequency_async(
-        self,
-        start: DateLike,
-        end: DateLike,
-        metrics: Metrics = None,
-        **kw: Unpack[CallOptions],
-    ) -> Frame:
-        """Awaitable twin of :meth:`frequency`."""
-        return await self.fetch_async("frequency", start, end, metrics=metrics, **kw)
+    frequency_async = twin(frequency)
 
     def crash(
         self,
@@ -524,39 +413,18 @@ class Mta(ReportClient):
             >>> df.columns, df.height
             (['date', 'error_count', 'error_users'], 7)
         """
-        return self.fetch(
+        return self._get(
             "crash",
             start,
             end,
+            kw,
             metrics=metrics,
             version=version,
             channel=channel,
-            **kw,
             missing_days=missing_days,
         )
 
-    async def crash_async(
-        self,
-        start: DateLike,
-        end: DateLike,
-        metrics: Metrics = None,
-        *,
-        version: str | None = None,
-        channel: str | None = None,
-        missing_days: MissingDays = None,
-        **kw: Unpack[CallOptions],
-    ) -> Frame:
-        """Awaitable twin of :meth:`crash`."""
-        return await self.fetch_async(
-            "crash",
-            start,
-            end,
-            metrics=metrics,
-            version=version,
-            channel=channel,
-            **kw,
-            missing_days=missing_days,
-        )
+    crash_async = twin(crash)
 
     def crash_env(
         self,
@@ -576,17 +444,9 @@ class Mta(ReportClient):
             >>> df["dimension"].unique().to_list()
             ['os']
         """
-        return self.fetch("crash_env", start, end, dimension=dimension, **kw)
+        return self._get("crash_env", start, end, kw, dimension=dimension)
 
-    async def crash_env_async(
-        self,
-        start: DateLike,
-        end: DateLike,
-        dimension: str | int = "app_version",
-        **kw: Unpack[CallOptions],
-    ) -> Frame:
-        """Awaitable twin of :meth:`crash_env`."""
-        return await self.fetch_async("crash_env", start, end, dimension=dimension, **kw)
+    crash_env_async = twin(crash_env)
 
     def error_list(
         self,
@@ -605,17 +465,9 @@ class Mta(ReportClient):
             >>> df.columns[:4]
             ['rank', 'key', 'error_count', 'error_users']
         """
-        return self.fetch("error_list", start, end, err_ty=err_ty, **kw)
+        return self._get("error_list", start, end, kw, err_ty=err_ty)
 
-    async def error_list_async(
-        self,
-        start: DateLike,
-        end: DateLike,
-        err_ty: int | None = None,
-        **kw: Unpack[CallOptions],
-    ) -> Frame:
-        """Awaitable twin of :meth:`error_list`."""
-        return await self.fetch_async("error_list", start, end, err_ty=err_ty, **kw)
+    error_list_async = twin(error_list)
 
     def retention(
         self,
@@ -655,39 +507,18 @@ class Mta(ReportClient):
             >>> r.columns, r["cohort_size"].null_count()
             (['cohort_date', 'cohort_end', 'cohort_size', 'period', 'users'], 0)
         """
-        return self.fetch(
+        return self._get(
             "retention",
             start,
             end,
+            kw,
             shape=shape,
             metrics=metrics,
             cohort_size=cohort_size,
-            **kw,
             missing_days=missing_days,
         )
 
-    async def retention_async(
-        self,
-        start: DateLike,
-        end: DateLike,
-        shape: str = "long",
-        metrics: Metrics = None,
-        *,
-        cohort_size: bool = True,
-        missing_days: MissingDays = None,
-        **kw: Unpack[CallOptions],
-    ) -> Frame:
-        """Awaitable twin of :meth:`retention`."""
-        return await self.fetch_async(
-            "retention",
-            start,
-            end,
-            shape=shape,
-            metrics=metrics,
-            cohort_size=cohort_size,
-            **kw,
-            missing_days=missing_days,
-        )
+    retention_async = twin(retention)
 
 
 def _report(df: pl.DataFrame, windows: list[tuple[str, str]]) -> Report:

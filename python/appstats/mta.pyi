@@ -34,6 +34,7 @@ class Mta(ReportClient):
     def stats(self) -> dict[str, int]: ...
     def report(
         self,
+        /,
         report: str,
         start: DateLike,
         end: DateLike,
@@ -44,6 +45,7 @@ class Mta(ReportClient):
     ) -> Report: ...
     async def report_async(
         self,
+        /,
         report: str,
         start: DateLike,
         end: DateLike,
@@ -55,6 +57,7 @@ class Mta(ReportClient):
     @overload
     def fetch(
         self,
+        /,
         report: str,
         start: DateLike,
         end: DateLike,
@@ -66,6 +69,7 @@ class Mta(ReportClient):
     @overload
     def fetch(
         self,
+        /,
         report: str,
         start: DateLike,
         end: DateLike,
@@ -77,6 +81,7 @@ class Mta(ReportClient):
     @overload
     def fetch(
         self,
+        /,
         report: str,
         start: DateLike,
         end: DateLike,
@@ -88,6 +93,7 @@ class Mta(ReportClient):
     @overload
     async def fetch_async(
         self,
+        /,
         report: str,
         start: DateLike,
         end: DateLike,
@@ -99,6 +105,7 @@ class Mta(ReportClient):
     @overload
     async def fetch_async(
         self,
+        /,
         report: str,
         start: DateLike,
         end: DateLike,
@@ -110,6 +117,7 @@ class Mta(ReportClient):
     @overload
     async def fetch_async(
         self,
+        /,
         report: str,
         start: DateLike,
         end: DateLike,
