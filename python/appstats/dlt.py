@@ -61,6 +61,7 @@ from typing import Any
 
 import polars as pl
 
+from . import _native
 from .errors import AppStatsError, InvalidArgument, MalformedResponse, MissingDependency
 
 try:
@@ -81,7 +82,14 @@ from .sync.fanout import Outcome
 from .sync.planner import covered_until, make_plan
 from .sync.tokens import TokenStore
 
-__all__ = ["appstats_source", "ERRORS_TABLE", "ROW_KEYS", "primary_key", "merge_key"]
+__all__ = [
+    "appstats_source",
+    "ERRORS_TABLE",
+    "ROW_KEYS",
+    "primary_key",
+    "merge_key",
+    "column_hints",
+]
 
 log = logging.getLogger("appstats.dlt")
 
@@ -153,6 +161,31 @@ def primary_key(report: Report) -> list[str] | None:
     """The report's primary key (``None``: rows have no natural key)."""
     keys = ROW_KEYS[report.key]
     return None if keys is None else merge_key(report) + list(keys)
+
+
+def column_hints(report: Report) -> dict[str, Any]:
+    """dlt column hints beyond what the Arrow tables say: a naive
+    ``Datetime`` (MTA ``error_list``'s ``first_time``, the provider's wall
+    clock, as the client and the lake hold it) stays naive
+    (``timezone=False``). dlt would label it UTC, so a destination with time
+    zones (DuckDB's ``TIMESTAMP WITH TIME ZONE``, ...) would hold another
+    instant than the one the provider meant.
+
+    Examples:
+        >>> from appstats.sync import REPORTS
+        >>> from appstats.dlt import column_hints
+        >>> column_hints(REPORTS["mta.error_list"])
+        {'first_time': {'data_type': 'timestamp', 'timezone': False}}
+        >>> column_hints(REPORTS["mta.user_basic"])
+        {}
+    """
+    options = report.task_options(report.slice_values()[0])
+    schema = _native.report_schema(report.provider, report.method, options).schema
+    return {
+        name: {"data_type": "timestamp", "timezone": False}
+        for name, dtype in schema.items()
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone is None
+    }
 
 
 def _error_row(
@@ -388,12 +421,14 @@ def appstats_source(
             write_disposition="merge",
             primary_key=primary_key(rep) or [],
             merge_key=merge_key(rep),
+            columns=column_hints(rep),
         )
         res.apply_hints(
             table_name=ERRORS_TABLE,
             write_disposition="append",
             primary_key=[],
             merge_key=[],
+            columns={},  # not the report's column hints (a variant starts as a copy)
             create_table_variant=True,
         )
         yield res

@@ -264,3 +264,67 @@ def test_reports_of_an_app_never_overlap_its_rate_limit(tmp_path: pathlib.Path) 
         assert sorted(per_app.values()) == [16, 16]  # 2 reports × 8 days, one request a day
         for app_id in per_app:
             assert sb.max_per_second("mta", app=app_id) <= 11  # limit 10 (+1: bucket edge)
+
+
+def test_error_rows_carry_no_report_columns(tmp_path: pathlib.Path) -> None:
+    """The errors table is a variant of each report's resource: it gets none
+    of the report's column hints (MTA error_list's naive ``first_time``)."""
+    with aps.Sandbox(apps=1, today=T1) as sb:
+        cfg = config(
+            sb, tmp_path, providers=["mta"], reports=["mta.error_list"], start="2024-03-30"
+        )
+        cfg.apps[0].credentials["secret_key"] = "revoked-key-0000"
+        p = pipeline(tmp_path)
+        p.run(adlt.appstats_source(cfg, today=T1, on_error="skip"))
+    errors = table(p, adlt.ERRORS_TABLE)
+    assert errors.columns == adlt._ERROR_SCHEMA.names
+    assert errors.select("app", "report", "status").rows() == [("mta1", "mta.error_list", "failed")]
+
+
+# -- parity with the lake: every report of the catalog ----------------------------------
+
+#: Two apps per provider, three days (a Monday on: week cohorts start there;
+#: month cohorts start on the 1st, in the sync and in dlt alike).
+PARITY_START, PARITY_END = _dt.date(2024, 3, 25), _dt.date(2024, 3, 27)
+
+
+@pytest.fixture(scope="module")
+def lake_and_pipeline(tmp_path_factory: pytest.TempPathFactory) -> tuple[pathlib.Path, Any]:
+    """One sync into a lake and one dlt run into DuckDB, of every report of
+    the catalog for the same sandbox apps and days (the same token store)."""
+    d = tmp_path_factory.mktemp("dlt-parity")
+    with aps.Sandbox(seed=5, apps=2, today=T1) as sb:
+        cfg = aps.sync.sandbox_config(sb, d / "lake", apps=2, start=PARITY_START)
+        assert {r.key for a in cfg.apps for r in a.reports} == set(REPORTS)
+        summary = aps.sync(cfg, today=T1, until=PARITY_END, progress=False)
+        assert set(summary["status"]) == {"ok"}, summary.filter(pl.col("status") != "ok")
+        p = pipeline(d, "parity")
+        p.run(adlt.appstats_source(cfg, today=T1, until=PARITY_END))
+    return d / "lake", p
+
+
+@pytest.mark.parametrize("report", list(REPORTS.values()), ids=list(REPORTS))
+def test_every_catalog_report_equals_the_lake(
+    lake_and_pipeline: tuple[pathlib.Path, Any], report: Any
+) -> None:
+    """Issue 21 item 6: the rows dlt loads equal the lake's for the same apps
+    and days — the same columns (less the lake's ``fetched_at`` and
+    ``month`` and dlt's ``_dlt_*``), the same dtypes as DuckDB gives them
+    back, the same values. A report joins this test by being in the catalog."""
+    lake, p = lake_and_pipeline
+    want = pl.read_delta(str(lake / report.table)).drop("fetched_at", "month")
+    got = table(p, report.table)
+    assert sorted(got.columns) == sorted(want.columns), report.key
+    got = got.select(want.columns)
+    # DuckDB hands every dtype back as it was written (naive Datetime
+    # included: dlt.column_hints), so no cast is needed to compare
+    assert got.schema == want.schema, report.key
+    apps = sorted(a for a in want["app"].unique())
+    assert len(apps) == 2 and sorted(got["app"].unique()) == apps, report.key
+    first = report.align_start(PARITY_START)
+    assert want[report.day_column].min() == first, report.key
+    assert want[report.day_column].max() <= PARITY_END, report.key
+    if report.slices:
+        assert sorted(want[report.slices[2]].unique()) == sorted(report.slices[1]), report.key
+    assert got.height == want.height > 0, report.key
+    assert got.sort(want.columns).equals(want.sort(want.columns)), report.key
