@@ -1,23 +1,10 @@
-//! Running many futures under one limit: all to completion, or in order
-//! and failing fast.
+//! Running many futures under one limit, in order and failing fast (the
+//! many-app fan-out that keeps going when one fails is [`crate::fanout`]).
 
 use std::collections::BTreeMap;
 use std::future::Future;
 
 use crate::error::{Error, Result};
-
-/// Run futures with at most `limit` in flight, keeping input order; every
-/// one runs to completion (for fan-outs that keep going when one fails).
-pub async fn bounded<F, T>(futs: Vec<F>, limit: usize) -> Vec<T>
-where
-    F: Future<Output = T>,
-{
-    use futures::stream::{self, StreamExt};
-    stream::iter(futs)
-        .buffered(limit.max(1))
-        .collect::<Vec<T>>()
-        .await
-}
 
 /// A fan-out that stopped at a failure.
 #[derive(Debug)]

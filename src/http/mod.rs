@@ -16,7 +16,7 @@ mod pacer;
 mod pool;
 
 pub use client::{snippet, Http, Progress, ProgressFn, Reply, Stats};
-pub use concurrency::{bounded, run_in_order, try_all, Failed};
+pub use concurrency::{run_in_order, try_all, Failed};
 pub use config::{backoff, HttpConfig, RetryConfig};
 
 #[cfg(test)]

@@ -10,10 +10,11 @@
 //! numbers are distributions over the requested range (regions, terminals,
 //! pages, ...) can be fetched one day per request (`per_day`), each day's
 //! rows tagged with a leading `date` column, so every day stands on its own.
+//! [`each_app`] runs one task for each of many apps and hands back their
+//! results in the apps' order (Tencent IM's `app_info_many`).
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ use chrono::NaiveDate;
 use polars::prelude::{Column, DataFrame, DataType, IntoColumn, NamedFrom, Series};
 
 use crate::error::{Error, Result};
-use crate::fanout::{BoxFuture, Runner};
+use crate::fanout::{self, BoxFuture, Limits, Runner};
 use crate::http::{Http, HttpConfig, Progress};
 use crate::providers::baidu::auth::TokenHook;
 use crate::providers::{baidu, mta, tim};
@@ -66,11 +67,10 @@ pub enum AppSpec {
         /// Region name/code or base URL.
         region: String,
         http: HttpConfig,
-        /// Send the region's domain to this address (tests, sandboxes).
-        resolve_to: Option<SocketAddr>,
-        /// The service's today (China time), when it is not the real one
-        /// (a simulator): the expected 30-day window ends the day before.
-        today: Option<chrono::NaiveDate>,
+        /// UserSig validity, where requests go (`resolve_to`: tests,
+        /// sandboxes) and the newest day the service reports (a simulator
+        /// living on another day).
+        options: tim::ClientOptions,
     },
 }
 
@@ -92,15 +92,30 @@ enum Job {
     Tim(Option<Vec<String>>),
 }
 
-/// One report of one app over `start..=end`.
+/// The days a task asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Days {
+    /// `start..=end`; `per_day`: one request per day, rows tagged with a
+    /// [`DAY_COLUMN`].
+    Range {
+        start: NaiveDate,
+        end: NaiveDate,
+        per_day: bool,
+    },
+    /// Every day the service serves now, as it answers (Tencent IM's last
+    /// 30 days).
+    Served,
+}
+
+/// One report of one app over some [`Days`].
 #[derive(Debug, Clone)]
 pub struct Task {
     job: Job,
-    pub start: NaiveDate,
-    pub end: NaiveDate,
-    /// One request per day, rows tagged with a `date` column.
-    pub per_day: bool,
+    pub days: Days,
 }
+
+/// The column a per-day task's rows get, holding the day each row is of.
+pub const DAY_COLUMN: &str = "date";
 
 /// Days a per-day task may span (one request or more per day).
 pub const MAX_PER_DAY_SPAN: i64 = 366;
@@ -168,9 +183,22 @@ impl Task {
         };
         Ok(Task {
             job,
-            start: s,
-            end: e,
-            per_day,
+            days: Days::Range {
+                start: s,
+                end: e,
+                per_day,
+            },
+        })
+    }
+
+    /// Tencent IM's `getappinfo`, whole: every day the service serves (the
+    /// last 30), as one frame; `fields` as [`tim::Client::app_info`] takes
+    /// them (validated here).
+    pub fn tim_served(fields: Option<Vec<String>>) -> Result<Self> {
+        tim::parse::select(fields.as_deref())?;
+        Ok(Task {
+            job: Job::Tim(fields),
+            days: Days::Served,
         })
     }
 }
@@ -260,21 +288,21 @@ impl Many {
     }
 }
 
-/// A `date` column of `n` rows, all `d`.
+/// A [`DAY_COLUMN`] of `n` rows, all `d`.
 fn date_column(d: NaiveDate, n: usize) -> Result<Column> {
     let days = (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32;
-    Series::new("date".into(), vec![days; n])
+    Series::new(DAY_COLUMN.into(), vec![days; n])
         .cast(&DataType::Date)
         .map(|s| s.into_column())
         .map_err(|e| Error::Internal(format!("date column: {e}")))
 }
 
-/// Frames of consecutive days, each with a leading `date` column, stacked.
+/// Frames of consecutive days, each with a leading [`DAY_COLUMN`], stacked.
 fn stack_days(days: Vec<(NaiveDate, DataFrame)>) -> Result<DataFrame> {
     let mut out: Option<DataFrame> = None;
     for (d, mut df) in days {
         let col = date_column(d, df.height())?;
-        if df.get_column_index("date").is_some() {
+        if df.get_column_index(DAY_COLUMN).is_some() {
             return Err(Error::Internal(
                 "a per-day report already has a date column".into(),
             ));
@@ -294,7 +322,7 @@ fn stack_days(days: Vec<(NaiveDate, DataFrame)>) -> Result<DataFrame> {
 
 /// A task's range fetched by `fetch(start, end)`: whole, or (`per_day`)
 /// one request per day, at most `concurrency` at once, stacked with a
-/// `date` column. A failed day fails the task: no further day is started
+/// [`DAY_COLUMN`]. A failed day fails the task: no further day is started
 /// (the days in flight finish, so no exchange is cut off mid-way) and the
 /// error of the earliest failed day is returned.
 async fn by_day<F, Fut>(task: &Task, concurrency: usize, fetch: F) -> Result<DataFrame>
@@ -303,10 +331,20 @@ where
     Fut: Future<Output = Result<DataFrame>>,
 {
     use futures::stream::{FuturesUnordered, StreamExt};
-    if !task.per_day {
-        return fetch(task.start, task.end).await;
+    let Days::Range {
+        start,
+        end,
+        per_day,
+    } = task.days
+    else {
+        return Err(Error::Internal(
+            "a Baidu or MTA task without a date range".into(),
+        ));
+    };
+    if !per_day {
+        return fetch(start, end).await;
     }
-    let mut todo = days(task.start, task.end).into_iter();
+    let mut todo = days(start, end).into_iter();
     let mut running = FuturesUnordered::new();
     let mut got: Vec<(NaiveDate, DataFrame)> = vec![];
     let mut failed: Option<(NaiveDate, Error)> = None;
@@ -426,19 +464,14 @@ impl Runner for Many {
                     identifier,
                     region,
                     http,
-                    resolve_to,
-                    today,
+                    options,
                 } => AnyClient::Tim(tim::Client::with_options(
                     *sdkappid,
                     secret_key,
                     identifier.as_deref(),
                     region,
                     http.clone(),
-                    &tim::ClientOptions {
-                        resolve_to: *resolve_to,
-                        window_end: today.and_then(|d| d.pred_opt()),
-                        ..Default::default()
-                    },
+                    options,
                 )?),
             })
         })
@@ -478,7 +511,10 @@ impl Runner for Many {
                 }
                 (AnyClient::Tim(c), Job::Tim(fields)) => {
                     let df = c.app_info(fields.as_deref(), &p).await?;
-                    tim_window(df, task.start, task.end)
+                    match task.days {
+                        Days::Range { start, end, .. } => tim_window(df, start, end),
+                        Days::Served => Ok(df),
+                    }
                 }
                 _ => Err(Error::invalid(
                     "a task's provider does not match its app's provider",
@@ -486,4 +522,31 @@ impl Runner for Many {
             }
         })
     }
+}
+
+/// `task` for each of `apps` on the fan-out engine, each app with its own
+/// client (its own rate limit, token or signer; the process's connection
+/// pool shared), at most `limits` at once; the results in the apps' order.
+/// One app's failure does not stop the others. `progress` counts one unit
+/// per app as it finishes. Dropping the future cancels the run: no request
+/// is sent after it.
+pub async fn each_app(
+    apps: Vec<AppSpec>,
+    task: &Task,
+    limits: Limits,
+    progress: &Progress,
+) -> Result<Vec<Result<DataFrame>>> {
+    let n = apps.len();
+    let tasks = (0..n).map(|app| (app, task.clone())).collect();
+    let mut run = fanout::spawn(Arc::new(Many::default()), apps, tasks, limits)?;
+    progress.add_total(n as u64);
+    let mut out: Vec<Option<Result<DataFrame>>> = (0..n).map(|_| None).collect();
+    while let Some(o) = run.next().await {
+        progress.advance(1);
+        out[o.task] = Some(o.result);
+    }
+    Ok(out
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(Error::Internal("an app's task never reported".into()))))
+        .collect())
 }

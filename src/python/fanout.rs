@@ -24,6 +24,7 @@ use crate::providers;
 use crate::providers::baidu::auth::{TokenEvent, TokenHook};
 use crate::providers::baidu::{self, Credentials};
 use crate::providers::many::{AppSpec, BaiduAuth, Many, Task};
+use crate::providers::tim;
 
 /// Keys an app dict may have, per provider.
 const COMMON_KEYS: &[&str] = &["provider", "http"];
@@ -273,8 +274,14 @@ fn app_spec(d: &Bound<'_, PyDict>, i: usize) -> PyResult<AppSpec> {
                 identifier: s("identifier")?,
                 region: s("region")?.unwrap_or_else(|| "china".into()),
                 http: http_config(http, i, providers::http_defaults("tim").map_err(to_py)?)?,
-                resolve_to,
-                today,
+                options: tim::ClientOptions {
+                    resolve_to,
+                    // the service's today when it is not the real one (a
+                    // simulator): the expected 30-day window ends the day
+                    // before
+                    window_end: today.and_then(|d| d.pred_opt()),
+                    ..Default::default()
+                },
             }
         }
         other => {

@@ -1,18 +1,14 @@
-//! `getappinfo` for many apps of one region at once.
+//! `getappinfo` for many apps of one region at once, on the shared fan-out
+//! engine ([`crate::providers::many`]).
 
-use polars::prelude::DataFrame;
+use polars::prelude::{DataFrame, IntoColumn, NamedFrom, Series};
 
-use super::{
-    check_app, check_identifier, parse, targets, Client, ClientOptions, Selection, PROVIDER,
-};
+use super::{check_app, check_identifier, parse, targets, ClientOptions, Selection};
 use crate::error::{Error, Result};
-use crate::http::{bounded, Http, HttpConfig, Progress};
-use crate::table::{Column, Kind, TableBuilder};
-
-/// Prefix an error's message with the app it concerns (class unchanged).
-fn for_app(e: Error, sdkappid: u64) -> Error {
-    e.context(format!("sdkappid {sdkappid}"))
-}
+use crate::fanout::Limits;
+use crate::http::{HttpConfig, Progress};
+use crate::providers::many::{each_app, AppSpec, Task};
+use crate::table::{Kind, TableBuilder};
 
 /// Schema of a many-app frame: `sdkappid` then the selection's columns.
 pub fn many_schema(sel: &Selection) -> Vec<(&'static str, Kind)> {
@@ -47,23 +43,26 @@ pub async fn app_info_many(
 
 /// [`app_info_many`] with client options and progress (one unit per app).
 ///
-/// All apps share one connection pool and `cfg.concurrency` (apps in
-/// flight at once). The rate limit is per app, as Tencent's is per
-/// SDKAppID: each app's client paces its own requests at
-/// `cfg.rate_limit` and slows down on its own when the service
-/// signals that app's limit.
+/// The apps run on the fan-out engine, as every many-app fetch does:
+/// `cfg.concurrency` apps at once (and as many requests in flight), all
+/// on the process's shared connection pool. The rate limit is per app, as
+/// Tencent's is per SDKAppID: each app's client paces its own requests at
+/// `cfg.rate_limit` and slows down on its own when the service signals
+/// that app's limit. Everything is checked before the first request.
 pub async fn app_info_many_with(
     apps: &[(u64, String)],
     identifier: Option<&str>,
     region_or_base_url: &str,
     fields: Option<&[String]>,
-    mut cfg: HttpConfig,
+    cfg: HttpConfig,
     opts: &ClientOptions,
     progress: &Progress,
 ) -> Result<DataFrame> {
     let sel = parse::select(fields)?;
+    let task = Task::tim_served(fields.map(<[String]>::to_vec))?;
     let identifier = check_identifier(identifier)?;
     cfg.validate()?;
+    opts.validate()?;
     let mut seen = std::collections::HashSet::new();
     for (id, key) in apps {
         check_app(*id, key)?;
@@ -71,83 +70,74 @@ pub async fn app_info_many_with(
             return Err(Error::invalid(format!("sdkappid {id} is listed twice")));
         }
     }
-    let mut acc = TableBuilder::new(&many_schema(&sel));
+    let mut out = parse::finish(TableBuilder::new(&many_schema(&sel)))?;
     if apps.is_empty() {
-        return parse::finish(acc);
+        return Ok(out);
     }
-    let targets = targets(region_or_base_url, opts, &mut cfg)?;
-    let in_flight = cfg.concurrency.min(apps.len()).max(1);
-    let http = Http::new(PROVIDER, cfg)?;
-    let clients = apps
+    // the region (or base URL) is checked once, before any app connects
+    targets(region_or_base_url, opts, &mut cfg.clone())?;
+    let in_flight = cfg.concurrency.clamp(1, 100_000);
+    let limits = Limits {
+        concurrency: in_flight,
+        active_apps: in_flight,
+        buffer: in_flight,
+    };
+    let specs = apps
         .iter()
-        .map(|(id, key)| {
-            Client::from_parts(
-                http.sibling(),
-                *id,
-                key,
-                identifier.clone(),
-                targets.clone(),
-                opts,
-            )
+        .map(|(id, key)| AppSpec::Tim {
+            sdkappid: *id,
+            secret_key: key.clone(),
+            identifier: Some(identifier.clone()),
+            region: region_or_base_url.to_string(),
+            http: cfg.clone(),
+            options: opts.clone(),
         })
-        .collect::<Result<Vec<_>>>()?;
-    progress.add_total(apps.len() as u64);
-    let futs = clients.iter().map(|c| {
-        let sel = &sel;
-        async move {
-            let r = c.fetch(sel).await.map_err(|e| for_app(e, c.sdkappid));
-            progress.advance(1);
-            r
-        }
-    });
-    let results = bounded(futs.collect(), in_flight).await;
+        .collect();
+    let results = each_app(specs, &task, limits, progress).await?;
     let mut failed: Vec<Error> = vec![];
-    for (c, r) in clients.iter().zip(results) {
-        let t = match r {
-            Ok(t) => t,
-            Err(e) => {
-                failed.push(e);
-                continue;
+    for ((id, _), r) in apps.iter().zip(results) {
+        match r {
+            Err(e) => failed.push(e.context(format!("sdkappid {id}"))),
+            Ok(df) if failed.is_empty() => {
+                let df = with_sdkappid(df, *id)?;
+                out.vstack_mut(&df)
+                    .map_err(|e| Error::Internal(format!("stacking apps: {e}")))?;
             }
-        };
-        if !failed.is_empty() {
-            continue;
+            Ok(_) => {}
         }
-        let n = t.n_rows();
-        let mut cols = vec![(
-            "sdkappid".to_string(),
-            Column::Int(crate::table::Vals::from_options(vec![
-                Some(
-                    c.sdkappid as i64
-                );
-                n
-            ])),
-        )];
-        cols.extend(
-            t.names()
-                .iter()
-                .enumerate()
-                .map(|(i, name)| (name.clone(), t.col_ref(i).clone())),
-        );
-        acc.append(TableBuilder::from_columns(cols, n));
     }
     if failed.is_empty() {
-        return parse::finish(acc);
+        out.rechunk_mut();
+        return Ok(out);
     }
+    Err(combine(failed, apps.len()))
+}
+
+/// `df` with a leading `sdkappid` column (Int64, as [`many_schema`]).
+fn with_sdkappid(mut df: DataFrame, sdkappid: u64) -> Result<DataFrame> {
+    let col = Series::new("sdkappid".into(), vec![sdkappid as i64; df.height()]).into_column();
+    df.insert_column(0, col)
+        .map_err(|e| Error::Internal(format!("sdkappid column: {e}")))?;
+    Ok(df)
+}
+
+/// One error for the failures of a call over `n_apps` apps (at least one
+/// failure): the first failure's class, a message naming every app that
+/// failed.
+fn combine(mut failed: Vec<Error>, n_apps: usize) -> Error {
     let n_failed = failed.len();
-    let mut others = failed.split_off(1);
+    let others = failed.split_off(1.min(n_failed));
     let first = failed
         .pop()
         .unwrap_or_else(|| Error::Internal("no failure".into()));
     if others.is_empty() {
-        return Err(first);
+        return first;
     }
-    let rest: Vec<String> = others.drain(..).map(|e| format!("{e}")).collect();
-    Err(first.map_message(|m| {
+    let rest: Vec<String> = others.iter().map(|e| format!("{e}")).collect();
+    first.map_message(|m| {
         format!(
-            "{n_failed} of {} apps failed (no frame returned); {m}; also: {}",
-            apps.len(),
+            "{n_failed} of {n_apps} apps failed (no frame returned); {m}; also: {}",
             rest.join("; ")
         )
-    }))
+    })
 }

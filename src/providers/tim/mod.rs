@@ -57,6 +57,16 @@ pub struct ClientOptions {
     pub window_end: Option<NaiveDate>,
 }
 
+impl ClientOptions {
+    /// Check the settings (before any request).
+    pub fn validate(&self) -> Result<()> {
+        if self.usersig_expire < 60 {
+            return Err(Error::invalid("usersig_expire must be at least 60 seconds"));
+        }
+        Ok(())
+    }
+}
+
 impl Default for ClientOptions {
     fn default() -> Self {
         ClientOptions {
@@ -258,24 +268,10 @@ impl Client {
     ) -> Result<Self> {
         check_app(sdkappid, secret_key)?;
         let identifier = check_identifier(identifier)?;
+        opts.validate()?;
         let targets = targets(region_or_base_url, opts, &mut cfg)?;
-        let http = Http::new(PROVIDER, cfg)?;
-        Self::from_parts(http, sdkappid, secret_key, identifier, targets, opts)
-    }
-
-    fn from_parts(
-        http: Http,
-        sdkappid: u64,
-        secret_key: &str,
-        identifier: String,
-        targets: Targets,
-        opts: &ClientOptions,
-    ) -> Result<Self> {
-        if opts.usersig_expire < 60 {
-            return Err(Error::invalid("usersig_expire must be at least 60 seconds"));
-        }
         Ok(Client {
-            http,
+            http: Http::new(PROVIDER, cfg)?,
             sdkappid,
             key: secret_key.to_string(),
             identifier,
