@@ -24,6 +24,7 @@ import pytest
 
 import appstats as aps
 from appstats.sync import DeltaStore, LakeLease, sandbox_config
+from appstats.sync.store import CHECKED
 from tests.sync.helpers import write_toml
 
 deltalake = pytest.importorskip("deltalake")
@@ -189,11 +190,19 @@ def test_doubled_rows_of_an_older_version_are_repaired(tmp_path: pathlib.Path) -
         older = _read(lake, "mta_user_basic").with_columns(
             pl.col("fetched_at") - pl.duration(minutes=5)
         )
+        table = deltalake.DeltaTable(str(lake / "mta_user_basic"))
+        assert table.metadata().description == CHECKED  # created by this version
+        table.alter.set_table_description("")  # an older version's table: no mark
         deltalake.write_deltalake(str(lake / "mta_user_basic"), older.to_arrow(), mode="append")
         assert _read(lake, "mta_user_basic").height == 2 * clean.height
         aps.sync(cfg, today=TODAY, progress=False)  # a lag run (3 days) repairs all 31
-    got = _read(lake, "mta_user_basic")
-    assert got.drop("fetched_at").sort("app", "date").equals(clean)
+        got = _read(lake, "mta_user_basic")
+        assert got.drop("fetched_at").sort("app", "date").equals(clean)
+        # checked once: the mark is set, and later runs no longer scan the table
+        assert deltalake.DeltaTable(str(lake / "mta_user_basic")).metadata().description == (
+            CHECKED
+        )
+        assert DeltaStore(str(lake)).check(aps.sync.REPORTS["mta.user_basic"]) == 0
 
 
 @pytest.fixture(scope="module")
@@ -373,6 +382,7 @@ def test_an_old_lake_without_mta_cohort_sizes_is_repaired(
         # what the many-app path of an older version wrote: no cohort sizes
         old = _read(lake, "mta_retention").with_columns(pl.lit(None, pl.Int64).alias("cohort_size"))
         deltalake.write_deltalake(str(lake / "mta_retention"), old.to_arrow(), mode="overwrite")
+        deltalake.DeltaTable(str(lake / "mta_retention")).alter.set_table_description("")
         caplog.set_level("WARNING", logger="appstats.sync")
         summary = aps.sync(cfg, today=TODAY, progress=False)
     assert "have no cohort_size (written by an older version)" in caplog.text

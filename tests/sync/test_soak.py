@@ -55,7 +55,9 @@ def _sync(toml: pathlib.Path, until: dt.date) -> subprocess.Popen[str]:
     )
 
 
-def _overlapping(toml: pathlib.Path, until: dt.date) -> None:
+def _overlapping(toml: pathlib.Path, until: dt.date) -> float:
+    """Two syncs started together; the seconds the pair took."""
+    t0 = time.monotonic()
     pair = [_sync(toml, until), _sync(toml, until)]
     codes = []
     for p in pair:
@@ -64,6 +66,7 @@ def _overlapping(toml: pathlib.Path, until: dt.date) -> None:
         assert "Traceback" not in err and "panicked" not in err, err
         codes.append(p.returncode)
     assert 0 in codes, codes
+    return time.monotonic() - t0
 
 
 def test_soak_overlapping_and_killed_syncs(tmp_path: pathlib.Path) -> None:
@@ -77,17 +80,19 @@ def test_soak_overlapping_and_killed_syncs(tmp_path: pathlib.Path) -> None:
         toml = tmp_path / "sync.toml"
         write_toml(sb, cfg, toml)
         until = dt.date(2024, 3, 21)
-        _overlapping(toml, until)  # the programs' first refresh, not killed
+        took = _overlapping(toml, until)  # the programs' first refresh, not killed
         killed = 0
         for k in range(ROUNDS):
             until = min(TODAY - dt.timedelta(days=1), until + dt.timedelta(days=1))
             proc = _sync(toml, until)
-            time.sleep(rng.uniform(0.2, 1.8))
+            # a kill at a random point of a run as long as the last round's
+            # (however fast this machine is today)
+            time.sleep(rng.uniform(0.1, 0.9) * took)
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 killed += 1
             proc.communicate()
-            _overlapping(toml, until)
+            took = _overlapping(toml, until)
             for name, df in _tables(lake).items():  # fetched_at dropped: a doubled row shows
                 assert not df.is_duplicated().any(), (k, name)
         assert killed >= ROUNDS // 2, f"only {killed} of {ROUNDS} runs were killed mid-way"

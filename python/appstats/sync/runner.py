@@ -265,7 +265,7 @@ def run(
     try:
         records = _run(cfg, chosen, store, lease, t, u, full_refresh, progress, batch_seconds)
         for report in {r.key: r for a in chosen for r in a.reports}.values():
-            store.repair(report)
+            store.check(report)  # once per table an older version wrote
         lease.check()
         update_metrics(store, records)  # the `metrics` table, for the slices written
         store.optimize(

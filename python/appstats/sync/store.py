@@ -38,6 +38,13 @@ PARTITION = "month"
 DEFAULT_RETENTION_HOURS = 7 * 24
 #: Compact a table once it has more than this many files per partition.
 FILES_PER_PARTITION = 8
+#: The description of a report table this version created, or checked
+#: once: its rows hold one fetch per (app, slice, day), and MTA retention
+#: every cohort size. Tables an older version wrote lack it; the next sync
+#: checks them (and repairs what it finds) and then sets it, so the checks'
+#: scans of whole tables run once per table, not on every run. Older
+#: versions take no lease: do not let them write into a lake this one syncs.
+CHECKED = "appstats sync table: one fetch per (app, slice, day); cohort sizes filled"
 
 RUNS_SCHEMA: dict[str, Any] = {
     "run_id": pl.String,
@@ -268,7 +275,12 @@ class DeltaStore:
             # replaces its slices like any other (never a blind append).
             try:
                 self.dl.write_deltalake(
-                    uri, arrow, mode="error", partition_by=[PARTITION], storage_options=self.options
+                    uri,
+                    arrow,
+                    mode="error",
+                    partition_by=[PARTITION],
+                    description=CHECKED,
+                    storage_options=self.options,
                 )
                 self.touched.add(table)
                 return
@@ -288,11 +300,21 @@ class DeltaStore:
         )
         self.touched.add(table)
 
+    def checked(self, table: str) -> bool:
+        """Whether ``table`` was created or checked by this version (:data:`CHECKED`)."""
+        try:
+            dt = self.dl.DeltaTable(self.table_uri(table), storage_options=self.options)
+            return bool(dt.metadata().description == CHECKED)
+        except Exception as e:
+            raise LakeError(self.describe(e, f"reading {table}")) from None
+
     def unfilled_cohorts(self, report: Report) -> dict[str, _dt.date]:
         """MTA retention cohorts an older version wrote without their size
         (``cohort_size`` null beside retained users): per app, the first
         such cohort day. The sync fetches them again from there."""
         if report.provider != "mta" or report.kind != "retention" or not self.exists(report.table):
+            return {}
+        if self.checked(report.table):
             return {}
         try:
             lf = self.scan(report.table)
@@ -311,6 +333,25 @@ class DeltaStore:
         except Exception as e:
             raise LakeError(self.describe(e, f"reading {report.table}")) from None
         return dict(df.iter_rows())
+
+    def check(self, report: Report) -> int:
+        """Check (once) a table an older version wrote: :meth:`repair` its
+        doubled rows and, when no MTA cohort size is left unfilled, mark it
+        :data:`CHECKED`. Returns the rows removed."""
+        table = report.table
+        if not self.exists(table) or self.checked(table):
+            return 0
+        removed = self.repair(report)
+        if self.unfilled_cohorts(report):
+            return removed  # a re-fetch failed: checked again next run
+        try:
+            dt = self.dl.DeltaTable(self.table_uri(table), storage_options=self.options)
+            dt.alter.set_table_description(CHECKED)
+        except Exception as e:
+            raise LakeError(self.describe(e, f"marking {table} checked")) from None
+        log.info("%s: checked (written by an older version), %d rows removed", table, removed)
+        self.touched.add(table)
+        return removed
 
     def repair(self, report: Report) -> int:
         """Remove rows doubled by an older version's overlapping runs.
