@@ -115,6 +115,14 @@ def _function(name: str, fn: Callable[..., Any], indent: str, static: bool) -> l
         ret = sig.return_annotation
         ret = "Any" if ret is inspect.Signature.empty else ret
         params = _params(list(sig.parameters.values()))
+        if hasattr(fn, "__wrapped__") and fn.__doc__:
+            # a twin (appstats._client.twin) is an attribute in the .py: the
+            # docs (griffe) take a lone def's docstring from the stub
+            return [
+                *deco,
+                f"{indent}{prefix} {name}({params}) -> {ret}:",
+                f'{indent}    """{fn.__doc__}"""',
+            ]
         return [*deco, f"{indent}{prefix} {name}({params}) -> {ret}: ..."]
     lines = []
     for params, frame in variants:

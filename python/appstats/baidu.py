@@ -194,6 +194,7 @@ class BaiduSmartApp(ReportClient):
         return cast(Report, self._fetch(report, start, end, options, kw, True))
 
     report_async = twin(report)
+    """Awaitable twin of :meth:`report`."""
 
     def refresh_token(self) -> str | None:
         """The newest refresh token of an authorised program (store it: it is single-use)."""
@@ -239,6 +240,7 @@ class BaiduSmartApp(ReportClient):
         return self._get("user_trend", start, end, kw, gran=gran)
 
     user_trend_async = twin(user_trend)
+    """Awaitable twin of :meth:`user_trend`."""
 
     def activity_user(
         self,
@@ -258,6 +260,7 @@ class BaiduSmartApp(ReportClient):
         return self._get("activity_user", start, end, kw)
 
     activity_user_async = twin(activity_user)
+    """Awaitable twin of :meth:`activity_user`."""
 
     def retention(
         self,
@@ -296,6 +299,7 @@ class BaiduSmartApp(ReportClient):
         )
 
     retention_async = twin(retention)
+    """Awaitable twin of :meth:`retention`."""
 
     def visit_attribute(
         self,
@@ -318,6 +322,7 @@ class BaiduSmartApp(ReportClient):
         return self._get("visit_attribute", start, end, kw)
 
     visit_attribute_async = twin(visit_attribute)
+    """Awaitable twin of :meth:`visit_attribute`."""
 
     def region(
         self,
@@ -337,6 +342,7 @@ class BaiduSmartApp(ReportClient):
         return self._get("region", start, end, kw)
 
     region_async = twin(region)
+    """Awaitable twin of :meth:`region`."""
 
     def terminal(
         self,
@@ -360,6 +366,7 @@ class BaiduSmartApp(ReportClient):
         return self._get("terminal", start, end, kw, terminal_type=terminal_type)
 
     terminal_async = twin(terminal)
+    """Awaitable twin of :meth:`terminal`."""
 
     def visit_page(
         self,
@@ -379,6 +386,7 @@ class BaiduSmartApp(ReportClient):
         return self._get("visit_page", start, end, kw)
 
     visit_page_async = twin(visit_page)
+    """Awaitable twin of :meth:`visit_page`."""
 
     def visit_character(
         self,
@@ -399,6 +407,7 @@ class BaiduSmartApp(ReportClient):
         return self._get("visit_character", start, end, kw, character_type=character_type)
 
     visit_character_async = twin(visit_character)
+    """Awaitable twin of :meth:`visit_character`."""
 
     def source(
         self,
@@ -424,6 +433,7 @@ class BaiduSmartApp(ReportClient):
         return self._get("source", start, end, kw, level=level)
 
     source_async = twin(source)
+    """Awaitable twin of :meth:`source`."""
 
     def tp_data(
         self,
@@ -464,6 +474,7 @@ class BaiduSmartApp(ReportClient):
         return self._get("tp_data", start, end, kw, scene=scene, metrics=m, tp_endpoint=tp_endpoint)
 
     tp_data_async = twin(tp_data)
+    """Awaitable twin of :meth:`tp_data`."""
 
 
 def _metric_list(metrics: Sequence[str] | str | None) -> str | None:

@@ -53,7 +53,8 @@ class BaiduSmartApp(ReportClient):
         output: Output = ...,
         progress: ProgressArg = ...,
         **options: Any,
-    ) -> Report: ...
+    ) -> Report:
+        """Awaitable twin of :meth:`report`."""
     def refresh_token(self) -> str | None: ...
     def stats(self) -> dict[str, int]: ...
     @overload

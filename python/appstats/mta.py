@@ -195,6 +195,7 @@ class Mta(ReportClient):
         return cast(Report, self._fetch(report, start, end, options, kw, True))
 
     report_async = twin(report)
+    """Awaitable twin of :meth:`report`."""
 
     def fetch(
         self,
@@ -222,6 +223,7 @@ class Mta(ReportClient):
         return self._fetch(report, start, end, options, call_options(output, progress))
 
     fetch_async = twin(fetch)
+    """Awaitable twin of :meth:`fetch`."""
 
     # ------------------------------------------------------------ reports
 
@@ -259,6 +261,7 @@ class Mta(ReportClient):
         )
 
     user_basic_async = twin(user_basic)
+    """Awaitable twin of :meth:`user_basic`."""
 
     def realtime(self, metrics: Metrics = None, **kw: Unpack[CallOptions]) -> Frame:
         """Today's user basics, realtime (``10101``–``10105``): one row.
@@ -272,6 +275,7 @@ class Mta(ReportClient):
         return self._get("realtime", "", "", kw, metrics=metrics)
 
     realtime_async = twin(realtime)
+    """Awaitable twin of :meth:`realtime`."""
 
     def active_users(
         self,
@@ -305,6 +309,7 @@ class Mta(ReportClient):
         )
 
     active_users_async = twin(active_users)
+    """Awaitable twin of :meth:`active_users`."""
 
     def terminal(
         self,
@@ -336,6 +341,7 @@ class Mta(ReportClient):
         )
 
     terminal_async = twin(terminal)
+    """Awaitable twin of :meth:`terminal`."""
 
     def usage(
         self,
@@ -369,6 +375,7 @@ class Mta(ReportClient):
         )
 
     usage_async = twin(usage)
+    """Awaitable twin of :meth:`usage`."""
 
     def frequency(
         self,
@@ -392,6 +399,7 @@ class Mta(ReportClient):
         return self._get("frequency", start, end, kw, metrics=metrics)
 
     frequency_async = twin(frequency)
+    """Awaitable twin of :meth:`frequency`."""
 
     def crash(
         self,
@@ -425,6 +433,7 @@ class Mta(ReportClient):
         )
 
     crash_async = twin(crash)
+    """Awaitable twin of :meth:`crash`."""
 
     def crash_env(
         self,
@@ -447,6 +456,7 @@ class Mta(ReportClient):
         return self._get("crash_env", start, end, kw, dimension=dimension)
 
     crash_env_async = twin(crash_env)
+    """Awaitable twin of :meth:`crash_env`."""
 
     def error_list(
         self,
@@ -468,6 +478,7 @@ class Mta(ReportClient):
         return self._get("error_list", start, end, kw, err_ty=err_ty)
 
     error_list_async = twin(error_list)
+    """Awaitable twin of :meth:`error_list`."""
 
     def retention(
         self,
@@ -519,6 +530,7 @@ class Mta(ReportClient):
         )
 
     retention_async = twin(retention)
+    """Awaitable twin of :meth:`retention`."""
 
 
 def _report(df: pl.DataFrame, windows: list[tuple[str, str]]) -> Report:

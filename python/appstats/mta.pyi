@@ -53,7 +53,8 @@ class Mta(ReportClient):
         output: Output = ...,
         progress: ProgressArg = ...,
         **options: Any,
-    ) -> Report: ...
+    ) -> Report:
+        """Awaitable twin of :meth:`report`."""
     @overload
     def fetch(
         self,
