@@ -25,7 +25,7 @@ SETUP := $(if $(BUILT),,setup)
 # The browser tests' chromium (Debian's package, driven by playwright).
 BROWSER := $(if $(BUILT),,browser)
 
-.PHONY: help venv develop setup browser checks niced-checks demo test test-rust test-python lint format docs docs-offline bench wheel sdist smoke clean
+.PHONY: help venv develop setup browser checks niced-checks demo test test-fast test-rust test-python lint format docs docs-offline bench wheel sdist smoke clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 22
@@ -109,6 +109,12 @@ test-rust: $(SETUP) ## clippy -D warnings and the Rust tests, one build
 
 test-python: $(SETUP) $(BROWSER) ## pytest, doctests and notebooks
 	$(PY) -m pytest -q tests --doctest-modules python/appstats
+
+# The edit-test loop: every test but those marked `slow` (fresh
+# interpreters, subprocesses, Spark, dlt, notebooks, the browser: see
+# pyproject's markers), and the doctests. `make test` runs them all.
+test-fast: $(SETUP) ## pytest and doctests without the slow tests (-m "not slow")
+	$(PY) -m pytest -q tests --doctest-modules python/appstats -m "not slow"
 
 # The docs site (site/): README, API reference from the docstrings and
 # stubs, the notebooks executed against the sandbox. --strict: a broken

@@ -38,6 +38,7 @@ def test_async_calls_overlap() -> None:
     assert elapsed < 0.8, elapsed
 
 
+@pytest.mark.slow
 def test_sync_call_releases_the_gil() -> None:
     import threading
 
@@ -168,6 +169,7 @@ def test_cli_errors_are_one_line_with_exit_codes(
     )
 
 
+@pytest.mark.slow
 def test_cli_demo(tmp_path) -> None:
     assert cli.main(["demo", "--out", str(tmp_path)]) == 0
     files = list(tmp_path.glob("*.parquet"))
@@ -277,6 +279,7 @@ def test_http_settings_keywords() -> None:
         aps.TencentIm(1400000000, "k", concurrency=0)
 
 
+@pytest.mark.slow
 def test_client_stubs_are_current() -> None:
     # baidu.pyi, mta.pyi, tim.pyi (the overloads on `output`) are generated
     import pathlib

@@ -240,6 +240,7 @@ def test_unwritable_folder(capsys: pytest.CaptureFixture[str], tmp_path: pathlib
     _fails(capsys, ["demo", "--out", str(ro / "out")], 2, "no permission")
 
 
+@pytest.mark.slow
 def test_failure_is_printed_once(served: tuple) -> None:
     # in a fresh interpreter: no logging configured, as for a user's shell
     sb, cfg = served

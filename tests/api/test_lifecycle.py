@@ -16,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+pytestmark = pytest.mark.slow  # scripts in fresh interpreters (make test-fast leaves it out)
+
 SCRIPTS = pathlib.Path(__file__).parent.parent / "scripts"
 #: Runs per exit script: the crash this guards against showed up in 6-14 of
 #: 20 runs before the fix, so 12 runs of each async script make a miss

@@ -21,6 +21,8 @@ pytest.importorskip("matplotlib")
 from jupyter_client.kernelspec import KernelSpecManager  # noqa: E402
 from jupyter_client.manager import KernelManager  # noqa: E402
 
+pytestmark = pytest.mark.slow  # a Jupyter kernel per notebook (make test-fast leaves it out)
+
 NOTEBOOKS = pathlib.Path(__file__).resolve().parents[2] / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
 KERNEL = "appstats-test"

@@ -90,6 +90,7 @@ def test_baidu_wrong_secret_and_token(sb: aps.Sandbox, debug_logs) -> None:
     assert_clean(texts + _log_texts(debug_logs), [BAIDU_SECRET, BAIDU_TOKEN, BAIDU_TICKET])
 
 
+@pytest.mark.slow
 def test_baidu_faults_and_token_renewal(sb: aps.Sandbox, debug_logs) -> None:
     creds = sb.credentials
     bd = sb.baidu(page_size=4, max_attempts=2)
@@ -126,6 +127,7 @@ def test_baidu_faults_and_token_renewal(sb: aps.Sandbox, debug_logs) -> None:
     )
 
 
+@pytest.mark.slow
 def test_mta_wrong_key_and_faults(sb: aps.Sandbox, debug_logs) -> None:
     bad = aps.Mta(app_id=sb.credentials["mta_app_id"], secret_key=MTA_SECRET, base_url=sb.url)
     texts = _texts(_raises(lambda: bad.crash(S, E, progress=False), aps.AuthError)) + [repr(bad)]
@@ -167,6 +169,7 @@ def test_mta_saved_reply_with_sign_is_redacted() -> None:
     assert_clean(_texts(e), ["91762a3e9dd47e9fbdd07b48abb4f76f", "=abc"])
 
 
+@pytest.mark.slow
 def test_tim_wrong_key_region_and_faults(sb: aps.Sandbox, debug_logs) -> None:
     sdkappid, key, region = sb.tim_apps()[0]
     addr = sb._native.addr

@@ -18,6 +18,8 @@ import appstats as aps  # noqa: E402
 import appstats.dlt as adlt  # noqa: E402
 from appstats.sync import REPORTS, SyncConfig  # noqa: E402
 
+pytestmark = pytest.mark.slow  # dlt pipelines into DuckDB (make test-fast leaves it out)
+
 T1 = _dt.date(2024, 4, 1)
 START = "2024-03-22"
 REPS = ["mta.user_basic", "mta.retention", "baidu.region", "baidu.source", "tim.app_info"]

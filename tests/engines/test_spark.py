@@ -26,6 +26,8 @@ import appstats.spark as aspk  # noqa: E402
 from appstats.sync import Task, TokenStore, fetch_many, load_config  # noqa: E402
 from appstats.sync.apps import engine_spec  # noqa: E402
 
+pytestmark = pytest.mark.slow  # a JVM, Spark's Python workers (make test-fast leaves it out)
+
 TODAY = "2024-04-01"
 S, E = "2024-03-05", "2024-03-11"
 

@@ -26,6 +26,9 @@ from appstats.cli import main
 pytest.importorskip("deltalake")
 pytest.importorskip("vl_convert")
 
+# a sync of all three providers for the module, chromium (make test-fast leaves it out)
+pytestmark = pytest.mark.slow
+
 REPORTS = [
     "baidu.user_trend",
     "baidu.retention_day",

@@ -134,6 +134,7 @@ def test_tp_data_strings_and_markers(sb: aps.Sandbox) -> None:
     assert df["tp_day_user_count"].null_count() > 0  # "--" days
 
 
+@pytest.mark.slow
 def test_authorizer_refresh_token_flow() -> None:
     with aps.Sandbox(token_ttl=2) as sb:
         bd = sb.baidu_tp(auth_code="sandbox-code-1")

@@ -227,6 +227,7 @@ def test_matrix_covers_every_provider() -> None:
         assert sum(p in row for row in MATRIX.values()) >= 9, p
 
 
+@pytest.mark.slow
 def test_rate_limit_holds_under_concurrency() -> None:
     with aps.Sandbox(pages=1200) as sb:  # 60 pages of Baidu's fixed 20 rows
         bd = aps.BaiduSmartApp(
@@ -244,6 +245,7 @@ def test_rate_limit_holds_under_concurrency() -> None:
         assert sb.max_per_second("baidu") <= 21
 
 
+@pytest.mark.slow
 def test_mta_rate_limit_holds_under_concurrency() -> None:
     with aps.Sandbox() as sb:
         m = aps.Mta(
@@ -260,6 +262,7 @@ def test_mta_rate_limit_holds_under_concurrency() -> None:
         assert sb.max_per_second("mta") <= 21
 
 
+@pytest.mark.slow
 def test_sandbox_rate_limit_is_respected_by_default_clients() -> None:
     # the sandbox answers the rate-limit code above 20/s; the client's own
     # limiter (20/s) keeps every request under it: no retries needed

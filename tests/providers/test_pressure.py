@@ -36,6 +36,7 @@ def baidu(sb: aps.Sandbox, **kw: object) -> aps.BaiduSmartApp:
 # ---------------------------------------------------------------- adaptive rate
 
 
+@pytest.mark.slow
 def test_client_twice_over_the_provider_limit_completes() -> None:
     # provider: 20 requests/s (rejected requests count too); client: 40/s.
     # 40 pages: the service pages the analysis endpoints at 20 rows.
@@ -94,6 +95,7 @@ def test_a_dead_mta_window_fails_the_fetch_at_once(sb: aps.Sandbox) -> None:
 # ---------------------------------------------------------------- the cause's class
 
 
+@pytest.mark.slow
 def test_persistent_rate_limit_on_a_later_page_is_rate_limited() -> None:
     with aps.Sandbox(pages=100) as sb:  # 5 pages of 20 rows
         bd = sb.baidu(max_attempts=2, backoff=0.02)
@@ -105,6 +107,7 @@ def test_persistent_rate_limit_on_a_later_page_is_rate_limited() -> None:
     assert "offset 40" in str(e) and "not fetched" in str(e)
 
 
+@pytest.mark.slow
 def test_persistent_rate_limit_on_a_later_mta_window_is_rate_limited(sb: aps.Sandbox) -> None:
     m = sb.mta(concurrency=1, max_attempts=2, backoff=0.02)
     sb.inject("code", 60005, provider="mta", endpoint="user_basic", skip=1, times=None)

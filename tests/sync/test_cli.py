@@ -18,6 +18,8 @@ from tests.sync.helpers import write_toml
 
 pytest.importorskip("deltalake")
 
+pytestmark = pytest.mark.slow  # the CLI in fresh interpreters (make test-fast leaves it out)
+
 TODAY = dt.date(2024, 4, 1)
 
 

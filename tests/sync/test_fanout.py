@@ -44,6 +44,7 @@ def _apps(sb: aps.Sandbox) -> dict[str, dict]:
     return apps
 
 
+@pytest.mark.slow
 def test_every_provider_many_apps() -> None:
     with aps.Sandbox(apps=3, today="2024-04-01") as sb:
         apps = _apps(sb)
@@ -162,6 +163,7 @@ def test_everything_is_validated_before_any_request() -> None:
         assert sb.request_count() == 0
 
 
+@pytest.mark.slow
 def test_leaving_early_cancels_the_rest() -> None:
     with aps.Sandbox(apps=10, latency=0.3) as sb:
         apps = _apps(sb)

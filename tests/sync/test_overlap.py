@@ -56,6 +56,7 @@ def _cli(toml: pathlib.Path, *extra: str, **popen: object) -> subprocess.Popen[s
 # -- the lease ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_lease_is_one_runs_at_a_time(tmp_path: pathlib.Path) -> None:
     lake = str(tmp_path / "lake")
     first = LakeLease(DeltaStore(lake), ttl=60)
@@ -89,6 +90,7 @@ def test_an_expired_lease_is_taken_over_and_its_holder_stops(tmp_path: pathlib.P
     new.release()
 
 
+@pytest.mark.slow
 def test_a_killed_holder_on_this_machine_frees_the_lease_at_once(tmp_path: pathlib.Path) -> None:
     lake = str(tmp_path / "lake")
     script = (
@@ -123,6 +125,7 @@ def test_of_two_runs_taking_the_lease_at_once_one_wins(tmp_path: pathlib.Path) -
 # -- overlapping syncs -----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_overlapping_syncs_never_double_a_row(tmp_path: pathlib.Path) -> None:
     """Two CLI syncs of MTA and IM apps started together on a fresh lake:
     one writes, the other exits 75 naming the holder (or, having started
@@ -231,6 +234,7 @@ def s3() -> Iterator[str]:
     proc.wait()
 
 
+@pytest.mark.slow
 def test_overlapping_syncs_on_an_object_store(tmp_path: pathlib.Path, s3: str) -> None:
     """The same on S3: the lease and the table creates are Delta commits,
     which delta-rs makes safe on S3 (conditional put)."""
@@ -276,6 +280,7 @@ def _one_line_error(proc: subprocess.Popen[str], code: int) -> str:
     return err
 
 
+@pytest.mark.slow
 def test_a_lake_that_cannot_be_written_stops_the_run_before_any_request(
     tmp_path: pathlib.Path,
 ) -> None:
@@ -304,6 +309,7 @@ def test_a_lake_that_cannot_be_written_stops_the_run_before_any_request(
 # -- a throttled provider, commits as the run goes -------------------------------------
 
 
+@pytest.mark.slow
 def test_a_throttled_provider_is_deferred_and_the_others_land(tmp_path: pathlib.Path) -> None:
     lake = tmp_path / "lake"
     with aps.Sandbox(apps=2, today=TODAY) as sb:
@@ -325,6 +331,7 @@ def test_a_throttled_provider_is_deferred_and_the_others_land(tmp_path: pathlib.
     assert runs.filter(pl.col("status") == "deferred").height == mta.height
 
 
+@pytest.mark.slow
 def test_slices_are_committed_while_a_slow_app_still_runs(tmp_path: pathlib.Path) -> None:
     """A kill while one provider is still slow keeps what the others
     fetched: batches are committed by age, not only at the end."""
@@ -392,6 +399,7 @@ def test_an_old_lake_without_mta_cohort_sizes_is_repaired(
     assert got.equals(full)
 
 
+@pytest.mark.slow
 def test_ctrl_c_commits_what_was_fetched_and_defers_the_rest(tmp_path: pathlib.Path) -> None:
     lake = tmp_path / "lake"
     with aps.Sandbox(apps=1, today=TODAY) as sb:

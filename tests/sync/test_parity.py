@@ -91,6 +91,7 @@ def test_fetch_many_returns_the_clients_frame(
     assert many.equals(client), (many, client)
 
 
+@pytest.mark.slow
 def test_the_lake_holds_the_clients_rows(sb: aps.Sandbox, tmp_path: pathlib.Path) -> None:
     """A sync of every report: each table, less ``app``/``app_id``/
     ``fetched_at``/``month``, equals ``fetch_many``'s frames for the app."""

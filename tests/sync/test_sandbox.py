@@ -113,6 +113,7 @@ def test_recent_days_are_restated_until_final() -> None:
     assert (e["active_users"] < f["active_users"]).all(), "provisional numbers are lower"
 
 
+@pytest.mark.slow
 def test_rate_limit_is_per_app() -> None:
     """Two apps at 4 requests/s each against a sandbox limiting 5/s per app:
     nothing is throttled (a limit per provider, 8 > 5, would refuse some)."""

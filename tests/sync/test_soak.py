@@ -22,6 +22,8 @@ from tests.sync.helpers import write_toml
 
 pytest.importorskip("deltalake")
 
+pytestmark = pytest.mark.slow  # ten rounds of killed CLI syncs (make test-fast leaves it out)
+
 TODAY = dt.date(2024, 4, 1)
 START = dt.date(2024, 3, 15)
 REPORTS = [

@@ -51,6 +51,7 @@ def _runs(uri: str | pathlib.Path) -> pl.DataFrame:
     return pl.read_delta(str(pathlib.Path(uri) / "_runs"))
 
 
+@pytest.mark.slow
 def test_idempotent_reruns_and_the_lag_window(tmp_path: pathlib.Path) -> None:
     lake = tmp_path / "lake"
     with aps.Sandbox(apps=3, today=TODAY) as sb:
@@ -79,6 +80,7 @@ def test_idempotent_reruns_and_the_lag_window(tmp_path: pathlib.Path) -> None:
     assert set(runs["status"]) == {"ok"} and runs["run_id"].n_unique() == 2
 
 
+@pytest.mark.slow
 def test_tables_and_schemas(tmp_path: pathlib.Path) -> None:
     lake = tmp_path / "lake"
     with aps.Sandbox(apps=2, today=TODAY) as sb:
@@ -204,6 +206,7 @@ def test_dry_run_sends_nothing(tmp_path: pathlib.Path) -> None:
     assert "tasks for 6 apps" in p.describe()
 
 
+@pytest.mark.slow
 def test_cli_sync_and_a_killed_run_resumed(tmp_path: pathlib.Path) -> None:
     """A sync killed half-way (SIGKILL) and run again ends with the same
     tables as a clean run; the CLI prints a summary and exits 0."""
@@ -262,6 +265,7 @@ def test_cli_sync_and_a_killed_run_resumed(tmp_path: pathlib.Path) -> None:
         assert got[name].equals(want[name]), name
 
 
+@pytest.mark.slow
 def test_optimize_compacts_and_vacuum_ends_time_travel(tmp_path: pathlib.Path) -> None:
     from deltalake import DeltaTable
 

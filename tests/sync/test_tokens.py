@@ -117,6 +117,7 @@ s.run(sys.argv[2], today=sys.argv[3], progress=False)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("when", ["exchanging", "after_persist", "before_persist"])
 def test_a_crash_at_each_step_of_a_refresh(tmp_path: pathlib.Path, when: str) -> None:
     """Killed after the pending mark, after the new token is stored, or in
@@ -404,6 +405,7 @@ def _no_crash(r: subprocess.CompletedProcess[str]) -> None:
     assert 0 <= r.returncode < 128, (r.returncode, r.stderr)  # no signal, no abort
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("room", ["seeds", "refresh", "enough"])
 def test_sync_under_a_file_size_limit(tmp_path: pathlib.Path, room: str) -> None:
     """``ulimit -f`` (what made the old store a torn file): the store's
@@ -459,6 +461,7 @@ def test_sync_under_a_file_size_limit(tmp_path: pathlib.Path, room: str) -> None
         assert all(stored[n]["refresh_token"] for n in ("program1", "program2"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("free_pages", [1, 4, 6, 8])
 def test_sync_on_a_full_disk(tmp_path: pathlib.Path, free_pages: int) -> None:
     """The store on a tiny tmpfs, filled up but for a page or a few (needs
