@@ -4,7 +4,7 @@
 """
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, final
+from typing import Any, Literal, TypedDict, final
 
 import polars as pl
 
@@ -242,7 +242,33 @@ class Sandbox:
 
 def http_defaults(provider: str) -> dict[str, float]: ...
 def today_cn() -> str: ...
-def report_catalog() -> list[dict[str, Any]]: ...
+
+class _ReportOption(TypedDict):
+    name: str
+    values: list[str]
+    default: str | None
+    doc: str
+    column: str | None
+
+class _Cohort(TypedDict):
+    options: dict[str, str]
+    period: Literal["day", "week", "month"]
+    horizon_days: int
+
+class _ReportInfo(TypedDict):
+    provider: Literal["baidu", "mta", "tim"]
+    name: str
+    endpoint: str
+    description: str
+    dated: bool
+    options: list[_ReportOption]
+    kind: Literal["daily", "distribution", "retention"]
+    day_column: str
+    cohorts: list[_Cohort]
+    history_days: int | None
+    pages_per_day: int
+
+def report_catalog() -> list[_ReportInfo]: ...
 def report_schema(
     provider: str, report: str, options: dict[str, str] | None = None
 ) -> pl.DataFrame: ...

@@ -74,7 +74,7 @@ exit codes:
 CLIENTS: dict[str, type] = {"baidu": BaiduSmartApp, "mta": Mta, "tim": TencentIm}
 
 
-def _option_hint(o: dict[str, Any]) -> str:
+def _option_hint(o: _native._ReportOption) -> str:
     """``gran=day|hour|week|month`` for an option with few values, else its name."""
     values = o["values"]
     if values and len(values) <= 6:

@@ -1,16 +1,20 @@
 //! The one catalog of reports: every provider's report names, endpoints,
-//! options with their allowed values, and the fixed schema a report has for
-//! given options. The CLI, Spark's schemas and the docs are built from it
-//! (through `_native.report_catalog` / `_native.report_schema`); the
-//! providers' own validation (`Report::from_args`) stays the judge of what
-//! is accepted, and a test ties the two together.
+//! options with their allowed values, the fixed schema a report has for
+//! given options, and what its rows are (a daily series, a distribution
+//! over the range, retention cohorts with their horizons), how far back the
+//! provider serves it and what a day of it costs. The CLI, the sync's
+//! catalog, Spark's schemas and the docs are built from it (through
+//! `_native.report_catalog` / `_native.report_schema`); the providers' own
+//! validation (`Report::from_args`) stays the judge of what is accepted,
+//! and a test ties the two together. Each fact is read from where the
+//! provider defines it (its option lists, its schemas, its constants).
 
 use std::collections::HashMap;
 
-use polars::prelude::DataFrame;
+use polars::prelude::{DataFrame, DataType};
 
 use crate::error::{Error, Result};
-use crate::providers::{baidu, mta, tim};
+use crate::providers::{baidu, many, mta, tim};
 
 /// One option of a report.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +25,48 @@ pub struct ReportOption {
     /// Its default when not given, if it has one.
     pub default: Option<&'static str>,
     pub doc: &'static str,
+    /// The frame's column that holds the chosen value in every row, so the
+    /// rows of several values can stand in one table (terminal types, crash
+    /// dimensions, ...); `None` for other options.
+    pub column: Option<&'static str>,
+}
+
+/// What a report's rows are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Keyed by day (or by the period of `gran`): each day's numbers stand
+    /// on their own, so a range can be fetched in pieces.
+    Daily,
+    /// Numbers over the requested range (shares of regions, terminals,
+    /// pages, ...): a user active on several days counts once, so they
+    /// cannot be added up across days; fetched one day per request
+    /// (`fetch_many`'s `per_day`), each row is that day's.
+    Distribution,
+    /// Cohort rows keyed by the cohort's first day, which keep filling
+    /// until the cohort's horizon (see [`Cohort`]).
+    Retention,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Daily => "daily",
+            Kind::Distribution => "distribution",
+            Kind::Retention => "retention",
+        }
+    }
+}
+
+/// A cohort period of a retention report, and when its numbers are final.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cohort {
+    /// The options that choose this period (empty: the report has one).
+    pub options: Vec<(&'static str, &'static str)>,
+    /// `day`, `week` (cohorts start on Mondays) or `month` (on the 1st).
+    pub period: &'static str,
+    /// Days from a cohort's first day through the last day its retention
+    /// counts, at most: its numbers are final after them.
+    pub horizon_days: u32,
 }
 
 /// One report of one provider.
@@ -35,6 +81,20 @@ pub struct ReportInfo {
     /// `app_info` do not: today / the last 30 days).
     pub dated: bool,
     pub options: Vec<ReportOption>,
+    pub kind: Kind,
+    /// The column holding each row's day with the default options: the
+    /// report's own (its schema's date column: `date`, `cohort_date`;
+    /// `user_trend` by hours or weeks has others), or for a distribution
+    /// the one a per-day fetch adds ([`many::DAY_COLUMN`]).
+    pub day_column: String,
+    /// A retention report's cohort periods (empty for the others).
+    pub cohorts: Vec<Cohort>,
+    /// The provider serves only this many days back (`None`: no known
+    /// limit).
+    pub history_days: Option<u32>,
+    /// Requests one day fetched on its own usually costs (an estimate for
+    /// planning: pages of a paged endpoint).
+    pub pages_per_day: u32,
 }
 
 fn opt(
@@ -48,7 +108,27 @@ fn opt(
         values: values.to_vec(),
         default,
         doc,
+        column: None,
     }
+}
+
+/// An option whose value the frame holds in `column` (see
+/// [`ReportOption::column`]).
+fn sliced(
+    name: &'static str,
+    values: &[&'static str],
+    default: &'static str,
+    doc: &'static str,
+    column: &'static str,
+) -> ReportOption {
+    ReportOption {
+        column: Some(column),
+        ..opt(name, values, Some(default), doc)
+    }
+}
+
+fn grans(g: &[baidu::Gran]) -> Vec<&'static str> {
+    g.iter().map(|g| g.as_str()).collect()
 }
 
 fn free(name: &'static str, doc: &'static str) -> ReportOption {
@@ -63,14 +143,14 @@ fn baidu_options(name: &str) -> Vec<ReportOption> {
     match name {
         "user_trend" => vec![opt(
             "gran",
-            &["day", "hour", "week", "month"],
+            &grans(baidu::endpoints::TREND_GRANS),
             Some("day"),
             "granularity",
         )],
         "retention" => vec![
             opt(
                 "gran",
-                &["day", "week", "month"],
+                &grans(baidu::endpoints::RETENTION_GRANS),
                 Some("day"),
                 "cohort period",
             ),
@@ -87,17 +167,19 @@ fn baidu_options(name: &str) -> Vec<ReportOption> {
                 "one row per cohort and period, or per cohort",
             ),
         ],
-        "terminal" => vec![opt(
+        "terminal" => vec![sliced(
             "terminal_type",
-            &["brand", "device", "os", "screen", "network"],
-            Some("os"),
-            "terminal dimension (also terminal_<name>)",
+            baidu::endpoints::TERMINAL_TYPES,
+            "terminal_os",
+            "terminal dimension (also without the terminal_ prefix: os)",
+            "terminal_type",
         )],
-        "visit_character" => vec![opt(
+        "visit_character" => vec![sliced(
             "character_type",
             baidu::endpoints::CHARACTER_TYPES,
-            Some("depth"),
+            "depth",
             "visit habit",
+            "character_type",
         )],
         "source" => vec![opt(
             "level",
@@ -111,10 +193,8 @@ fn baidu_options(name: &str) -> Vec<ReportOption> {
                 "a source/scene id (an integer); omitted: all scenes' totals",
             ),
             ReportOption {
-                name: "metrics",
                 values: tp_metrics,
-                default: None,
-                doc: "comma-separated; default all",
+                ..free("metrics", "comma-separated; default all")
             },
             opt(
                 "tp_endpoint",
@@ -147,25 +227,28 @@ fn mta_options(kind: mta::ReportKind, metrics: &[mta::Metric]) -> Vec<ReportOpti
     use mta::ReportKind as K;
     let names: Vec<&'static str> = metrics.iter().map(|m| m.name).collect();
     let mut out = vec![ReportOption {
-        name: "metrics",
         values: names,
-        default: None,
-        doc: "names or metric ids, comma-separated; default all",
+        ..free(
+            "metrics",
+            "names or metric ids, comma-separated; default all",
+        )
     }];
     out.push(free("version", "app version filter"));
     out.push(free("channel", "channel filter"));
     match kind {
-        K::Terminal => out.push(opt(
+        K::Terminal => out.push(sliced(
             "terminal_type",
             mta::endpoints::TERMINAL_TYPES,
-            Some("os"),
+            "os",
             "terminal dimension (or 1..5)",
+            "terminal_type",
         )),
-        K::CrashEnv => out.push(opt(
+        K::CrashEnv => out.push(sliced(
             "dimension",
             mta::endpoints::CRASH_DIMENSIONS,
-            Some("app_version"),
+            "app_version",
             "crash dimension (or 1..3)",
+            "dimension",
         )),
         K::ErrorList => out.push(free("err_ty", "error type (an integer)")),
         K::Retention => {
@@ -211,10 +294,45 @@ fn mta_description(kind: mta::ReportKind) -> &'static str {
     }
 }
 
+/// A report's kind and day column, read from its schema with the default
+/// options: a report whose rows carry a date is keyed by it (a retention
+/// report by its cohorts' first days); one without is a distribution over
+/// the range, its day the one a per-day fetch adds.
+fn kind_and_day(provider: &str, name: &str, retention: bool) -> (Kind, String) {
+    let day = report_schema(provider, name, &HashMap::new())
+        .ok()
+        .and_then(|df| {
+            df.columns()
+                .iter()
+                .find(|c| c.dtype() == &DataType::Date)
+                .map(|c| c.name().to_string())
+        });
+    match day {
+        Some(day) if retention => (Kind::Retention, day),
+        Some(day) => (Kind::Daily, day),
+        None => (Kind::Distribution, many::DAY_COLUMN.to_string()),
+    }
+}
+
 /// Every report of every provider, in documentation order.
 pub fn reports() -> Vec<ReportInfo> {
     let mut out = vec![];
     for (name, endpoint) in baidu::endpoints::REPORTS {
+        let report = baidu::Report::from_args(name, &HashMap::new()).ok();
+        let retention = matches!(report, Some(baidu::Report::Retention { .. }));
+        let (kind, day_column) = kind_and_day("baidu", name, retention);
+        let cohorts = if retention {
+            baidu::endpoints::RETENTION_GRANS
+                .iter()
+                .map(|g| Cohort {
+                    options: vec![("gran", g.as_str())],
+                    period: g.as_str(),
+                    horizon_days: g.retention_horizon_days(),
+                })
+                .collect()
+        } else {
+            vec![]
+        };
         out.push(ReportInfo {
             provider: "baidu",
             name,
@@ -222,18 +340,41 @@ pub fn reports() -> Vec<ReportInfo> {
             description: baidu_description(name),
             dated: true,
             options: baidu_options(name),
+            kind,
+            day_column,
+            cohorts,
+            history_days: None,
+            pages_per_day: report.as_ref().map_or(1, baidu::Report::pages_per_day),
         });
     }
-    for (name, path, metrics, kind) in mta::REPORTS {
+    for (name, path, metrics, rk) in mta::REPORTS {
+        let retention = *rk == mta::ReportKind::Retention;
+        let (kind, day_column) = kind_and_day("mta", name, retention);
+        let cohorts = if retention {
+            vec![Cohort {
+                options: vec![],
+                period: "day",
+                horizon_days: mta::endpoints::retention_horizon_days(),
+            }]
+        } else {
+            vec![]
+        };
         out.push(ReportInfo {
             provider: "mta",
             name,
             endpoint: path,
-            description: mta_description(*kind),
-            dated: *kind != mta::ReportKind::Realtime,
-            options: mta_options(*kind, metrics),
+            description: mta_description(*rk),
+            dated: *rk != mta::ReportKind::Realtime,
+            options: mta_options(*rk, metrics),
+            kind,
+            day_column,
+            cohorts,
+            history_days: None,
+            // a day (or a window) is one request: MTA does not page
+            pages_per_day: 1,
         });
     }
+    let (kind, day_column) = kind_and_day("tim", "app_info", false);
     out.push(ReportInfo {
         provider: "tim",
         name: "app_info",
@@ -241,11 +382,18 @@ pub fn reports() -> Vec<ReportInfo> {
         description: "30 days of operations data (no dates)",
         dated: false,
         options: vec![ReportOption {
-            name: "fields",
             values: tim::FIELDS.iter().map(|(o, _, _)| *o).collect(),
-            default: None,
-            doc: "original or snake_case names, comma-separated; default all",
+            ..free(
+                "fields",
+                "original or snake_case names, comma-separated; default all",
+            )
         }],
+        kind,
+        day_column,
+        cohorts: vec![],
+        history_days: Some(tim::WINDOW_DAYS as u32),
+        // one call answers the whole window
+        pages_per_day: 1,
     });
     out
 }
@@ -364,6 +512,179 @@ mod tests {
             ("scene".to_string(), "7".to_string()),
         ]);
         report_schema("baidu", "tp_data", &opts).unwrap();
+    }
+
+    /// The listed values of every option, one option at a time (Baidu's
+    /// wide retention and `getdata` without a scene left out: no schema).
+    fn variants(r: &ReportInfo) -> Vec<HashMap<String, String>> {
+        let mut out = vec![no_opts()];
+        for o in &r.options {
+            for v in &o.values {
+                let wide = o.name == "shape" && *v == "wide" && r.provider == "baidu";
+                if wide || *v == "getdata" {
+                    continue;
+                }
+                out.push(HashMap::from([(o.name.to_string(), v.to_string())]));
+            }
+        }
+        out
+    }
+
+    fn date_columns(df: &DataFrame) -> Vec<String> {
+        df.columns()
+            .iter()
+            .filter(|c| c.dtype() == &DataType::Date)
+            .map(|c| c.name().to_string())
+            .collect()
+    }
+
+    /// The day column is the one of the default options (`user_trend`'s
+    /// is `datetime` with `gran="hour"`, `period_start` with weeks); the
+    /// kind holds for every option: a keyed report stays keyed by a date or
+    /// time, a distribution never has a date.
+    #[test]
+    fn kinds_and_day_columns() {
+        for r in reports() {
+            let df = report_schema(r.provider, r.name, &no_opts()).unwrap();
+            let dates = date_columns(&df);
+            match r.kind {
+                Kind::Daily | Kind::Retention => {
+                    assert_eq!(dates.first(), Some(&r.day_column), "{}", r.name)
+                }
+                Kind::Distribution => assert_eq!(r.day_column, many::DAY_COLUMN),
+            }
+            for opts in variants(&r) {
+                let df = report_schema(r.provider, r.name, &opts).unwrap();
+                let what = format!("{} {} {opts:?}", r.provider, r.name);
+                let timed = df
+                    .columns()
+                    .iter()
+                    .any(|c| matches!(c.dtype(), DataType::Datetime(..)));
+                match r.kind {
+                    Kind::Daily | Kind::Retention => {
+                        assert!(!date_columns(&df).is_empty() || timed, "{what}")
+                    }
+                    Kind::Distribution => assert!(date_columns(&df).is_empty(), "{what}"),
+                }
+            }
+            assert_eq!(
+                r.kind == Kind::Retention,
+                !r.cohorts.is_empty(),
+                "{}",
+                r.name
+            );
+        }
+        // MTA says which of its reports are keyed by date (`realtime`: today)
+        for r in reports().iter().filter(|r| r.provider == "mta") {
+            let k = mta::Report::from_args(r.name, &no_opts()).unwrap().kind;
+            let keyed = k.date_keyed() || k == mta::ReportKind::Realtime;
+            assert_eq!(r.kind != Kind::Distribution, keyed, "mta {}", r.name);
+        }
+        let kind = |p: &str, n: &str| {
+            reports()
+                .into_iter()
+                .find(|r| r.provider == p && r.name == n)
+        };
+        assert_eq!(kind("baidu", "region").unwrap().kind, Kind::Distribution);
+        assert_eq!(kind("baidu", "user_trend").unwrap().kind, Kind::Daily);
+        assert_eq!(kind("tim", "app_info").unwrap().history_days, Some(30));
+    }
+
+    #[test]
+    fn a_sliced_option_fills_its_column_with_the_value() {
+        let fixture = |r: &ReportInfo| match (r.provider, r.name) {
+            ("baidu", "terminal") => fixture!("baidu/getanalysisterminal.json"),
+            ("baidu", "visit_character") => fixture!("baidu/getanalysisvisitcharacter.json"),
+            ("mta", "terminal") => fixture!("mta/terminal.json"),
+            ("mta", "crash_env") => fixture!("mta/crash_env.json"),
+            other => panic!("no fixture for the sliced report {other:?}"),
+        };
+        let mut seen = 0;
+        for r in reports() {
+            for o in r.options.iter().filter(|o| o.column.is_some()) {
+                let column = o.column.unwrap();
+                assert!(!o.values.is_empty() && o.default.is_some(), "{}", o.name);
+                for v in &o.values {
+                    let opts = HashMap::from([(o.name.to_string(), v.to_string())]);
+                    let df = match r.provider {
+                        "baidu" => {
+                            baidu::parse_saved(r.endpoint, fixture(&r), &opts)
+                                .unwrap()
+                                .data
+                        }
+                        _ => mta::parse_saved(r.name, fixture(&r), &opts).unwrap(),
+                    };
+                    assert!(df.height() > 0, "{} {}", r.name, v);
+                    let held: Vec<Option<&str>> =
+                        df.column(column).unwrap().str().unwrap().iter().collect();
+                    assert!(
+                        held.iter().all(|h| *h == Some(*v)),
+                        "{} {v}: {held:?}",
+                        r.name
+                    );
+                }
+                seen += 1;
+            }
+        }
+        assert_eq!(
+            seen, 4,
+            "terminal types (2), visit characters, crash dimensions"
+        );
+    }
+
+    #[test]
+    fn cohort_horizons() {
+        let cohorts: Vec<(&str, Vec<Cohort>)> = reports()
+            .into_iter()
+            .filter(|r| r.kind == Kind::Retention)
+            .map(|r| (r.provider, r.cohorts))
+            .collect();
+        let c = |options: Vec<(&'static str, &'static str)>, period, horizon_days| Cohort {
+            options,
+            period,
+            horizon_days,
+        };
+        assert_eq!(
+            cohorts,
+            [
+                (
+                    "baidu",
+                    vec![
+                        c(vec![("gran", "day")], "day", 30),
+                        c(vec![("gran", "week")], "week", 9 * 7),
+                        c(vec![("gran", "month")], "month", 9 * 31),
+                    ]
+                ),
+                ("mta", vec![c(vec![], "day", 31)]),
+            ]
+        );
+        // Baidu's weekly and monthly cohorts end at 第9周 / 第9月, as in the
+        // vendor document's samples
+        for (gran, text) in [
+            ("week", fixture!("baidu/getanalysisretaineduser.week.json")),
+            (
+                "month",
+                fixture!("baidu/getanalysisretaineduser.month.json"),
+            ),
+        ] {
+            let opts = HashMap::from([("gran".to_string(), gran.to_string())]);
+            let df = baidu::parse_saved("getanalysisretaineduser", text, &opts)
+                .unwrap()
+                .data;
+            let last = df
+                .column("period")
+                .unwrap()
+                .i64()
+                .unwrap()
+                .iter()
+                .flatten()
+                .max();
+            let g = baidu::Gran::parse(gran, baidu::endpoints::RETENTION_GRANS).unwrap();
+            assert_eq!(last, Some(g.retention_periods() as i64), "{gran}");
+        }
+        // MTA's last retention metric is D30: the 30th day after the cohort's
+        let last = mta::endpoints::RETENTION.last().unwrap();
+        assert_eq!(mta::endpoints::retention_day(last.mta), Some(30));
     }
 
     #[test]

@@ -11,8 +11,10 @@ use super::guard;
 use crate::providers::catalog;
 
 /// Every report of every provider: dicts of `provider`, `name`,
-/// `endpoint`, `description`, `dated` and `options` (dicts of `name`,
-/// `values`, `default`, `doc`).
+/// `endpoint`, `description`, `dated`, `options` (dicts of `name`,
+/// `values`, `default`, `doc`, `column`), `kind`, `day_column`, `cohorts`
+/// (dicts of `options`, `period`, `horizon_days`), `history_days` and
+/// `pages_per_day` (see [`catalog::ReportInfo`]).
 #[pyfunction]
 pub fn report_catalog(py: Python<'_>) -> PyResult<Vec<Bound<'_, PyDict>>> {
     catalog::reports()
@@ -33,10 +35,31 @@ pub fn report_catalog(py: Python<'_>) -> PyResult<Vec<Bound<'_, PyDict>>> {
                     od.set_item("values", o.values.clone())?;
                     od.set_item("default", o.default)?;
                     od.set_item("doc", o.doc)?;
+                    od.set_item("column", o.column)?;
                     Ok(od)
                 })
                 .collect::<PyResult<Vec<_>>>()?;
             d.set_item("options", opts)?;
+            d.set_item("kind", r.kind.as_str())?;
+            d.set_item("day_column", &r.day_column)?;
+            let cohorts = r
+                .cohorts
+                .iter()
+                .map(|c| {
+                    let cd = PyDict::new(py);
+                    let when = PyDict::new(py);
+                    for (k, v) in &c.options {
+                        when.set_item(k, v)?;
+                    }
+                    cd.set_item("options", when)?;
+                    cd.set_item("period", c.period)?;
+                    cd.set_item("horizon_days", c.horizon_days)?;
+                    Ok(cd)
+                })
+                .collect::<PyResult<Vec<_>>>()?;
+            d.set_item("cohorts", cohorts)?;
+            d.set_item("history_days", r.history_days)?;
+            d.set_item("pages_per_day", r.pages_per_day)?;
             Ok(d)
         })
         .collect()

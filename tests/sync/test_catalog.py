@@ -5,11 +5,17 @@ fetches, how it windows it or how it names the tables."""
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+import types
+from collections.abc import Callable
+from typing import Any, cast
 
+import polars as pl
 import pytest
 
+from appstats import _native
 from appstats.sync import REPORTS, Report
+from appstats.sync import catalog as sync_catalog
 
 B_TERMINAL = (
     "terminal_type",
@@ -92,3 +98,99 @@ def test_every_fact_of_every_table(pinned: tuple[Any, ...]) -> None:
     if r.slices is not None:
         assert type(r.slices) is tuple and type(r.slices[1]) is tuple
     assert r.per_day == (r.kind == "distribution")
+
+
+def test_each_table_agrees_with_the_reports_schema() -> None:
+    """The day column of a table fetched by range is a date of the report's
+    frame for the table's options; a per-day table's is the one the per-day
+    fetch adds (the report's frame has none); a slice's column holds the
+    option's values."""
+    for r in REPORTS.values():
+        for sl in r.slice_values():
+            schema = _native.report_schema(r.provider, r.method, r.task_options(sl)).schema
+            if r.per_day:
+                assert r.day_column not in schema, r.key
+            else:
+                assert schema.get(r.day_column) == pl.Date, r.key
+            if r.slices is not None:
+                assert schema.get(r.slices[2]) == pl.String, r.key
+
+
+def _edited(edit: Callable[[dict[str, Any]], None]) -> Callable[[], list[Any]]:
+    """``report_catalog`` with ``edit`` applied to each report's dict."""
+
+    def report_catalog() -> list[Any]:
+        out = copy.deepcopy(_native.report_catalog())
+        for info in out:
+            edit(cast(dict[str, Any], info))
+        return out
+
+    return report_catalog
+
+
+def _rebuilt(
+    monkeypatch: pytest.MonkeyPatch, edit: Callable[[dict[str, Any]], None]
+) -> dict[str, Report]:
+    fake = types.SimpleNamespace(report_catalog=_edited(edit))
+    monkeypatch.setattr(sync_catalog, "_native", fake)
+    return sync_catalog._reports()
+
+
+def test_no_provider_fact_is_written_in_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every provider fact of the sync's tables follows the native catalog:
+    change one there and the table changes with it."""
+
+    def edit(info: dict[str, Any]) -> None:
+        key = (info["provider"], info["name"])
+        info["pages_per_day"] += 10
+        if info["history_days"] is not None:
+            info["history_days"] += 1
+        for c in info["cohorts"]:
+            c["horizon_days"] += 100
+            if c["period"] == "month":
+                c["period"] = "week"
+        for o in info["options"]:
+            if o["column"]:
+                o["values"] = [*o["values"], "new"]
+                o["column"] = f"{o['column']}_x"
+        if key == ("mta", "usage"):
+            info["kind"], info["day_column"] = "distribution", "day"
+
+    new = _rebuilt(monkeypatch, edit)
+    assert list(new) == list(REPORTS)
+    for k, r in new.items():
+        old = REPORTS[k]
+        assert r.pages_per_day == old.pages_per_day + 10, k
+        assert r.history_days == (None if old.history_days is None else old.history_days + 1)
+        assert r.horizon_days == (old.horizon_days + 100 if old.kind == "retention" else 0), k
+        if old.slices is not None:
+            assert r.slices == (
+                old.slices[0],
+                (*old.slices[1], "new"),
+                f"{old.slices[2]}_x",
+            ), k
+        # what the sync itself chose stays
+        assert (r.options, r.method, r.table) == (old.options, old.method, old.table)
+    assert new["baidu.retention_month"].align == "week"
+    usage = new["mta.usage"]
+    assert (usage.kind, usage.day_column, usage.per_day, usage.max_span) == (
+        "distribution",
+        "day",
+        True,
+        31,
+    )
+
+
+def test_a_catalog_the_tables_do_not_fit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    def two_slices(info: dict[str, Any]) -> None:
+        if (info["provider"], info["name"]) == ("mta", "terminal"):
+            info["options"] = [{**o, "column": o["column"] or o["name"]} for o in info["options"]]
+
+    with pytest.raises(RuntimeError, match="mta.terminal: two sliced options"):
+        _rebuilt(monkeypatch, two_slices)
+
+    def no_cohort(info: dict[str, Any]) -> None:
+        info["cohorts"] = [c for c in info["cohorts"] if c["period"] != "week"]
+
+    with pytest.raises(RuntimeError, match="baidu.retention_week: 0 cohort periods"):
+        _rebuilt(monkeypatch, no_cohort)

@@ -21,12 +21,24 @@ Three kinds of reports:
   the provider says about that one day, whatever window a run fetched.
 * ``retention``: cohort rows that keep filling for a while after the
   cohort day (the *maturity horizon*): re-fetched until they are final.
+
+Every fact about a provider's report — its kind, day column, slice values,
+maturity horizons, history limit, pages a day — comes from the native
+catalog (``_native.report_catalog()``, in Rust beside the providers' code).
+What this module adds is the sync's own design: which reports become
+tables, the options fixed per table (``report_type="count"``,
+``shape="long"``, Baidu retention split by ``gran`` into
+``retention_day`` / ``_week`` / ``_month``) and the longest window of a task
+(``max_span``).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from .. import _native
 
 __all__ = ["Report", "REPORTS", "PROVIDERS", "report", "select"]
 
@@ -102,107 +114,104 @@ class Report:
         return d
 
 
-_B_TERMINAL = (
-    "terminal_brand",
-    "terminal_device",
-    "terminal_os",
-    "terminal_screen",
-    "terminal_network",
-)
-_MTA_TERMINAL = ("os", "resolution", "network", "carrier", "device")
+#: The longest window of one task (one ``_runs`` row), by kind: a year of a
+#: report fetched by range (the client splits it as its provider needs); a
+#: month of a distribution, fetched one request per day, so that a failed
+#: task is at most a month of days to fetch again.
+_MAX_SPAN = {"daily": 366, "retention": 366, "distribution": 31}
+
+_RETENTION = {"report_type": "count", "shape": "long"}
+
+#: The sync's tables, in order: ``(provider, table name, report, options
+#: fixed for the table)``. Reports left out: MTA's ``realtime`` (today's
+#: numbers so far, never final) and Baidu's ``tp_data`` (a third-party
+#: platform's totals, not one program's).
+_TABLES: list[tuple[str, str, str, dict[str, str]]] = [
+    ("baidu", "user_trend", "user_trend", {"gran": "day"}),
+    ("baidu", "activity_user", "activity_user", {}),
+    # one table per cohort period: each has its own schema and horizon
+    ("baidu", "retention_day", "retention", {"gran": "day", **_RETENTION}),
+    ("baidu", "retention_week", "retention", {"gran": "week", **_RETENTION}),
+    ("baidu", "retention_month", "retention", {"gran": "month", **_RETENTION}),
+    ("baidu", "visit_attribute", "visit_attribute", {}),
+    ("baidu", "region", "region", {}),
+    # terminal_network has fewer metrics, but the same schema (nulls)
+    ("baidu", "terminal", "terminal", {}),
+    ("baidu", "visit_page", "visit_page", {}),
+    ("baidu", "visit_character", "visit_character", {}),
+    ("baidu", "source", "source", {"level": "scene"}),
+    ("mta", "user_basic", "user_basic", {}),
+    ("mta", "active_users", "active_users", {}),
+    ("mta", "usage", "usage", {}),
+    ("mta", "crash", "crash", {}),
+    ("mta", "retention", "retention", {"shape": "long"}),
+    ("mta", "frequency", "frequency", {}),
+    ("mta", "terminal", "terminal", {}),
+    ("mta", "crash_env", "crash_env", {}),
+    ("mta", "error_list", "error_list", {}),
+    ("tim", "app_info", "app_info", {}),
+]
+
+
+def _holds(
+    when: Mapping[str, str], options: Mapping[str, str], defaults: Mapping[str, str]
+) -> bool:
+    """Whether ``options`` (the report's defaults where not given) agree
+    with every option of ``when``."""
+    return all(options.get(k, defaults.get(k)) == v for k, v in when.items())
+
+
+def _table(info: _native._ReportInfo, name: str, options: dict[str, str]) -> Report:
+    """One table of the native catalog's report ``info`` with ``options``."""
+    key = f"{info['provider']}.{name}"
+    defaults = {o["name"]: o["default"] for o in info["options"] if o["default"] is not None}
+    # the option whose values share the table, told apart by the column
+    # that holds them: one task per value, unless the table fixes it
+    slices: tuple[str, tuple[str, ...], str] | None = None
+    for o in info["options"]:
+        column = o["column"]
+        if column is None or o["name"] in options:
+            continue
+        if slices is not None:
+            raise RuntimeError(f"sync table {key}: two sliced options, fix one in _TABLES")
+        slices = (o["name"], tuple(o["values"]), column)
+    horizon_days, align = 0, None
+    if info["kind"] == "retention":
+        cohorts = [c for c in info["cohorts"] if _holds(c["options"], options, defaults)]
+        if len(cohorts) != 1:
+            raise RuntimeError(
+                f"sync table {key}: {len(cohorts)} cohort periods of the native catalog "
+                f"match its options {options}"
+            )
+        horizon_days = cohorts[0]["horizon_days"]
+        # windows of week or month cohorts start where a cohort does
+        align = None if cohorts[0]["period"] == "day" else cohorts[0]["period"]
+    return Report(
+        info["provider"],
+        name,
+        info["name"],
+        info["kind"],
+        info["day_column"],
+        options,
+        slices,
+        horizon_days=horizon_days,
+        history_days=info["history_days"],
+        max_span=_MAX_SPAN[info["kind"]],
+        align=align,
+        pages_per_day=info["pages_per_day"],
+    )
+
+
+def _reports() -> dict[str, Report]:
+    native: dict[tuple[str, str], _native._ReportInfo] = {
+        (r["provider"], r["name"]): r for r in _native.report_catalog()
+    }
+    tables = [_table(native[(p, method)], name, opts) for p, name, method, opts in _TABLES]
+    return {t.key: t for t in tables}
+
 
 #: Every report the sync knows, by ``provider.name``.
-REPORTS: dict[str, Report] = {
-    r.key: r
-    for r in [
-        Report("baidu", "user_trend", "user_trend", "daily", options={"gran": "day"}),
-        Report("baidu", "activity_user", "activity_user", "daily"),
-        Report(
-            "baidu",
-            "retention_day",
-            "retention",
-            "retention",
-            "cohort_date",
-            {"gran": "day", "report_type": "count", "shape": "long"},
-            horizon_days=30,
-        ),
-        Report(
-            "baidu",
-            "retention_week",
-            "retention",
-            "retention",
-            "cohort_date",
-            {"gran": "week", "report_type": "count", "shape": "long"},
-            horizon_days=9 * 7,
-            align="week",
-        ),
-        Report(
-            "baidu",
-            "retention_month",
-            "retention",
-            "retention",
-            "cohort_date",
-            {"gran": "month", "report_type": "count", "shape": "long"},
-            horizon_days=9 * 31,
-            align="month",
-        ),
-        Report("baidu", "visit_attribute", "visit_attribute", "distribution", max_span=31),
-        Report("baidu", "region", "region", "distribution", max_span=31, pages_per_day=2),
-        # terminal_network has fewer metrics, but the same schema (nulls)
-        Report(
-            "baidu",
-            "terminal",
-            "terminal",
-            "distribution",
-            slices=("terminal_type", _B_TERMINAL, "terminal_type"),
-            max_span=31,
-        ),
-        Report("baidu", "visit_page", "visit_page", "distribution", max_span=31, pages_per_day=2),
-        Report(
-            "baidu",
-            "visit_character",
-            "visit_character",
-            "distribution",
-            slices=("character_type", ("depth", "time", "interval", "frequency"), "character_type"),
-            max_span=31,
-        ),
-        Report(
-            "baidu", "source", "source", "distribution", options={"level": "scene"}, max_span=31
-        ),
-        Report("mta", "user_basic", "user_basic", "daily"),
-        Report("mta", "active_users", "active_users", "daily"),
-        Report("mta", "usage", "usage", "daily"),
-        Report("mta", "crash", "crash", "daily"),
-        Report(
-            "mta",
-            "retention",
-            "retention",
-            "retention",
-            "cohort_date",
-            {"shape": "long"},
-            horizon_days=31,
-        ),
-        Report("mta", "frequency", "frequency", "distribution", max_span=31),
-        Report(
-            "mta",
-            "terminal",
-            "terminal",
-            "distribution",
-            slices=("terminal_type", _MTA_TERMINAL, "terminal_type"),
-            max_span=31,
-        ),
-        Report(
-            "mta",
-            "crash_env",
-            "crash_env",
-            "distribution",
-            slices=("dimension", ("app_version", "os", "device"), "dimension"),
-            max_span=31,
-        ),
-        Report("mta", "error_list", "error_list", "distribution", max_span=31),
-        Report("tim", "app_info", "app_info", "daily", history_days=30),
-    ]
-}
+REPORTS: dict[str, Report] = _reports()
 
 
 def report(key: str) -> Report:

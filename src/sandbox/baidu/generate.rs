@@ -4,6 +4,8 @@
 use chrono::NaiveDate;
 use serde_json::{json, Map, Value};
 
+use crate::providers::baidu::endpoints::{Gran, RETENTION_GRANS};
+
 use super::super::{day_key, unit, AppGen, State};
 use super::figures::*;
 use super::{date_param, Params};
@@ -183,11 +185,15 @@ fn retained_user(q: &Query) -> Result<Generated, String> {
     let (g, seed, start, end) = (q.g, q.seed, q.start, q.end);
     let gran = q.need("gran", &["day", "week", "month"])?;
     let ratio = q.need("report_type", &["count", "ratio"])? == "ratio";
-    let (unit_name, n_periods) = match gran.as_str() {
-        "day" => ("天", 30),
-        "week" => ("周", 9),
-        _ => ("月", 9),
+    let unit_name = match gran.as_str() {
+        "day" => "天",
+        "week" => "周",
+        _ => "月",
     };
+    // as many periods as Baidu reports
+    let n_periods = Gran::parse(&gran, RETENTION_GRANS)
+        .map_err(|e| e.to_string())?
+        .retention_periods() as i64;
     let mut rows = vec![];
     for (label, a, b) in periods(start, end, &gran) {
         let size = range_users(g, a, b).round();

@@ -45,6 +45,32 @@ impl Gran {
         }
     }
 
+    /// The periods Baidu reports a cohort of this granularity for,
+    /// counting the cohort's own period as the first: `第2天`…`第30天`,
+    /// `第2周`…`第9周`, `第2月`…`第9月` (0 for hours: no cohorts).
+    pub fn retention_periods(self) -> u32 {
+        match self {
+            Gran::Hour => 0,
+            Gran::Day => 30,
+            Gran::Week | Gran::Month => 9,
+        }
+    }
+
+    /// The most days one period spans (a month: 31).
+    pub fn max_days(self) -> u32 {
+        match self {
+            Gran::Hour | Gran::Day => 1,
+            Gran::Week => 7,
+            Gran::Month => 31,
+        }
+    }
+
+    /// Days from a cohort's first day through the last day its retention
+    /// counts, at most: its numbers are final after them.
+    pub fn retention_horizon_days(self) -> u32 {
+        self.retention_periods() * self.max_days()
+    }
+
     /// Prefix of wide retention columns (`d2`, `w2`, `m2`).
     pub fn wide_prefix(self) -> &'static str {
         match self {
@@ -57,6 +83,11 @@ impl Gran {
 }
 
 pub use crate::providers::common::{bad_choice, parse_user_date};
+
+/// Granularities of `user_trend`.
+pub const TREND_GRANS: &[Gran] = &[Gran::Hour, Gran::Day, Gran::Week, Gran::Month];
+/// Cohort periods of `retention`.
+pub const RETENTION_GRANS: &[Gran] = &[Gran::Day, Gran::Week, Gran::Month];
 
 pub const TERMINAL_TYPES: &[&str] = &[
     "terminal_brand",
@@ -315,6 +346,19 @@ impl Report {
         }
     }
 
+    /// Requests one day of this report fetched on its own usually costs
+    /// (an estimate for planning, e.g. `appstats sync --dry-run`): the
+    /// paged endpoints
+    /// answer [`SERVICE_PAGE_ROWS`] rows a page, and a day of regions
+    /// (China's 34 provincial divisions, and more) or of a program's pages
+    /// usually fills more than one.
+    pub fn pages_per_day(&self) -> u32 {
+        match self {
+            Report::Region | Report::VisitPage => 2,
+            _ => 1,
+        }
+    }
+
     pub fn gran(&self) -> Option<Gran> {
         match self {
             Report::UserTrend { gran } | Report::Retention { gran, .. } => Some(*gran),
@@ -373,14 +417,13 @@ impl Report {
                 }
             )));
         }
-        use Gran::*;
         Ok(match name {
             "user_trend" => Report::UserTrend {
-                gran: Gran::parse(get("gran").unwrap_or("day"), &[Hour, Day, Week, Month])?,
+                gran: Gran::parse(get("gran").unwrap_or("day"), TREND_GRANS)?,
             },
             "activity_user" => Report::ActivityUser,
             "retention" => Report::Retention {
-                gran: Gran::parse(get("gran").unwrap_or("day"), &[Day, Week, Month])?,
+                gran: Gran::parse(get("gran").unwrap_or("day"), RETENTION_GRANS)?,
                 report_type: match get("report_type").unwrap_or("count") {
                     "count" => RetentionType::Count,
                     "ratio" => RetentionType::Ratio,

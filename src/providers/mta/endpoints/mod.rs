@@ -441,6 +441,18 @@ impl Report {
     }
 }
 
+/// Days from a cohort's day through the last day its retention counts:
+/// its numbers are final after them. The last metric, `D30RepeatUser`,
+/// counts the users back on the 30th day after the cohort's: 31 days.
+pub fn retention_horizon_days() -> u32 {
+    let last = RETENTION
+        .iter()
+        .filter_map(|m| retention_day(m.mta))
+        .max()
+        .unwrap_or(0);
+    (last + 1) as u32
+}
+
 /// `D7RepeatUser` (or `d7`) → 7.
 pub fn retention_day(key: &str) -> Option<i64> {
     let k = key.trim();
