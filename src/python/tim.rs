@@ -216,7 +216,7 @@ fn prepare_many(
 
 /// The one async body of `tim_app_info_many` and its async twin.
 async fn run_many(m: Many) -> Result<PyDataFrame> {
-    tim::app_info_many_with(
+    crate::providers::many::app_info_many_with(
         &m.apps,
         m.identifier.as_deref(),
         &m.region,

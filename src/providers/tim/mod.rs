@@ -22,10 +22,8 @@ use crate::table::TableBuilder;
 pub use parse::{parse_saved, Selection, FIELDS};
 pub use usersig::{gen_usersig, verify_usersig, UserSigError, UserSigInfo};
 
-mod many;
 mod regions;
 
-pub use many::{app_info_many, app_info_many_with, many_schema};
 pub use regions::{region, Region, REGIONS};
 
 /// The provider's name in errors and logs.
@@ -115,6 +113,15 @@ struct Target {
 struct Targets {
     primary: Target,
     standby: Option<Target>,
+}
+
+/// Check a region or base URL (and `opts.resolve_to`) without connecting.
+pub(crate) fn check_region(
+    region_or_base_url: &str,
+    opts: &ClientOptions,
+    cfg: &HttpConfig,
+) -> Result<()> {
+    targets(region_or_base_url, opts, &mut cfg.clone()).map(|_| ())
 }
 
 /// Where requests go; adds the DNS overrides of `opts.resolve_to` to `cfg`
@@ -216,7 +223,7 @@ impl std::fmt::Debug for Client {
     }
 }
 
-fn check_app(sdkappid: u64, key: &str) -> Result<()> {
+pub(crate) fn check_app(sdkappid: u64, key: &str) -> Result<()> {
     if sdkappid == 0 || sdkappid > i64::MAX as u64 {
         return Err(Error::invalid(format!(
             "sdkappid {sdkappid} is not a valid SDKAppID"
@@ -230,7 +237,7 @@ fn check_app(sdkappid: u64, key: &str) -> Result<()> {
     Ok(())
 }
 
-fn check_identifier(identifier: Option<&str>) -> Result<String> {
+pub(crate) fn check_identifier(identifier: Option<&str>) -> Result<String> {
     let id = identifier.unwrap_or(DEFAULT_IDENTIFIER).trim();
     if id.is_empty() {
         return Err(Error::invalid("identifier (the admin account) is empty"));

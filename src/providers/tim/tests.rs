@@ -12,6 +12,8 @@ use axum::Router;
 use polars::prelude::*;
 
 use super::*;
+// the many-app call lives above the provider; its IM test uses this file's server
+use crate::providers::many::{app_info_many, app_info_many_with};
 
 const SGP: &str = "adminapisgp.im.qcloud.com";
 

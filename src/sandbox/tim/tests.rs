@@ -71,7 +71,7 @@ fn serves_thirty_verified_days() {
         .map(|a| (a.sdkappid, a.secret_key.clone()))
         .collect();
     let many = rt
-        .block_on(tim::app_info_many_with(
+        .block_on(crate::providers::many::app_info_many_with(
             &apps,
             None,
             "china",

@@ -11,7 +11,8 @@
 //! pages, ...) can be fetched one day per request (`per_day`), each day's
 //! rows tagged with a leading `date` column, so every day stands on its own.
 //! [`each_app`] runs one task for each of many apps and hands back their
-//! results in the apps' order (Tencent IM's `app_info_many`).
+//! results in the apps' order: Tencent IM's `app_info_many`
+//! ([`app_info`]).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -26,6 +27,9 @@ use crate::fanout::{self, BoxFuture, Limits, Runner};
 use crate::http::{Http, HttpConfig, Progress};
 use crate::providers::baidu::auth::TokenHook;
 use crate::providers::{baidu, mta, tim};
+
+pub mod app_info;
+pub use app_info::{app_info_many, app_info_many_with, many_schema};
 
 /// How a Baidu app authenticates.
 #[derive(Clone)]

@@ -1,13 +1,16 @@
-//! `getappinfo` for many apps of one region at once, on the shared fan-out
-//! engine ([`crate::providers::many`]).
+//! Tencent IM's `getappinfo` for many apps of one region at once, on the
+//! shared fan-out engine (here, above the provider, so `tim` depends on no
+//! many-app code).
 
 use polars::prelude::{DataFrame, IntoColumn, NamedFrom, Series};
 
-use super::{check_app, check_identifier, parse, targets, ClientOptions, Selection};
+use super::{each_app, AppSpec, Task};
 use crate::error::{Error, Result};
 use crate::fanout::Limits;
 use crate::http::{HttpConfig, Progress};
-use crate::providers::many::{each_app, AppSpec, Task};
+use crate::providers::tim::{
+    check_app, check_identifier, check_region, parse, ClientOptions, Selection,
+};
 use crate::table::{Kind, TableBuilder};
 
 /// Schema of a many-app frame: `sdkappid` then the selection's columns.
@@ -75,7 +78,7 @@ pub async fn app_info_many_with(
         return Ok(out);
     }
     // the region (or base URL) is checked once, before any app connects
-    targets(region_or_base_url, opts, &mut cfg.clone())?;
+    check_region(region_or_base_url, opts, &cfg)?;
     let in_flight = cfg.concurrency.clamp(1, 100_000);
     let limits = Limits {
         concurrency: in_flight,
