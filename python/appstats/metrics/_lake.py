@@ -236,17 +236,31 @@ def update_from_run(store: DeltaStore, records: Iterable[RunRecord]) -> None:
         # a month starting on the last day needs the month's days
         hi = max(e for _, e in wide.values()) + _dt.timedelta(days=31)
         df = compute_lake(store, sorted(wide), lo, hi)
-        keep = pl.lit(False)
+        # each app's rows within its own range: a join on a frame of the
+        # ranges, not one `|` per app (an expression 1,000 apps deep took
+        # 3-5 s and ~600 MB at 1,000 apps: the sync's peak memory)
+        bounds = pl.DataFrame(
+            {
+                "app": list(wide),
+                "_lo": [s for s, _ in wide.values()],
+                "_hi": [e for _, e in wide.values()],
+            },
+            schema={"app": pl.String, "_lo": pl.Date, "_hi": pl.Date},
+        )
+        rows = (
+            df.join(bounds, on="app", how="inner", maintain_order="left")
+            .filter(pl.col("date").is_between(pl.col("_lo"), pl.col("_hi")))
+            .drop("_lo", "_hi")
+        )
         groups: dict[tuple[_dt.date, _dt.date], list[str]] = {}
         for app, (s, e) in wide.items():
-            keep = keep | ((pl.col("app") == app) & pl.col("date").is_between(s, e))
             groups.setdefault((s, e), []).append(app)
         parts = [
             f"(app IN ({', '.join(_quote(a) for a in sorted(apps))}) "
             f"AND date >= '{s.isoformat()}' AND date <= '{e.isoformat()}')"
             for (s, e), apps in sorted(groups.items())
         ]
-        _write(store, df.filter(keep), " OR ".join(parts))
+        _write(store, rows, " OR ".join(parts))
     except LakeError:
         raise
     except Exception as e:
