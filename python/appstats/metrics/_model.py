@@ -14,6 +14,8 @@ cover to its end is not emitted.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import polars as pl
 
 from ._catalog import BY_NAME, DAILY, RETENTION
@@ -240,7 +242,7 @@ def rows(table: str, frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     return _finish(pl.concat(parts, how="vertical_relaxed"), provider)
 
 
-def compute(frames: dict[str, pl.DataFrame | pl.LazyFrame]) -> pl.DataFrame:
+def compute(frames: Mapping[str, pl.DataFrame | pl.LazyFrame]) -> pl.DataFrame:
     """The long frame of several source tables, sorted by its key."""
     parts = [rows(t, f) for t, f in frames.items()]
     if not parts:
