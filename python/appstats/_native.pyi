@@ -267,6 +267,7 @@ class _ReportInfo(TypedDict):
     cohorts: list[_Cohort]
     history_days: int | None
     pages_per_day: int
+    row_key: list[str] | None
 
 def report_catalog() -> list[_ReportInfo]: ...
 def report_schema(

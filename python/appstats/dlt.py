@@ -99,31 +99,9 @@ DEFAULT_APPS_PER_BATCH = 256
 ON_ERROR = ("raise", "skip")
 
 #: What identifies a row of each report beside ``app``, its slice column
-#: and its day column (``None``: no natural key).
-ROW_KEYS: dict[str, tuple[str, ...] | None] = {
-    "baidu.user_trend": (),
-    "baidu.activity_user": (),
-    "baidu.retention_day": ("period",),
-    "baidu.retention_week": ("period",),
-    "baidu.retention_month": ("period",),
-    "baidu.visit_attribute": ("attribute", "attribute_id"),
-    "baidu.region": ("region",),
-    "baidu.terminal": ("terminal",),
-    "baidu.terminal_network": ("terminal_type", "terminal"),
-    "baidu.visit_page": ("page_id",),
-    "baidu.visit_character": ("bucket",),
-    "baidu.source": None,
-    "mta.user_basic": (),
-    "mta.active_users": (),
-    "mta.usage": (),
-    "mta.crash": (),
-    "mta.retention": ("period",),
-    "mta.frequency": ("bucket",),
-    "mta.terminal": ("terminal",),
-    "mta.crash_env": ("value",),
-    "mta.error_list": ("rank",),
-    "tim.app_info": (),
-}
+#: and its day column (``None``: no natural key): the native catalog's
+#: ``row_key``, by sync report.
+ROW_KEYS: dict[str, tuple[str, ...] | None] = {k: r.row_key for k, r in catalog.REPORTS.items()}
 
 _ERROR_SCHEMA = pa.schema(
     [
@@ -159,7 +137,7 @@ def merge_key(report: Report) -> list[str]:
 
 def primary_key(report: Report) -> list[str] | None:
     """The report's primary key (``None``: rows have no natural key)."""
-    keys = ROW_KEYS[report.key]
+    keys = report.row_key
     return None if keys is None else merge_key(report) + list(keys)
 
 

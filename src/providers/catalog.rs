@@ -95,6 +95,10 @@ pub struct ReportInfo {
     /// Requests one day fetched on its own usually costs (an estimate for
     /// planning: pages of a paged endpoint).
     pub pages_per_day: u32,
+    /// The columns that identify a row beside the day column and a sliced
+    /// option's column (empty: one row per day; `None`: no natural key,
+    /// e.g. Baidu's source rows, whose scenes repeat within a day).
+    pub row_key: Option<Vec<&'static str>>,
 }
 
 fn opt(
@@ -205,6 +209,31 @@ fn baidu_options(name: &str) -> Vec<ReportOption> {
         ],
         _ => vec![],
     }
+}
+
+fn baidu_row_key(name: &str) -> Option<Vec<&'static str>> {
+    Some(match name {
+        "retention" => vec!["period"],
+        "visit_attribute" => vec!["attribute", "attribute_id"],
+        "region" => vec!["region"],
+        "terminal" => vec!["terminal"],
+        "visit_page" => vec!["page_id"],
+        "visit_character" => vec!["bucket"],
+        "source" => return None,
+        _ => vec![],
+    })
+}
+
+fn mta_row_key(kind: mta::ReportKind) -> Option<Vec<&'static str>> {
+    use mta::ReportKind as K;
+    Some(match kind {
+        K::Retention => vec!["period"],
+        K::Frequency => vec!["bucket"],
+        K::Terminal => vec!["terminal"],
+        K::CrashEnv => vec!["value"],
+        K::ErrorList => vec!["rank"],
+        K::UserBasic | K::Realtime | K::ActiveUsers | K::Usage | K::Crash => vec![],
+    })
 }
 
 fn baidu_description(name: &str) -> &'static str {
@@ -345,6 +374,7 @@ pub fn reports() -> Vec<ReportInfo> {
             cohorts,
             history_days: None,
             pages_per_day: report.as_ref().map_or(1, baidu::Report::pages_per_day),
+            row_key: baidu_row_key(name),
         });
     }
     for (name, path, metrics, rk) in mta::REPORTS {
@@ -372,6 +402,7 @@ pub fn reports() -> Vec<ReportInfo> {
             history_days: None,
             // a day (or a window) is one request: MTA does not page
             pages_per_day: 1,
+            row_key: mta_row_key(*rk),
         });
     }
     let (kind, day_column) = kind_and_day("tim", "app_info", false);
@@ -394,6 +425,7 @@ pub fn reports() -> Vec<ReportInfo> {
         history_days: Some(tim::WINDOW_DAYS as u32),
         // one call answers the whole window
         pages_per_day: 1,
+        row_key: Some(vec![]),
     });
     out
 }

@@ -13,8 +13,8 @@ use crate::providers::catalog;
 /// Every report of every provider: dicts of `provider`, `name`,
 /// `endpoint`, `description`, `dated`, `options` (dicts of `name`,
 /// `values`, `default`, `doc`, `column`), `kind`, `day_column`, `cohorts`
-/// (dicts of `options`, `period`, `horizon_days`), `history_days` and
-/// `pages_per_day` (see [`catalog::ReportInfo`]).
+/// (dicts of `options`, `period`, `horizon_days`), `history_days`,
+/// `pages_per_day` and `row_key` (see [`catalog::ReportInfo`]).
 #[pyfunction]
 pub fn report_catalog(py: Python<'_>) -> PyResult<Vec<Bound<'_, PyDict>>> {
     catalog::reports()
@@ -60,6 +60,7 @@ pub fn report_catalog(py: Python<'_>) -> PyResult<Vec<Bound<'_, PyDict>>> {
             d.set_item("cohorts", cohorts)?;
             d.set_item("history_days", r.history_days)?;
             d.set_item("pages_per_day", r.pages_per_day)?;
+            d.set_item("row_key", r.row_key)?;
             Ok(d)
         })
         .collect()

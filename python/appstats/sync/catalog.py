@@ -23,7 +23,7 @@ Three kinds of reports:
   cohort day (the *maturity horizon*): re-fetched until they are final.
 
 Every fact about a provider's report — its kind, day column, slice values,
-maturity horizons, history limit, pages a day — comes from the native
+maturity horizons, history limit, pages a day, row key — comes from the native
 catalog (``_native.report_catalog()``, in Rust beside the providers' code).
 What this module adds is the sync's own design: which reports become
 tables, the options fixed per table (``report_type="count"``,
@@ -66,6 +66,9 @@ class Report:
         align: ``"week"``/``"month"``: windows start on a Monday / the 1st
             (cohort periods).
         pages_per_day: requests a day costs (estimates in ``--dry-run``).
+        row_key: the columns that identify a row beside ``app``, the slice
+            column and the day column (empty: one row per day; ``None``: no
+            natural key).
     """
 
     provider: str
@@ -80,6 +83,7 @@ class Report:
     max_span: int = 366
     align: str | None = None
     pages_per_day: int = 1
+    row_key: tuple[str, ...] | None = ()
 
     @property
     def table(self) -> str:
@@ -199,6 +203,7 @@ def _table(info: _native._ReportInfo, name: str, options: dict[str, str]) -> Rep
         max_span=_MAX_SPAN[info["kind"]],
         align=align,
         pages_per_day=info["pages_per_day"],
+        row_key=None if info["row_key"] is None else tuple(info["row_key"]),
     )
 
 
