@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import os
 import pathlib
 import resource
@@ -15,9 +16,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import polars as pl
 import pytest
@@ -120,6 +122,69 @@ def test_of_two_runs_taking_the_lease_at_once_one_wins(tmp_path: pathlib.Path) -
     stale = deltalake.DeltaTable(str(tmp_path / "lake" / "_lease"))
     assert a._swap(table, a._row(dt.datetime.now(dt.timezone.utc)))
     assert not b._swap(stale, b._row(dt.datetime.now(dt.timezone.utc)))
+
+
+def _at_once(*calls: Callable[[], object]) -> list[object]:
+    """Run ``calls`` in threads released together; their results (or errors)."""
+    barrier = threading.Barrier(len(calls))
+    out: list[object] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            out[i] = calls[i]()
+        except Exception as e:  # the test looks at it
+            out[i] = e
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
+
+
+def test_of_two_runs_creating_the_lease_at_once_one_wins(tmp_path: pathlib.Path) -> None:
+    """Two runs that both find no lease table create it at the same moment:
+    exactly one holds the lease, and the table has one holder row (delta-rs
+    would retry the losing create as an append: `DeltaStore.once`)."""
+    for attempt in range(10):
+        lake = str(tmp_path / f"lake{attempt}")
+        a, b = LakeLease(DeltaStore(lake)), LakeLease(DeltaStore(lake))
+        now = dt.datetime.now(dt.timezone.utc)
+        won = _at_once(
+            functools.partial(a._swap, None, a._row(now)),
+            functools.partial(b._swap, None, b._row(now)),
+        )
+        assert sorted(won, key=str) == [False, True], (attempt, won)
+        assert pl.read_delta(f"{lake}/_lease").height == 1, attempt
+
+
+def test_two_writers_creating_a_table_at_the_same_moment_do_not_double_it(
+    tmp_path: pathlib.Path,
+) -> None:
+    """Two writers (no lease) create one report table at the same moment,
+    ten times: the loser's create fails and it replaces its slice."""
+    with aps.Sandbox(apps=1, today=TODAY) as sb:
+        cfg = sandbox_config(
+            sb, tmp_path / "seed", start="2024-03-25", providers=["mta"], reports=["user_basic"]
+        )
+        aps.sync(cfg, today=TODAY, progress=False)
+    rows = _read(tmp_path / "seed", "mta_user_basic")
+    report = aps.sync.REPORTS["mta.user_basic"]
+    from appstats.sync.planner import PlannedTask
+
+    task = PlannedTask(cfg.apps[0], report, None, dt.date(2024, 3, 25), dt.date(2024, 3, 31))
+    for attempt in range(10):
+        lake = str(tmp_path / f"lake{attempt}")
+        one, two = DeltaStore(lake), DeltaStore(lake)
+        errors = _at_once(
+            functools.partial(one.replace, report, [task], [rows]),
+            functools.partial(two.replace, report, [task], [rows]),
+        )
+        assert errors == [None, None], (attempt, errors)
+        got = pl.read_delta(f"{lake}/mta_user_basic")
+        assert got.height == rows.height, attempt
 
 
 # -- overlapping syncs -----------------------------------------------------------

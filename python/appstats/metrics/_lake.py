@@ -182,7 +182,8 @@ def _write(store: DeltaStore, frames: Iterable[pl.DataFrame], predicate: str | N
                 mode="error",
                 partition_by=[PARTITION],
                 storage_options=store.options,
-                commit_properties=_by_run(store),
+                # a create is never retried (a retry would append its rows)
+                commit_properties=store.once({RUN_KEY: store.run_id}),
             )
             store.touched.add(METRICS_TABLE)
             return

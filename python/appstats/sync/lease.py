@@ -156,10 +156,18 @@ class LakeLease:
         ``table`` is None); False when another run committed first."""
         dl = self.store.dl
         try:
+            # never retried: a retried create would append a second holder
+            once = self.store.once()
             if table is None:
-                dl.write_deltalake(self.uri, row, mode="error", storage_options=self.store.options)
+                dl.write_deltalake(
+                    self.uri,
+                    row,
+                    mode="error",
+                    storage_options=self.store.options,
+                    commit_properties=once,
+                )
             else:
-                dl.write_deltalake(table, row, mode="overwrite")
+                dl.write_deltalake(table, row, mode="overwrite", commit_properties=once)
         except Exception as e:
             if _is_conflict(e):
                 return False
