@@ -312,11 +312,14 @@ class DeltaStore:
         )
         self.touched.add(table)
 
-    def checked(self, table: str) -> bool:
-        """Whether ``table`` was created or checked by this version (:data:`CHECKED`)."""
+    def unchecked(self, table: str) -> bool:
+        """Whether ``table`` exists and an older version wrote it unchecked
+        (no :data:`CHECKED` mark): one read of its log."""
         try:
             dt = self.dl.DeltaTable(self.table_uri(table), storage_options=self.options)
-            return bool(dt.metadata().description == CHECKED)
+            return bool(dt.metadata().description != CHECKED)
+        except self.dl.exceptions.TableNotFoundError:
+            return False
         except Exception as e:
             raise LakeError(self.describe(e, f"reading {table}")) from None
 
@@ -324,9 +327,9 @@ class DeltaStore:
         """MTA retention cohorts an older version wrote without their size
         (``cohort_size`` null beside retained users): per app, the first
         such cohort day. The sync fetches them again from there."""
-        if report.provider != "mta" or report.kind != "retention" or not self.exists(report.table):
+        if report.provider != "mta" or report.kind != "retention":
             return {}
-        if self.checked(report.table):
+        if not self.unchecked(report.table):
             return {}
         try:
             lf = self.scan(report.table)
@@ -351,7 +354,7 @@ class DeltaStore:
         doubled rows and, when no MTA cohort size is left unfilled, mark it
         :data:`CHECKED`. Returns the rows removed."""
         table = report.table
-        if not self.exists(table) or self.checked(table):
+        if not self.unchecked(table):
             return 0
         removed = self.repair(report)
         if self.unfilled_cohorts(report):
