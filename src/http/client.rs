@@ -102,7 +102,7 @@ impl Progress {
 /// the client's own (providers limit each app, e.g. per SDKAppID).
 pub struct Http {
     shared: Arc<Shared>,
-    pacer: Pacer,
+    pacer: Arc<Pacer>,
     pub stats: Arc<Stats>,
 }
 
@@ -140,7 +140,7 @@ impl Http {
         cfg.validate()?;
         let client = pooled_client(&cfg)?;
         Ok(Http {
-            pacer: Pacer::new(cfg.rate_limit),
+            pacer: Arc::new(Pacer::new(cfg.rate_limit)),
             shared: Arc::new(Shared {
                 provider,
                 client: Mutex::new((std::process::id(), client)),
@@ -156,9 +156,40 @@ impl Http {
     pub fn sibling(&self) -> Http {
         Http {
             shared: self.shared.clone(),
-            pacer: Pacer::new(self.shared.cfg.rate_limit),
+            pacer: Arc::new(Pacer::new(self.shared.cfg.rate_limit)),
             stats: self.stats.clone(),
         }
+    }
+
+    /// Pace this client together with every other client of this process
+    /// that names the same `app` (and rate limit): a provider limits an
+    /// app, not a client. The fan-out's clients do this, so fan-outs run
+    /// one after another for the same apps (one per dlt resource) cannot
+    /// add up at their seam: a new client's first request would leave at
+    /// once, right after the previous client's last. A pacer is kept while
+    /// a client uses it and one [`WINDOW`](super::pacer::WINDOW) after.
+    pub fn pace_as(&mut self, app: &str) {
+        static PACERS: Mutex<Vec<(String, Arc<Pacer>)>> = Mutex::new(Vec::new());
+        let key = format!(
+            "{}\0{app}\0{}",
+            self.shared.provider, self.shared.cfg.rate_limit
+        );
+        let mut all = PACERS.lock().unwrap_or_else(|p| p.into_inner());
+        all.retain(|(_, p)| Arc::strong_count(p) > 1 || !p.idle());
+        match all.iter().find(|(k, _)| *k == key) {
+            Some((_, p)) => self.pacer = p.clone(),
+            None => all.push((key, self.pacer.clone())),
+        }
+    }
+
+    #[cfg(test)]
+    pub(super) fn paced_with(&self, other: &Http) -> bool {
+        Arc::ptr_eq(&self.pacer, &other.pacer)
+    }
+
+    #[cfg(test)]
+    pub(super) async fn pacer_wait_for_test(&self) {
+        self.pacer.wait().await;
     }
 
     pub fn config(&self) -> &HttpConfig {

@@ -62,6 +62,13 @@ const RECOVERY: Duration = Duration::from_secs(5);
 const MIN_RATE: f64 = 0.1;
 
 impl Pacer {
+    /// Whether no request has been paced for a whole [`WINDOW`] (a new
+    /// pacer in its place could not exceed the rate at the seam).
+    pub(super) fn idle(&self) -> bool {
+        let st = self.st.lock().unwrap_or_else(|p| p.into_inner());
+        st.next.is_none_or(|n| n + WINDOW <= Instant::now())
+    }
+
     pub(super) fn new(rate_limit: u32) -> Self {
         let max = f64::from(rate_limit.max(1));
         Pacer {

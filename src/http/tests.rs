@@ -167,6 +167,37 @@ fn pacer_does_not_sleep_for_a_slot_already_due() {
 }
 
 #[test]
+fn clients_of_one_app_share_its_pacer_until_it_is_idle() {
+    let cfg = HttpConfig::new(10, 4);
+    let mut a = Http::new("test", cfg.clone()).unwrap();
+    a.pace_as("app-1");
+    let mut b = Http::new("test", cfg.clone()).unwrap();
+    b.pace_as("app-1");
+    assert!(a.paced_with(&b), "one app, one pacer");
+    let mut other = Http::new("test", cfg.clone()).unwrap();
+    other.pace_as("app-2");
+    assert!(!other.paced_with(&a), "another app, another pacer");
+    let mut faster = Http::new("test", HttpConfig::new(20, 4)).unwrap();
+    faster.pace_as("app-1");
+    assert!(!faster.paced_with(&a), "another rate limit, another pacer");
+    // a client that comes after the others are gone still paces with them
+    // while their last request is less than a window old
+    let rt = rt();
+    rt.block_on(a.pacer_wait_for_test());
+    drop(b);
+    drop(a);
+    let mut c = Http::new("test", cfg).unwrap();
+    c.pace_as("app-1");
+    let started = std::time::Instant::now();
+    rt.block_on(c.pacer_wait_for_test());
+    assert!(
+        started.elapsed() >= Duration::from_millis(80),
+        "the next slot of the app (10/s) is 100 ms after the last: {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
 fn config_validation() {
     let mut c = HttpConfig::new(10, 4);
     assert!(c.validate().is_ok());

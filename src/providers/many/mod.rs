@@ -456,12 +456,12 @@ impl Runner for Many {
                     secret_key,
                     base_url,
                     http,
-                } => AnyClient::Mta(mta::Client::new(
-                    app_id,
-                    secret_key,
-                    base_url.as_deref(),
-                    http.clone(),
-                )?),
+                } => {
+                    let mut c =
+                        mta::Client::new(app_id, secret_key, base_url.as_deref(), http.clone())?;
+                    c.http.pace_as(&format!("{app_id}@{}", c.base_url()));
+                    AnyClient::Mta(c)
+                }
                 AppSpec::Tim {
                     sdkappid,
                     secret_key,
